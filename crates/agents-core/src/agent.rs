@@ -1,0 +1,106 @@
+//! The agent: instructions and a live, hot-swappable tool set.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::llm::{IntoToolSet, ToolSet, ToolSetError};
+
+/// An agent: its instructions and the tools the LLM may call (Python's `Agent`).
+///
+/// An `Agent` is a cheap handle (an `Arc` inside): clones share the same state, so the session
+/// running the agent and the code holding it see every update.
+///
+/// The tool set is *live*: [`update_tools`](Self::update_tools) swaps it atomically, also while
+/// a session runs the agent. What each LLM request sees is a [`ToolSet`] snapshot taken with
+/// [`tools`](Self::tools) when the request is made; the calls that request returns run against
+/// that same snapshot, and the next request — the next step of the same turn's tool loop
+/// included — takes a new one. So a tool can add another tool and the model can call it in its
+/// very next step.
+///
+/// ```
+/// use agents_core::prelude::*;
+///
+/// async fn random_number() -> i64 { 7 }
+///
+/// # futures::executor::block_on(async {
+/// let agent = Agent::new("You are a helpful assistant.");
+/// agent
+///     .update_tools(
+///         agent.tools() + [function_tool(random_number, "random_number", "Get a random number")?],
+///     )
+///     .await?;
+/// assert!(agent.tools().contains("random_number"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Agent {
+    inner: Arc<AgentInner>,
+}
+
+struct AgentInner {
+    instructions: ArcSwap<String>,
+    tools: ArcSwap<crate::llm::tool_set::ToolSetInner>,
+}
+
+impl Agent {
+    /// An agent with `instructions` and no tools.
+    pub fn new(instructions: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(AgentInner {
+                instructions: ArcSwap::from_pointee(instructions.into()),
+                tools: ArcSwap::new(ToolSet::empty().inner),
+            }),
+        }
+    }
+
+    /// This agent with `tools` as its tool set (Python's `Agent(tools=[...])`).
+    pub fn with_tools(self, tools: impl IntoToolSet) -> Result<Self, ToolSetError> {
+        self.inner.tools.store(tools.into_tool_set()?.inner);
+        Ok(self)
+    }
+
+    /// The current instructions.
+    pub fn instructions(&self) -> Arc<String> {
+        self.inner.instructions.load_full()
+    }
+
+    /// A snapshot of the current tool set (Python's `agent.tools`).
+    ///
+    /// The snapshot never changes; later updates make new sets.
+    pub fn tools(&self) -> ToolSet {
+        ToolSet { inner: self.inner.tools.load_full() }
+    }
+
+    /// Replaces the tool set (Python's `await agent.update_tools(tools)`).
+    ///
+    /// The new set is validated first and rejected whole on error (two tools with one name),
+    /// leaving the current set in place. Otherwise it replaces the current set atomically:
+    /// LLM requests already made keep the snapshot they were offered, and their tool calls run
+    /// against it; every later request sees the new set.
+    ///
+    /// Unlike Python, calls already made to tools that are now removed stay in the chat history
+    /// with their outputs: they are what happened in the conversation, and the model is only
+    /// offered — and can only call — the tools of the current set.
+    pub async fn update_tools(&self, tools: impl IntoToolSet) -> Result<(), ToolSetError> {
+        self.inner.tools.store(tools.into_tool_set()?.inner);
+        Ok(())
+    }
+
+    /// Replaces the instructions (Python's `await agent.update_instructions(...)`); the next
+    /// LLM request uses them.
+    pub async fn update_instructions(&self, instructions: impl Into<String>) {
+        self.inner.instructions.store(Arc::new(instructions.into()));
+    }
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Agent")
+            .field("instructions", &self.instructions())
+            .field("tools", &self.tools())
+            .finish()
+    }
+}

@@ -1,0 +1,26 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Lets generated code name this crate `::agents_core` from inside it, too.
+extern crate self as agents_core;
+
+mod agent;
+pub mod llm;
+pub mod prelude;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use agent::Agent;
+#[cfg(feature = "macros")]
+pub use agents_macros::{function_tool, function_tools};
+
+/// The `schemars` crate, for deriving `JsonSchema` without depending on it yourself
+/// (`#[schemars(crate = "agents_core::schemars")]`).
+pub use schemars;
+/// The `serde` crate, for deriving `Deserialize` without depending on it yourself
+/// (`#[serde(crate = "agents_core::serde")]`).
+pub use serde;
+/// The `serde_json` crate.
+pub use serde_json;

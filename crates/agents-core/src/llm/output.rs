@@ -1,0 +1,201 @@
+//! What a tool returns to the model, and the conversions from tools' return values.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::ToolError;
+
+/// The output of a successful tool call, as the model will see it.
+///
+/// `output` is the text sent back as the call's result. `reply_required` says whether the
+/// session should ask the model again after this call (Python's
+/// `ToolResult(output, reply_required=...)`): a tool that returns `()` records its call with an
+/// empty output and asks for no reply, as a Python tool returning `None` does.
+///
+/// ```
+/// use agents_core::prelude::*;
+///
+/// // A silent tool: the call is recorded, the agent does not speak about it.
+/// async fn log_mood(args: Mood) -> ToolOutput {
+///     ToolOutput::text(format!("mood: {}", args.mood)).with_reply_required(false)
+/// }
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Mood { mood: String }
+/// # let _ = function_tool(log_mood, "log_mood", "Record the user's mood.");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ToolOutput {
+    /// The text sent to the model as the result of the call.
+    pub output: String,
+    /// Whether the model should be asked for a reply after this call.
+    pub reply_required: bool,
+}
+
+impl ToolOutput {
+    /// A text output; a reply is required.
+    pub fn text(output: impl Into<String>) -> Self {
+        Self { output: output.into(), reply_required: true }
+    }
+
+    /// No output and no reply (what a tool returning `()` produces).
+    pub fn none() -> Self {
+        Self { output: String::new(), reply_required: false }
+    }
+
+    /// The JSON rendering of `value`; a reply is required.
+    ///
+    /// A JSON string is sent as its text (not quoted), `null` is [`ToolOutput::none`], anything
+    /// else is compact JSON.
+    pub fn json(value: &impl Serialize) -> Result<Self, ToolError> {
+        let value = serde_json::to_value(value).map_err(ToolError::internal)?;
+        Ok(Self::from_json_value(value))
+    }
+
+    /// Sets whether the model is asked for a reply after this call.
+    pub fn with_reply_required(mut self, reply_required: bool) -> Self {
+        self.reply_required = reply_required;
+        self
+    }
+
+    fn from_json_value(value: serde_json::Value) -> Self {
+        match value {
+            serde_json::Value::Null => Self::none(),
+            serde_json::Value::String(text) => Self::text(text),
+            other => Self::text(other.to_string()),
+        }
+    }
+}
+
+/// Renders a [`Serialize`] value as a tool's JSON output.
+///
+/// Methods marked `#[function_tool]` render any `Serialize` return value as JSON on their own;
+/// tools built with [`function_tool`](crate::llm::function_tool) from a free function return
+/// `Json(value)` for types that don't implement [`IntoToolOutput`] themselves.
+///
+/// ```
+/// use agents_core::prelude::*;
+///
+/// #[derive(Serialize)]
+/// struct Forecast { high: i32, low: i32 }
+///
+/// async fn forecast() -> Json<Forecast> {
+///     Json(Forecast { high: 21, low: 12 })
+/// }
+/// # let _ = function_tool(forecast, "forecast", "Tomorrow's forecast.");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Json<T>(pub T);
+
+/// Conversion of a tool's return value into its [`ToolOutput`].
+///
+/// Implemented for `()` (no output, no reply), text (`String`, `&'static str`, …), numbers,
+/// `bool` and `char` (their display form), JSON values and collections of `Serialize` values
+/// (compact JSON), [`Json<T>`], `Option<T>` (`None` is no output), [`ToolOutput`] itself, and
+/// `Result<T, E>` where `E: Into<ToolError>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a function tool",
+    note = "return `()`, text, a number, `ToolOutput`, or wrap a `Serialize` value in `Json(..)`; \
+            fallible tools return `Result<T, E>` with `E: Into<ToolError>`"
+)]
+pub trait IntoToolOutput {
+    /// Converts the value.
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError>;
+}
+
+impl IntoToolOutput for ToolOutput {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        Ok(self)
+    }
+}
+
+impl IntoToolOutput for () {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        Ok(ToolOutput::none())
+    }
+}
+
+macro_rules! text_output {
+    ($($ty:ty),* $(,)?) => {$(
+        impl IntoToolOutput for $ty {
+            fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+                Ok(ToolOutput::text(self.to_string()))
+            }
+        }
+    )*};
+}
+
+text_output!(
+    String,
+    &'static str,
+    Cow<'static, str>,
+    Box<str>,
+    Arc<str>,
+    bool,
+    char,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
+);
+
+impl IntoToolOutput for serde_json::Value {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        Ok(ToolOutput::from_json_value(self))
+    }
+}
+
+impl<T: Serialize> IntoToolOutput for Json<T> {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        ToolOutput::json(&self.0)
+    }
+}
+
+impl<T: Serialize> IntoToolOutput for Vec<T> {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        ToolOutput::json(&self)
+    }
+}
+
+impl<K: Serialize, V: Serialize, S> IntoToolOutput for HashMap<K, V, S> {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        ToolOutput::json(&self)
+    }
+}
+
+impl<K: Serialize, V: Serialize> IntoToolOutput for BTreeMap<K, V> {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        ToolOutput::json(&self)
+    }
+}
+
+impl<T: IntoToolOutput> IntoToolOutput for Option<T> {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        match self {
+            Some(value) => value.into_tool_output(),
+            None => Ok(ToolOutput::none()),
+        }
+    }
+}
+
+impl<T: IntoToolOutput, E: Into<ToolError>> IntoToolOutput for Result<T, E> {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        match self {
+            Ok(value) => value.into_tool_output(),
+            Err(error) => Err(error.into()),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The common path, in one import: `use agents_core::prelude::*;`.
+//!
+//! Brings in the agent and tool types, the [`function_tool`](crate::llm::function_tool)
+//! builder, the `#[function_tool]` / `#[function_tools]` macros, and the `Deserialize`,
+//! `Serialize` and `JsonSchema` traits and derives for argument types.
+
+pub use crate::agent::Agent;
+pub use crate::llm::{
+    FunctionCall, FunctionTool, IntoToolOutput, IntoToolSet, Json, RunContext, ToolError,
+    ToolOutput, ToolSet, function_tool,
+};
+#[cfg(feature = "macros")]
+pub use agents_macros::{function_tool, function_tools};
+pub use schemars::JsonSchema;
+pub use serde::{Deserialize, Serialize};
