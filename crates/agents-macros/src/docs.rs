@@ -68,3 +68,55 @@ pub(crate) fn collect(attrs: &[Attribute]) -> Option<Doc> {
     }
     Some(Doc::Expr(quote!(::core::concat!(#(#parts),*))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(attrs: &[Attribute]) -> Option<String> {
+        match collect(attrs)? {
+            Doc::Text(text) => Some(text),
+            Doc::Expr(expr) => Some(format!("expr: {expr}")),
+        }
+    }
+
+    #[test]
+    fn joins_lines() {
+        let attrs: Vec<Attribute> = vec![
+            syn::parse_quote!(#[doc = ""]),
+            syn::parse_quote!(#[doc = " Get the weather."]),
+            syn::parse_quote!(#[doc = ""]),
+            syn::parse_quote!(#[doc = "   - indented item  "]),
+            syn::parse_quote!(#[inline]),
+            syn::parse_quote!(#[doc = ""]),
+        ];
+        assert_eq!(text(&attrs).as_deref(), Some("Get the weather.\n\n  - indented item"));
+    }
+
+    #[test]
+    fn block_comment() {
+        let attrs: Vec<Attribute> = vec![syn::parse_quote!(#[doc = "\n First.\n Second.\n"])];
+        assert_eq!(text(&attrs).as_deref(), Some("First.\nSecond."));
+    }
+
+    #[test]
+    fn none_and_empty() {
+        assert_eq!(text(&[syn::parse_quote!(#[inline])]), None);
+        let empty = collect(&[syn::parse_quote!(#[doc = "  "])]);
+        assert!(empty.is_some_and(|doc| doc.is_empty()));
+    }
+
+    #[test]
+    fn macro_lines_make_an_expression() {
+        let attrs: Vec<Attribute> = vec![
+            syn::parse_quote!(#[doc = " Intro."]),
+            syn::parse_quote!(#[doc = include_str!("tool.md")]),
+        ];
+        let doc = collect(&attrs);
+        assert!(doc.as_ref().is_some_and(|doc| !doc.is_empty()));
+        let tokens = doc.map(|doc| doc.to_tokens().to_string()).unwrap_or_default();
+        assert!(tokens.starts_with(":: core :: concat !"), "{tokens}");
+        assert!(tokens.contains("\"Intro.\""), "{tokens}");
+        assert!(tokens.contains("include_str !"), "{tokens}");
+    }
+}

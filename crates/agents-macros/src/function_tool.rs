@@ -29,9 +29,11 @@ pub(crate) struct ToolFn {
 
 impl ToolFn {
     /// The function as written, minus the parameter attributes this macro consumes.
+    ///
+    /// `clippy::unused_async` is allowed: a tool must be `async` even when it awaits nothing.
     pub(crate) fn to_tokens(&self) -> TokenStream {
         let Self { attrs, vis, sig, prefix, body } = self;
-        quote!(#(#attrs)* #vis #prefix #sig #body)
+        quote!(#(#attrs)* #[allow(clippy::unused_async)] #vis #prefix #sig #body)
     }
 }
 
@@ -52,6 +54,10 @@ struct Param {
     ty: Type,
     description: Option<TokenStream>,
     default: Option<syn::Expr>,
+    /// `#[arg(required)]`: required although optional.
+    required: bool,
+    /// `#[serde(...)]` and `#[schemars(...)]` attributes, moved onto the arguments field.
+    field_attrs: Vec<Attribute>,
 }
 
 enum CallArg {
@@ -98,9 +104,11 @@ fn is_run_context(ty: &Type) -> bool {
     }
 }
 
-/// The first token of `tokens` that is `&`, `impl`, `Self` or one of `generic_names`.
+/// The first token of `tokens` that is `&`, a lifetime other than `'static`, `impl`, `Self` or
+/// one of `generic_names`.
 fn forbidden_token(tokens: TokenStream, generic_names: &[Ident]) -> Option<(Span, String)> {
-    for token in tokens {
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
         match token {
             TokenTree::Group(group) => {
                 if let Some(found) = forbidden_token(group.stream(), generic_names) {
@@ -109,6 +117,13 @@ fn forbidden_token(tokens: TokenStream, generic_names: &[Ident]) -> Option<(Span
             }
             TokenTree::Punct(punct) if punct.as_char() == '&' => {
                 return Some((punct.span(), "&".to_owned()));
+            }
+            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
+                if let Some(TokenTree::Ident(name)) = tokens.next()
+                    && name != "static"
+                {
+                    return Some((punct.span(), format!("'{name}")));
+                }
             }
             TokenTree::Ident(ident)
                 if ident == "impl" || ident == "Self" || generic_names.contains(&ident) =>
@@ -119,6 +134,51 @@ fn forbidden_token(tokens: TokenStream, generic_names: &[Ident]) -> Option<(Span
         }
     }
     None
+}
+
+/// The span of the first token of `tokens`: on stable Rust, what `Spanned::span` gives, kept
+/// here explicit.
+fn first_span<T: ToTokens>(tokens: &T) -> Span {
+    tokens.to_token_stream().into_iter().next().map_or_else(Span::call_site, |token| token.span())
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
+/// The `T` and `E` of a return type spelled `Result<T, E>` (either may be absent: a
+/// `Result<T>` alias, or no arguments at all).
+fn result_type_args(ty: &Type) -> (Option<&Type>, Option<&Type>) {
+    match ty {
+        Type::Path(path) => {
+            let Some(segment) = path.path.segments.last() else { return (None, None) };
+            let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+                return (None, None);
+            };
+            let mut types = args.args.iter().filter_map(|arg| match arg {
+                syn::GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            });
+            (types.next(), types.next())
+        }
+        Type::Paren(inner) => result_type_args(&inner.elem),
+        Type::Group(inner) => result_type_args(&inner.elem),
+        _ => (None, None),
+    }
 }
 
 fn is_result(ty: &Type) -> bool {
@@ -143,15 +203,25 @@ pub(crate) fn expand(options: ToolOptions, mut item: ToolFn, site: Site<'_>) -> 
             &mut errors,
             syn::Error::new(
                 item.sig.fn_token.span(),
-                "a function tool must be an `async fn`: the session awaits it",
+                "a function tool must be an `async fn` (the session awaits each call): add `async`",
             ),
         );
     }
-    if !item.sig.generics.params.is_empty() {
+    if let Some(unsafety) = &item.sig.unsafety {
         push_error(
             &mut errors,
             syn::Error::new(
-                item.sig.generics.span(),
+                unsafety.span,
+                "a function tool cannot be `unsafe`: the model calls it with any arguments; \
+                 keep the `unsafe` block inside a safe `async fn`",
+            ),
+        );
+    }
+    if let Some(param) = item.sig.generics.params.first() {
+        push_error(
+            &mut errors,
+            syn::Error::new(
+                param.span(),
                 "a function tool cannot be generic: its arguments are deserialized from the \
                  model's JSON, so their types must be concrete",
             ),
@@ -162,7 +232,8 @@ pub(crate) fn expand(options: ToolOptions, mut item: ToolFn, site: Site<'_>) -> 
     let mut has_receiver = false;
     let mut params: Vec<Param> = Vec::new();
     let mut call_args: Vec<CallArg> = Vec::new();
-    let mut context_seen: Option<Span> = None;
+    // The pattern of the `RunContext` parameter, once seen.
+    let mut context_seen: Option<String> = None;
     let generic_names: Vec<Ident> = match &site {
         Site::Impl { generics, .. } => generics
             .params
@@ -190,16 +261,23 @@ pub(crate) fn expand(options: ToolOptions, mut item: ToolFn, site: Site<'_>) -> 
                         "a tool method takes `&self`: the value is shared (in an `Arc`) between \
                          concurrent calls, so it cannot be taken by value"
                     };
-                    push_error(&mut errors, syn::Error::new(receiver.span(), message));
+                    let span = match (&receiver.reference, &receiver.mutability) {
+                        (Some(_), Some(mutability)) => mutability.span(),
+                        _ => receiver.span(),
+                    };
+                    push_error(&mut errors, syn::Error::new(span, message));
                 }
             }
             FnArg::Typed(typed) => {
                 let mut arg_options = ArgOptions::default();
                 let mut kept = Vec::new();
                 let mut doc_attrs = Vec::new();
+                let mut field_attrs = Vec::new();
                 for attr in typed.attrs.drain(..) {
                     if docs::is_doc(&attr) {
                         doc_attrs.push(attr);
+                    } else if attr.path().is_ident("serde") || attr.path().is_ident("schemars") {
+                        field_attrs.push(attr);
                     } else if attr.path().is_ident("arg") {
                         if let Err(error) = arg_options.merge(&attr) {
                             push_error(&mut errors, error);
@@ -210,22 +288,56 @@ pub(crate) fn expand(options: ToolOptions, mut item: ToolFn, site: Site<'_>) -> 
                 }
                 typed.attrs = kept;
 
-                if is_run_context(&typed.ty) {
-                    if let Some(first) = context_seen {
-                        let mut error = syn::Error::new(
-                            typed.ty.span(),
-                            "a function tool takes at most one `RunContext` parameter",
-                        );
-                        error.combine(syn::Error::new(first, "the first `RunContext` is here"));
-                        push_error(&mut errors, error);
+                let context_by_ref = match &*typed.ty {
+                    Type::Reference(reference) if is_run_context(&reference.elem) => {
+                        Some(reference.and_token.span)
                     }
-                    context_seen = Some(typed.ty.span());
+                    _ => None,
+                };
+                if let Some(span) = context_by_ref {
+                    push_error(
+                        &mut errors,
+                        syn::Error::new(
+                            span,
+                            "a function tool takes `RunContext` by value (it is an `Arc` \
+                             inside, cheap to clone): write `ctx: RunContext`",
+                        ),
+                    );
+                }
+                if context_by_ref.is_some() || is_run_context(&typed.ty) {
+                    if let Some(first) = &context_seen {
+                        push_error(
+                            &mut errors,
+                            syn::Error::new(
+                                typed.ty.span(),
+                                format!(
+                                    "a function tool takes at most one `RunContext` parameter, \
+                                     and `{first}` already is one; remove this one"
+                                ),
+                            ),
+                        );
+                    } else {
+                        context_seen = Some(typed.pat.to_token_stream().to_string());
+                    }
                     if let Some(span) = arg_options.span {
                         push_error(
                             &mut errors,
                             syn::Error::new(
                                 span,
                                 "`RunContext` is not an argument of the tool; it takes no `#[arg]`",
+                            ),
+                        );
+                    }
+                    for attr in &field_attrs {
+                        push_error(
+                            &mut errors,
+                            syn::Error::new(
+                                attr.path().span(),
+                                format!(
+                                    "`RunContext` is not an argument of the tool; it takes no \
+                                     `#[{}]`",
+                                    attr.path().to_token_stream()
+                                ),
                             ),
                         );
                     }
@@ -262,6 +374,10 @@ pub(crate) fn expand(options: ToolOptions, mut item: ToolFn, site: Site<'_>) -> 
                         "impl" => "tool argument types must be concrete, not `impl Trait`: they \
                                    are deserialized from the model's JSON"
                             .to_owned(),
+                        lifetime if lifetime.starts_with('\'') => format!(
+                            "tool argument types must be owned, without the lifetime \
+                             `{lifetime}`: they are deserialized from the model's JSON"
+                        ),
                         other => format!(
                             "tool argument types cannot mention `{other}`: the arguments struct is \
                              generated outside the impl's generics; use a concrete type"
@@ -281,6 +397,8 @@ pub(crate) fn expand(options: ToolOptions, mut item: ToolFn, site: Site<'_>) -> 
                         ty: (*typed.ty).clone(),
                         description,
                         default: arg_options.default.clone(),
+                        required: arg_options.required,
+                        field_attrs,
                     });
                 }
             }
@@ -301,7 +419,7 @@ pub(crate) fn expand(options: ToolOptions, mut item: ToolFn, site: Site<'_>) -> 
 
     // Name and description.
     let name = options.name.as_ref().map_or_else(|| plain_name.clone(), syn::LitStr::value);
-    if let Err(reason) = check_name(&name) {
+    if let (Err(reason), false) = (check_name(&name), options.incomplete) {
         let span = options.name.as_ref().map_or_else(|| ident.span(), syn::LitStr::span);
         push_error(
             &mut errors,
@@ -319,7 +437,7 @@ pub(crate) fn expand(options: ToolOptions, mut item: ToolFn, site: Site<'_>) -> 
         (None, Some(doc)) if !doc.is_empty() => Some(doc.to_tokens()),
         _ => None,
     };
-    if description.is_none() {
+    if description.is_none() && !options.incomplete {
         push_error(
             &mut errors,
             syn::Error::new(
@@ -401,7 +519,7 @@ fn generate(input: GenerateInput<'_>) -> TokenStream {
 
     let mut defaults = Vec::new();
     let fields = params.iter().map(|param| {
-        let Param { ident: field, ty, description, default } = param;
+        let Param { ident: field, ty, description, default, field_attrs, .. } = param;
         let description = description.as_ref().map(|text| quote!(#[schemars(description = #text)]));
         let default = default.as_ref().map(|expr| {
             let default_fn =
@@ -409,7 +527,7 @@ fn generate(input: GenerateInput<'_>) -> TokenStream {
             let default_path = default_fn.to_string();
             let value = match expr {
                 syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(_), .. }) => {
-                    quote!(::core::convert::Into::into(#expr))
+                    quote_spanned!(expr.span()=> ::core::convert::Into::into(#expr))
                 }
                 other => quote!(#other),
             };
@@ -418,7 +536,7 @@ fn generate(input: GenerateInput<'_>) -> TokenStream {
             });
             quote!(#[serde(default = #default_path)])
         });
-        quote! { #description #default #field: #ty }
+        quote! { #description #default #(#field_attrs)* #field: #ty }
     });
     let fields: Vec<TokenStream> = fields.collect();
     let field_idents: Vec<&Ident> = params.iter().map(|param| &param.ident).collect();
@@ -457,45 +575,100 @@ fn generate(input: GenerateInput<'_>) -> TokenStream {
             let origin = quote!(::core::concat!(
                 "function `", ::core::module_path!(), "::", #plain_name, "`"
             ));
-            (quote!(#ident(#(#args),*)), quote!(), quote!(), origin)
+            // Called through a copy of the fn item taken before the arguments are bound, so that
+            // an argument named like the function does not shadow it.
+            (
+                quote!(__lk_function(#(#args),*)),
+                quote!(),
+                quote!(let __lk_function = #ident;),
+                origin,
+            )
         }
     };
     let unused_this =
         (matches!(site, Site::Impl { .. }) && !has_receiver).then(|| quote!(let _ = &__lk_this;));
+    let required_names: Vec<String> = params
+        .iter()
+        .filter(|param| param.required)
+        .map(|param| param.ident.to_string().trim_start_matches("r#").to_owned())
+        .collect();
 
-    let convert = |value: TokenStream| {
-        quote! {{
+    // The return value converts by autoref specialization: through `IntoToolOutput` (on
+    // `&OutputValue<T>`), else as JSON through `Serialize` (on `&&OutputValue<T>`), else through
+    // `ReturnValueFallback` (on `&mut &OutputValue<T>`), whose method cannot be called: its
+    // where-clause reports the type, on the user's return type, with what to do. Every token is
+    // spanned there, the crate path too.
+    let convert = |value: TokenStream, span: Span| {
+        let root_path = respan(root_path.clone(), span);
+        quote_spanned! {span=> {
             #[allow(unused_imports)]
             use #root_path::__private::{ViaIntoToolOutput as _, ViaSerialize as _};
-            (&#root_path::__private::OutputValue::new(#value)).__into_tool_result()
+            #[diagnostic::on_unimplemented(
+                message = "`{Self}` cannot be returned from a function tool",
+                label = "neither `IntoToolOutput` nor `Serialize`",
+                note = "return `()`, text, a number, `ToolOutput`, a type implementing \
+                        `IntoToolOutput`, or a type implementing `Serialize` (sent as JSON); \
+                        fallible tools return `Result<T, E>` with `E: Into<ToolError>`"
+            )]
+            trait IntoToolOutputOrSerialize {}
+            enum __LkNever {}
+            #[diagnostic::do_not_recommend]
+            impl IntoToolOutputOrSerialize for __LkNever {}
+            #[allow(dead_code)]
+            trait ReturnValueFallback<T> {
+                fn __into_tool_result(
+                    &mut self,
+                ) -> ::core::result::Result<#root_path::llm::ToolOutput, #root_path::llm::ToolError>
+                where
+                    T: IntoToolOutputOrSerialize;
+            }
+            #[allow(dead_code)]
+            impl<T> ReturnValueFallback<T> for &#root_path::__private::OutputValue<T> {
+                fn __into_tool_result(
+                    &mut self,
+                ) -> ::core::result::Result<#root_path::llm::ToolOutput, #root_path::llm::ToolError>
+                where
+                    T: IntoToolOutputOrSerialize,
+                {
+                    ::core::result::Result::Err(#root_path::__private::tool_error(""))
+                }
+            }
+            // The borrow picks the conversion; clippy can't see that.
+            #[allow(clippy::needless_borrow)]
+            let __lk_result = (&#root_path::__private::OutputValue::new(#value)).__into_tool_result();
+            __lk_result
         }}
     };
-    let returns_result = match &item.sig.output {
-        ReturnType::Type(_, ty) => is_result(ty),
-        ReturnType::Default => false,
-    };
-    let conversion = if returns_result {
-        let ok = convert(quote!(__lk_value));
-        quote! {
-            match __lk_returned {
-                ::core::result::Result::Ok(__lk_value) => #ok,
-                ::core::result::Result::Err(__lk_error) => ::core::result::Result::Err(
-                    #root_path::__private::tool_error(__lk_error)
-                ),
+    let conversion = match &item.sig.output {
+        ReturnType::Type(_, ty) if is_result(ty) => {
+            let (ok_ty, error_ty) = result_type_args(ty);
+            let ok = convert(quote!(__lk_value), ok_ty.map_or_else(|| first_span(ty), first_span));
+            let error_span = error_ty.map_or_else(|| first_span(ty), first_span);
+            let error_root = respan(root_path.clone(), error_span);
+            let error = quote_spanned! {error_span=>
+                #error_root::__private::tool_error(__lk_error)
+            };
+            quote! {
+                match __lk_returned {
+                    ::core::result::Result::Ok(__lk_value) => #ok,
+                    ::core::result::Result::Err(__lk_error) => ::core::result::Result::Err(#error),
+                }
             }
         }
-    } else {
-        convert(quote!(__lk_returned))
+        ReturnType::Type(_, ty) => convert(quote!(__lk_returned), first_span(ty)),
+        ReturnType::Default => convert(quote!(__lk_returned), ident.span()),
     };
 
-    // Spanned on the user's fn name, so that a `!Send` future or a bad return type is reported
+    // Spanned on the user's fn name (the crate path too), so that a `!Send` future is reported
     // on the tool itself.
+    let build_root = respan(root_path.clone(), ident.span());
     let build = quote_spanned! {ident.span()=>
-        #root_path::__private::macro_tool::<__LkToolArgs, _, _>(
+        #build_root::__private::macro_tool::<__LkToolArgs, _, _>(
             #name,
             #description,
             #origin,
-            move |__lk_ctx: #root_path::llm::RunContext, __lk_args: __LkToolArgs| {
+            &[#(#required_names),*],
+            move |__lk_ctx: #build_root::llm::RunContext, __lk_args: __LkToolArgs| {
                 #this_clone
                 async move {
                     #unused_context
@@ -528,5 +701,66 @@ fn generate(input: GenerateInput<'_>) -> TokenStream {
             }
             #build
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_names() {
+        for name in ["get_weather", "_private", "a", "kebab-case", "x9", &"n".repeat(64)] {
+            assert_eq!(check_name(name), Ok(()), "{name}");
+        }
+        assert_eq!(check_name(""), Err("it is empty".to_owned()));
+        assert_eq!(check_name("9lives"), Err("it starts with `9`".to_owned()));
+        assert_eq!(check_name("-x"), Err("it starts with `-`".to_owned()));
+        assert_eq!(check_name("get weather"), Err("it contains ` `".to_owned()));
+        assert_eq!(check_name("café"), Err("it contains `é`".to_owned()));
+        assert_eq!(
+            check_name(&"n".repeat(65)),
+            Err("it is 65 characters long (at most 64)".to_owned())
+        );
+    }
+
+    fn forbidden(ty: Type, generics: &[&str]) -> Option<String> {
+        let generics: Vec<Ident> =
+            generics.iter().map(|name| Ident::new(name, Span::call_site())).collect();
+        forbidden_token(ty.to_token_stream(), &generics).map(|(_, token)| token)
+    }
+
+    #[test]
+    fn forbidden_argument_types() {
+        assert_eq!(forbidden(syn::parse_quote!(Vec<Option<String>>), &["S"]), None);
+        assert_eq!(forbidden(syn::parse_quote!(Cow<'static, str>), &[]), None);
+        assert_eq!(forbidden(syn::parse_quote!(&str), &[]).as_deref(), Some("&"));
+        assert_eq!(forbidden(syn::parse_quote!(Cow<'a, str>), &[]).as_deref(), Some("'a"));
+        assert_eq!(forbidden(syn::parse_quote!(impl Into<String>), &[]).as_deref(), Some("impl"));
+        assert_eq!(forbidden(syn::parse_quote!(Vec<Self>), &[]).as_deref(), Some("Self"));
+        assert_eq!(forbidden(syn::parse_quote!([(u8, S); 2]), &["S"]).as_deref(), Some("S"));
+        assert_eq!(forbidden(syn::parse_quote!(Store), &["S"]), None);
+    }
+
+    #[test]
+    fn run_context_types() {
+        assert!(is_run_context(&syn::parse_quote!(RunContext)));
+        assert!(is_run_context(&syn::parse_quote!(agents_core::llm::RunContext)));
+        assert!(!is_run_context(&syn::parse_quote!(RunContext<T>)));
+        assert!(!is_run_context(&syn::parse_quote!(&RunContext)));
+    }
+
+    #[test]
+    fn result_types() {
+        let ty: Type = syn::parse_quote!(std::result::Result<Forecast, MyError>);
+        assert!(is_result(&ty));
+        let (ok, error) = result_type_args(&ty);
+        assert_eq!(ok.map(|ty| ty.to_token_stream().to_string()).as_deref(), Some("Forecast"));
+        assert_eq!(error.map(|ty| ty.to_token_stream().to_string()).as_deref(), Some("MyError"));
+
+        let ty: Type = syn::parse_quote!(anyhow::Result<u8>);
+        assert!(is_result(&ty));
+        assert!(matches!(result_type_args(&ty), (Some(_), None)));
+        assert!(!is_result(&syn::parse_quote!(Option<u8>)));
     }
 }

@@ -36,21 +36,25 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         push(error);
         ImplOptions::default()
     });
+    // Constructors and `function_tools()` are generated only where they can compile; otherwise
+    // the methods are still emitted (cleaned of the attributes this macro consumes), beside the
+    // one error that says why.
+    let mut generate = true;
     if let Some((_, path, _)) = &impl_block.trait_ {
         push(syn::Error::new(
             path.span(),
             "`#[function_tools]` goes on an inherent impl block (`impl MyAgent { ... }`), not on a \
-             trait impl",
+             trait impl; move the `#[function_tool]` methods into one",
         ));
+        generate = false;
     }
-    let root = match Root::resolve(options.krate.as_ref(), impl_block.impl_token.span()) {
-        Ok(root) => root,
-        Err(error) => {
+    let root = Root::resolve(options.krate.as_ref(), impl_block.impl_token.span()).unwrap_or_else(
+        |error| {
             push(error);
-            let errors = errors.map(|error| error.to_compile_error());
-            return quote!(#errors #item);
-        }
-    };
+            generate = false;
+            Root { path: quote!(::agents_core), string: "::agents_core".to_owned() }
+        },
+    );
 
     let generics = impl_block.generics.clone();
     let self_ty = (*impl_block.self_ty).clone();
@@ -67,6 +71,15 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             continue;
         };
         let tool_attr = method.attrs.remove(position);
+        // A second `#[function_tool]` would expand on its own, as if outside this block.
+        while let Some(position) = method.attrs.iter().position(is_tool_attribute) {
+            let again = method.attrs.remove(position);
+            push(syn::Error::new(
+                again.path().span(),
+                "`#[function_tool]` is given twice; put all the options in one \
+                 `#[function_tool(...)]`",
+            ));
+        }
         let tool_options = match &tool_attr.meta {
             Meta::Path(_) => Ok(ToolOptions::default()),
             Meta::List(list) => ToolOptions::parse(list.tokens.clone()),
@@ -75,10 +88,17 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 "write `#[function_tool]` or `#[function_tool(name = \"...\")]`",
             )),
         };
-        let tool_options = tool_options.unwrap_or_else(|error| {
+        let mut tool_options = tool_options.unwrap_or_else(|error| {
             push(error);
-            ToolOptions::default()
+            ToolOptions::incomplete()
         });
+        if let Some(krate) = tool_options.krate.take() {
+            push(syn::Error::new(
+                krate.span(),
+                "inside `#[function_tools]`, the crate path is set once, on the impl block: \
+                 `#[function_tools(crate = \"...\")]`",
+            ));
+        }
         let defaultness =
             method.defaultness.map(|token| token.to_token_stream()).unwrap_or_default();
         let tool_fn = ToolFn {
@@ -93,27 +113,32 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             tool_fn,
             Site::Impl { generics: &generics, self_ty: &self_ty, root: &root },
         );
+        items.push(ImplItem::Verbatim(expansion.function));
+        if !generate {
+            // The placement error says it all; the tool's own errors can wait until it moves.
+            continue;
+        }
         if let Some(error) = expansion.errors {
             push(error);
         }
-        let function = expansion.function;
-        items.push(ImplItem::Verbatim(function));
         if let Some(constructor) = expansion.constructor {
             constructors.push(ImplItem::Verbatim(constructor));
             constructor_names.push(expansion.constructor_name);
         }
     }
-    items.extend(constructors);
-    let root_path = &root.path;
-    let collector = quote! {
-        /// The function tools of this type's `#[function_tool]` methods, in declaration order,
-        /// each bound to `self`.
-        #[allow(unreachable_pub, dead_code)]
-        pub fn function_tools(self: &::std::sync::Arc<Self>) -> ::std::vec::Vec<#root_path::llm::FunctionTool> {
-            ::std::vec![#(Self::#constructor_names(::std::sync::Arc::clone(self))),*]
-        }
-    };
-    items.push(ImplItem::Verbatim(collector));
+    if generate {
+        items.extend(constructors);
+        let root_path = &root.path;
+        let collector = quote! {
+            /// The function tools of this type's `#[function_tool]` methods, in declaration
+            /// order, each bound to `self`.
+            #[allow(unreachable_pub, dead_code)]
+            pub fn function_tools(self: &::std::sync::Arc<Self>) -> ::std::vec::Vec<#root_path::llm::FunctionTool> {
+                ::std::vec![#(Self::#constructor_names(::std::sync::Arc::clone(self))),*]
+            }
+        };
+        items.push(ImplItem::Verbatim(collector));
+    }
     impl_block.items = items;
     let errors = errors.map(|error| error.to_compile_error());
     quote!(#errors #impl_block)

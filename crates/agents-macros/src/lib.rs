@@ -36,7 +36,7 @@ fn free_function(
     let mut errors: Option<syn::Error> = None;
     let options = options::ToolOptions::parse(attr).unwrap_or_else(|error| {
         errors = Some(error);
-        options::ToolOptions::default()
+        options::ToolOptions::incomplete()
     });
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,

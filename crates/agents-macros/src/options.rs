@@ -11,10 +11,19 @@ pub(crate) struct ToolOptions {
     pub(crate) name: Option<LitStr>,
     pub(crate) description: Option<LitStr>,
     pub(crate) krate: Option<syn::Path>,
+    /// The options did not parse (an error was reported): the name or description may have
+    /// been among them, so their absence is not an error of its own.
+    pub(crate) incomplete: bool,
 }
 
 fn duplicate(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Error {
     meta.error(format!("`{key}` is given twice"))
+}
+
+/// An option's key as written, for error messages.
+fn key(path: &syn::Path) -> String {
+    path.get_ident()
+        .map_or_else(|| quote::ToTokens::to_token_stream(path).to_string(), ToString::to_string)
 }
 
 impl ToolOptions {
@@ -38,19 +47,21 @@ impl ToolOptions {
                 let path: LitStr = meta.value()?.parse()?;
                 options.krate = Some(path.parse()?);
             } else {
-                let key = meta.path.get_ident().map_or_else(
-                    || quote::ToTokens::to_token_stream(&meta.path).to_string(),
-                    ToString::to_string,
-                );
                 return Err(meta.error(format!(
-                    "unknown option `{key}`; `#[function_tool]` takes `name = \"...\"`, \
-                     `description = \"...\"` and `crate = \"...\"`"
+                    "unknown option `{}`; `#[function_tool]` takes `name = \"...\"`, \
+                     `description = \"...\"` and `crate = \"...\"`",
+                    key(&meta.path)
                 )));
             }
             Ok(())
         });
         parser.parse2(tokens)?;
         Ok(options)
+    }
+
+    /// The options to go on with after `parse` failed.
+    pub(crate) fn incomplete() -> Self {
+        Self { incomplete: true, ..Self::default() }
     }
 }
 
@@ -72,7 +83,11 @@ impl ImplOptions {
                 options.krate = Some(path.parse()?);
                 Ok(())
             } else {
-                Err(meta.error("unknown option; `#[function_tools]` takes only `crate = \"...\"`"))
+                Err(meta.error(format!(
+                    "unknown option `{}`; `#[function_tools]` takes only `crate = \"...\"` (tool \
+                     options go on each method's `#[function_tool(...)]`)",
+                    key(&meta.path)
+                )))
             }
         });
         parser.parse2(tokens)?;
@@ -85,12 +100,15 @@ impl ImplOptions {
 pub(crate) struct ArgOptions {
     pub(crate) description: Option<LitStr>,
     pub(crate) default: Option<Expr>,
+    /// Listed in `required` even though it is an `Option` (required but nullable, as a
+    /// Python `x: Optional[T]` without a default).
+    pub(crate) required: bool,
     pub(crate) span: Option<Span>,
 }
 
 impl ArgOptions {
     pub(crate) fn merge(&mut self, attr: &syn::Attribute) -> syn::Result<()> {
-        self.span = Some(attr.span());
+        self.span = Some(attr.path().span());
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("description") {
                 if self.description.is_some() {
@@ -102,10 +120,17 @@ impl ArgOptions {
                     return Err(duplicate(&meta, "default"));
                 }
                 self.default = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("required") {
+                if self.required {
+                    return Err(duplicate(&meta, "required"));
+                }
+                self.required = true;
             } else {
-                return Err(meta.error(
-                    "unknown option; `#[arg]` takes `description = \"...\"` and `default = <expr>`",
-                ));
+                return Err(meta.error(format!(
+                    "unknown option `{}`; `#[arg]` takes `description = \"...\"`, \
+                     `default = <expr>` and `required`",
+                    key(&meta.path)
+                )));
             }
             Ok(())
         })

@@ -1,0 +1,14 @@
+use agents_core::prelude::*;
+
+struct Weather;
+
+#[function_tools]
+impl Weather {
+    /// Get the weather in a city.
+    #[function_tool(name = "weather", name = "get_weather")]
+    async fn get_weather(&self, city: String) -> String {
+        format!("sunny in {city}")
+    }
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use agents_core::prelude::*;
+use std::rc::Rc;
+
+async fn tick() {}
+
+/// Count.
+#[function_tool]
+async fn count() -> usize {
+    let counter = Rc::new(1);
+    tick().await;
+    Rc::strong_count(&counter)
+}
+
+fn main() {}
