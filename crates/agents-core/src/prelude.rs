@@ -1,6 +1,6 @@
 //! The common path, in one import: `use agents_core::prelude::*;`.
 //!
-//! Brings in the agent and tool types, the [`function_tool`](crate::llm::function_tool)
+//! Brings in the agent and tool types, the [`function_tool()`](crate::llm::function_tool)
 //! builder, the `#[function_tool]` / `#[function_tools]` macros, and the `Deserialize`,
 //! `Serialize` and `JsonSchema` traits and derives for argument types.
 

@@ -17,6 +17,7 @@ pub fn macro_tool<A, F, Fut>(
     name: &'static str,
     description: &'static str,
     origin: &'static str,
+    required: &'static [&'static str],
     handler: F,
 ) -> FunctionTool
 where
@@ -24,7 +25,7 @@ where
     F: Fn(RunContext, A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
 {
-    crate::llm::handler::macro_tool(name, description, origin, handler)
+    crate::llm::handler::macro_tool(name, description, origin, required, handler)
 }
 
 /// Holds a tool's return value for conversion by autoref specialization: values implementing

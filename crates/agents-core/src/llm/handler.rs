@@ -7,10 +7,9 @@ use futures::FutureExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::schema::{self, empty_parameters_schema, is_object_schema};
-use super::tool::{ErasedHandler, ToolFuture, validate_tool_name};
+use super::tool::{ErasedHandler, ToolArguments, ToolFuture, validate_tool_name};
 use super::{FunctionTool, IntoToolOutput, RunContext, ToolDefinitionError, ToolKind};
 
 /// Marker types telling the four handler shapes apart. Never constructed.
@@ -196,9 +195,8 @@ where
             found: parameters.to_string(),
         });
     }
-    let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args: Value| {
-        let args = serde_json::from_value::<H::Args>(args).map_err(|error| error.to_string())?;
-        Ok(handler.call(ctx, args))
+    let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args: ToolArguments<'_>| {
+        Ok(handler.call(ctx, args.deserialize::<H::Args>()?))
     });
     Ok(FunctionTool::from_parts(
         name,
@@ -211,10 +209,14 @@ where
 }
 
 /// Builds a method or function tool for `#[function_tool]`; the macro has validated the name.
+///
+/// `required` names optional arguments marked `#[arg(required)]`: they are listed as required
+/// and stay nullable.
 pub(crate) fn macro_tool<A, F, Fut>(
     name: &'static str,
     description: &'static str,
     origin: &'static str,
+    required: &'static [&'static str],
     handler: F,
 ) -> FunctionTool
 where
@@ -222,10 +224,12 @@ where
     F: Fn(RunContext, A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<super::ToolOutput, super::ToolError>> + Send + 'static,
 {
-    let parameters = schema::parameters_schema::<A>();
-    let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args: Value| {
-        let args = serde_json::from_value::<A>(args).map_err(|error| error.to_string())?;
-        Ok(handler(ctx, args).boxed())
+    let mut parameters = schema::parameters_schema::<A>();
+    if !required.is_empty() {
+        schema::require(&mut parameters, required);
+    }
+    let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args: ToolArguments<'_>| {
+        Ok(handler(ctx, args.deserialize::<A>()?).boxed())
     });
     FunctionTool::from_parts(
         name.to_owned(),

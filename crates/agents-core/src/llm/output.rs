@@ -51,8 +51,15 @@ impl ToolOutput {
     /// A JSON string is sent as its text (not quoted), `null` is [`ToolOutput::none`], anything
     /// else is compact JSON.
     pub fn json(value: &impl Serialize) -> Result<Self, ToolError> {
-        let value = serde_json::to_value(value).map_err(ToolError::internal)?;
-        Ok(Self::from_json_value(value))
+        let text = serde_json::to_string(value).map_err(ToolError::internal)?;
+        if text == "null" {
+            return Ok(Self::none());
+        }
+        if text.starts_with('"') {
+            let unquoted: String = serde_json::from_str(&text).map_err(ToolError::internal)?;
+            return Ok(Self::text(unquoted));
+        }
+        Ok(Self::text(text))
     }
 
     /// Sets whether the model is asked for a reply after this call.

@@ -52,6 +52,24 @@ pub fn parameters_schema<T: JsonSchema>() -> Value {
     schema
 }
 
+/// Lists `names` as required in an object schema, keeping `required` in property order.
+pub(crate) fn require(schema: &mut Value, names: &[&str]) {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
+    let already: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let required: Vec<Value> = properties
+        .keys()
+        .filter(|key| already.contains(key) || names.contains(&key.as_str()))
+        .map(|key| Value::String(key.clone()))
+        .collect();
+    if let Value::Object(root) = schema {
+        root.insert("required".to_owned(), Value::Array(required));
+    }
+}
+
 /// The canonical schema of a tool without arguments: `{"type": "object", "properties": {}}`.
 pub fn empty_parameters_schema() -> Value {
     let mut root = Map::new();

@@ -17,11 +17,45 @@ use super::{RunContext, ToolDefinitionError, ToolError, ToolOutput};
 /// The future a tool's handler returns.
 pub(crate) type ToolFuture = BoxFuture<'static, Result<ToolOutput, ToolError>>;
 
-/// A type-erased tool handler: deserializes the arguments object and starts the call.
+/// The arguments handed to a type-erased handler.
+pub(crate) enum ToolArguments<'a> {
+    /// The model's text, known to be a JSON object without `null`s: deserialized directly.
+    Text(&'a str),
+    /// An arguments object parsed leniently.
+    Value(Value),
+}
+
+impl ToolArguments<'_> {
+    /// Deserializes the arguments into `A`; `Err` is a reason for the model.
+    pub(crate) fn deserialize<A: serde::de::DeserializeOwned>(self) -> Result<A, String> {
+        match self {
+            Self::Text(text) => serde_json::from_str(text),
+            Self::Value(value) => serde_json::from_value(value),
+        }
+        .map_err(|error| error.to_string())
+    }
+}
+
+/// A type-erased tool handler: deserializes the arguments and starts the call.
 ///
 /// Returns `Err(reason)` when the arguments don't deserialize into the tool's types.
 pub(crate) type ErasedHandler =
-    dyn Fn(RunContext, Value) -> Result<ToolFuture, String> + Send + Sync;
+    dyn Fn(RunContext, ToolArguments<'_>) -> Result<ToolFuture, String> + Send + Sync;
+
+/// Why a call could not start.
+enum StartError {
+    /// The arguments don't deserialize; the reason is for the model.
+    Arguments(String),
+    /// Anything else (a panic while starting).
+    Tool(ToolError),
+}
+
+/// Whether `text` can skip lenient parsing: a JSON object (by its first character) with no
+/// `null` anywhere. Deserializing it directly gives the same result as the lenient path; if it
+/// fails, the lenient path runs and reports the error.
+fn is_plain_object(text: &str) -> bool {
+    text.trim_start().starts_with('{') && !text.contains("null")
+}
 
 /// Behaviour flags of a tool (Python's `ToolFlag`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -192,7 +226,13 @@ impl FunctionTool {
                 reason: format!("expected a JSON object, got `{parameters}`"),
             });
         }
-        let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args| {
+        let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args: ToolArguments<'_>| {
+            let args = match args {
+                ToolArguments::Value(value) => value,
+                ToolArguments::Text(text) => {
+                    serde_json::from_str(text).map_err(|error| error.to_string())?
+                }
+            };
             let future = handler(ctx, args);
             Ok(async move { super::IntoToolOutput::into_tool_output(future.await) }.boxed())
         });
@@ -315,12 +355,31 @@ impl FunctionTool {
         ctx: RunContext,
         arguments: &str,
     ) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send + 'static + use<> {
-        let started = self.parse_arguments(arguments).and_then(|args| self.start(ctx, args));
+        let started = self.start_with_text(ctx, arguments);
         async move { started?.await }
     }
 
-    /// Starts the call with an already parsed arguments object.
-    fn start(&self, ctx: RunContext, args: Value) -> Result<ToolFuture, ToolError> {
+    fn start_with_text(&self, ctx: RunContext, text: &str) -> Result<ToolFuture, ToolError> {
+        if self.inner.kind == ToolKind::Function && is_plain_object(text) {
+            match self.start(ctx.clone(), ToolArguments::Text(text)) {
+                Ok(future) => return Ok(future),
+                Err(StartError::Tool(error)) => return Err(error),
+                // Fall through: the lenient path decides, and words the error.
+                Err(StartError::Arguments(_)) => {}
+            }
+        }
+        let args = self.parse_arguments(text)?;
+        self.start(ctx, ToolArguments::Value(args)).map_err(|error| match error {
+            StartError::Arguments(reason) => {
+                ToolError::InvalidArguments { tool: self.name().to_owned(), reason }
+            }
+            StartError::Tool(error) => error,
+        })
+    }
+
+    /// Starts the call; a panic in the handler (before its future exists, or while the future
+    /// runs) becomes [`ToolError::Panicked`].
+    fn start(&self, ctx: RunContext, args: ToolArguments<'_>) -> Result<ToolFuture, StartError> {
         let tool = self.name();
         match std::panic::catch_unwind(AssertUnwindSafe(|| (self.inner.handler)(ctx, args))) {
             Ok(Ok(future)) => {
@@ -333,8 +392,8 @@ impl FunctionTool {
                 }
                 .boxed())
             }
-            Ok(Err(reason)) => Err(ToolError::InvalidArguments { tool: tool.to_owned(), reason }),
-            Err(payload) => Err(panic_error(payload, tool)),
+            Ok(Err(reason)) => Err(StartError::Arguments(reason)),
+            Err(payload) => Err(StartError::Tool(panic_error(payload, tool))),
         }
     }
 }
