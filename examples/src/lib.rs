@@ -1,0 +1,1 @@
+//! Examples of LiveKit Agents for Rust; run them with `cargo run --example <name>`.
