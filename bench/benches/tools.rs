@@ -292,10 +292,10 @@ mod invoke {
             serde_json::from_str(black_box(ARGUMENTS)).expect("valid JSON")
         }
 
-        /// The framework's steps of a text-tool call done in line, without futures, boxing,
-        /// `catch_unwind` or the `RunContext`: `parse_arguments`, `from_value::<WeatherArgs>`,
-        /// the body, `ToolOutput::text`. `function_tool_text − this` is what the async plumbing
-        /// costs.
+        /// The lenient path's steps done in line, without futures, boxing, `catch_unwind` or
+        /// the `RunContext`: `parse_arguments`, `from_value::<WeatherArgs>`, the body,
+        /// `ToolOutput::text`. `invoke` takes this path only for arguments that are not a plain
+        /// JSON object without `null`s.
         #[divan::bench(sample_size = 128)]
         fn steps_without_futures(bencher: Bencher<'_, '_>) {
             let tool = function_tool(get_weather, "get_weather", DESCRIPTION).expect("valid tool");
@@ -319,10 +319,10 @@ mod invoke {
             serde_json::from_str(black_box(ARGUMENTS)).expect("valid arguments")
         }
 
-        /// `ToolOutput::json` route of `Json(..)`: `to_value` then `Value::to_string`, versus
-        /// the baseline's single `to_string`.
+        /// `ToolOutput::json`, the route of `Json(..)` and `Serialize` returns: `to_string`,
+        /// plus a check for `null` and JSON strings.
         #[divan::bench(sample_size = 128)]
-        fn json_output_via_value() -> ToolOutput {
+        fn json_output() -> ToolOutput {
             let forecast = agents_bench::weather_forecast("Paris, France".to_owned(), 3);
             ToolOutput::json(black_box(&forecast)).expect("serializable")
         }

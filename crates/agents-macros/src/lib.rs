@@ -1,7 +1,6 @@
 //! Procedural macros of LiveKit Agents for Rust: `#[function_tool]` and `#[function_tools]`.
 //!
-//! Use them through `agents-core`, which re-exports them (`use agents_core::prelude::*;`);
-//! their documentation, with examples, is on the re-exports there.
+//! Use them through `agents-core`, which re-exports them (`use agents_core::prelude::*;`).
 
 mod docs;
 mod function_tool;
@@ -12,18 +11,13 @@ mod paths;
 use proc_macro::TokenStream;
 use quote::quote;
 
-/// Turns an `async fn` into a function tool the LLM can call.
-///
-/// See `agents_core::function_tool` for the options and examples.
+#[doc = include_str!("docs/function_tool.md")]
 #[proc_macro_attribute]
 pub fn function_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     free_function(attr.into(), item.into()).into()
 }
 
-/// Expands the `#[function_tool]` methods of an impl block and adds
-/// `fn function_tools(self: &Arc<Self>) -> Vec<FunctionTool>`.
-///
-/// See `agents_core::function_tools` for examples.
+#[doc = include_str!("docs/function_tools.md")]
 #[proc_macro_attribute]
 pub fn function_tools(attr: TokenStream, item: TokenStream) -> TokenStream {
     function_tools::expand(attr.into(), item.into()).into()
