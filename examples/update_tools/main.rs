@@ -2,27 +2,29 @@
 //!
 //! The agent starts with a static `print_to_console` tool defined with `#[function_tool]`; a
 //! `random_number` tool is wrapped at run time with `function_tool(...)` and added with
-//! `agent.update_tools(agent.tools() + [...])`, as the Python example does before the session
-//! starts.
+//! `agent.update_tools(agent.tools() + [...])` before the session starts. Ask the agent to
+//! "print to the console" or to "give me a random number" to use both tools.
 //!
-//! The session (LLM, console, voice) is not part of this crate family yet, so for now the
-//! example shows what the model would be given — the tool definitions in OpenAI's strict form —
-//! and then makes the calls a model would make, printing each tool's output:
+//! Runs in the text console against LiveKit Inference (set `LIVEKIT_API_KEY` and
+//! `LIVEKIT_API_SECRET`, in the environment or a `.env` file):
 //!
 //! ```text
-//! cargo run --example update_tools
+//! cargo run --example update_tools -- console --text
 //! ```
+//!
+//! The voice pipeline (Silero VAD, speech-to-text, text-to-speech) of the Python example joins
+//! when this crate family has it.
 
-use std::sync::Arc;
+use std::process::ExitCode;
 
 use agents_core::prelude::*;
-use agents_inference::openai;
-
-const INSTRUCTIONS: &str = "You are a helpful assistant communicating through voice. Don't use \
-    any unpronouncable characters.\nNote: If asked to print to the console, use the \
-    `print_to_console` function.";
+use agents_inference::inference;
 
 /// The agent of the Python example, with its one static tool.
+#[derive(Agent)]
+#[agent(instructions = "You are a helpful assistant communicating through voice. Don't use any \
+    unpronouncable characters.\nNote: If asked to print to the console, use the \
+    `print_to_console` function.")]
 struct AddFunctionAgent;
 
 #[function_tools]
@@ -35,15 +37,25 @@ impl AddFunctionAgent {
     }
 }
 
+#[async_trait]
+impl AgentHooks for AddFunctionAgent {
+    async fn on_enter(&self, ctx: AgentContext) {
+        ctx.session().generate_reply(ReplyOptions::default());
+    }
+}
+
 async fn random_number() -> i64 {
     let number = rand::random_range(0..=100);
-    eprintln!("random_number called: {number}");
+    tracing::info!("random_number called: {number}");
     number
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let agent = Agent::new(INSTRUCTIONS).with_tools(Arc::new(AddFunctionAgent).function_tools())?;
+async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let session = AgentSession::builder()
+        .llm(inference::Llm::new("openai/gpt-4.1-mini")?)
+        .preemptive_generation(true)
+        .build();
+    let agent = AddFunctionAgent.into_agent()?;
 
     agent
         .update_tools(
@@ -51,20 +63,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
 
-    let tools = agent.tools();
-    println!("instructions: {}", agent.instructions());
-    println!("tools offered to the model:");
-    for definition in openai::chat_tools(&tools, true) {
-        println!("{}", serde_json::to_string_pretty(&definition)?);
-    }
-
-    for (call_id, name) in [("call_1", "print_to_console"), ("call_2", "random_number")] {
-        let call = FunctionCall::new(call_id, name, "{}");
-        println!("➜ {name}");
-        match tools.invoke(RunContext::new(call)).await {
-            Ok(output) => println!("✓ {}", output.output),
-            Err(error) => println!("✗ {}", error.llm_message()),
-        }
-    }
+    session.start(agent).room(ctx.room()).await?;
+    ctx.connect().await?;
     Ok(())
+}
+
+fn main() -> ExitCode {
+    let server = AgentServer::new().rtc_session(entrypoint);
+    cli::run_app(server)
 }

@@ -1,11 +1,12 @@
 //! The agent: instructions and a live, hot-swappable tool set.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 
-use crate::llm::{IntoToolSet, ToolSet, ToolSetError};
+use crate::llm::{ChatContext, FunctionTool, IntoToolSet, ToolSet, ToolSetError};
+use crate::voice::{AgentHooks, NoHooks};
 
 /// An agent: its instructions and the tools the LLM may call (Python's `Agent`).
 ///
@@ -41,19 +42,84 @@ pub struct Agent {
 }
 
 struct AgentInner {
+    id: String,
     instructions: ArcSwap<String>,
     tools: ArcSwap<crate::llm::tool_set::ToolSetInner>,
+    hooks: Arc<dyn AgentHooks>,
+    chat_ctx: Mutex<ChatContext>,
 }
 
 impl Agent {
-    /// An agent with `instructions` and no tools.
+    /// An agent with `instructions`, no tools and no hooks (Python's
+    /// `Agent(instructions=...)`); its id is `default_agent`.
     pub fn new(instructions: impl Into<String>) -> Self {
+        Self::with_parts(
+            "default_agent".to_owned(),
+            instructions.into(),
+            ToolSet::empty(),
+            Arc::new(NoHooks),
+        )
+    }
+
+    /// An agent from all its parts: what [`AgentDefinition::into_agent`] and
+    /// `#[derive(Agent)]` build.
+    ///
+    /// [`AgentDefinition::into_agent`]: crate::voice::AgentDefinition::into_agent
+    pub fn from_parts(
+        id: impl Into<String>,
+        instructions: impl Into<String>,
+        tools: Vec<FunctionTool>,
+        hooks: Arc<dyn AgentHooks>,
+    ) -> Result<Self, ToolSetError> {
+        Ok(Self::with_parts(id.into(), instructions.into(), ToolSet::new(tools)?, hooks))
+    }
+
+    fn with_parts(
+        id: String,
+        instructions: String,
+        tools: ToolSet,
+        hooks: Arc<dyn AgentHooks>,
+    ) -> Self {
         Self {
             inner: Arc::new(AgentInner {
-                instructions: ArcSwap::from_pointee(instructions.into()),
-                tools: ArcSwap::new(ToolSet::empty().inner),
+                id,
+                instructions: ArcSwap::from_pointee(instructions),
+                tools: ArcSwap::new(tools.inner),
+                hooks,
+                chat_ctx: Mutex::new(ChatContext::new()),
             }),
         }
+    }
+
+    /// This agent starting from `chat_ctx` (Python's `Agent(chat_ctx=...)`), e.g. the
+    /// conversation so far when handing off.
+    pub fn with_chat_ctx(self, chat_ctx: ChatContext) -> Self {
+        *self.chat_ctx_mut() = chat_ctx;
+        self
+    }
+
+    /// The agent's id (Python's `agent.id`): `default_agent`, or the snake-case name of a
+    /// derived agent type.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// A copy of the agent's own conversation (what its LLM requests are built from).
+    pub fn chat_ctx(&self) -> ChatContext {
+        self.chat_ctx_mut().clone()
+    }
+
+    pub(crate) fn chat_ctx_mut(&self) -> MutexGuard<'_, ChatContext> {
+        self.inner.chat_ctx.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn hooks(&self) -> &Arc<dyn AgentHooks> {
+        &self.inner.hooks
+    }
+
+    /// Whether `self` and `other` are the same agent (clones of one handle).
+    pub fn same_agent(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// This agent with `tools` as its tool set (Python's `Agent(tools=[...])`).
@@ -99,6 +165,7 @@ impl Agent {
 impl fmt::Debug for Agent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Agent")
+            .field("id", &self.id())
             .field("instructions", &self.instructions())
             .field("tools", &self.tools())
             .finish()

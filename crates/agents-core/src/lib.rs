@@ -5,8 +5,12 @@
 extern crate self as agents_core;
 
 mod agent;
+pub mod cli;
 pub mod llm;
 pub mod prelude;
+pub mod room;
+pub mod voice;
+pub mod worker;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -14,7 +18,9 @@ pub mod __private;
 
 pub use agent::Agent;
 #[cfg(feature = "macros")]
-pub use agents_macros::{function_tool, function_tools};
+pub use agents_macros::{Agent, function_tool, function_tools};
+
+pub use async_trait::async_trait;
 
 /// The `schemars` crate, for deriving `JsonSchema` without depending on it yourself
 /// (`#[schemars(crate = "agents_core::schemars")]`).

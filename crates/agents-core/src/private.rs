@@ -73,3 +73,41 @@ impl<T: Serialize> ViaSerialize for &OutputValue<T> {
 pub fn tool_error<E: Into<ToolError>>(error: E) -> ToolError {
     error.into()
 }
+
+/// Fallback of `#[derive(Agent)]` for types without `#[function_tools]`: an inherent
+/// `function_tools` method wins over this trait's.
+pub trait NoFunctionTools {
+    /// No tools.
+    fn function_tools(self: &std::sync::Arc<Self>) -> Vec<FunctionTool> {
+        Vec::new()
+    }
+}
+
+impl<T: ?Sized> NoFunctionTools for T {}
+
+/// Holds an agent type for choosing its hooks by autoref specialization.
+pub struct HooksProbe<T>(pub std::sync::Arc<T>);
+
+/// The type's own `AgentHooks` (preferred).
+pub trait ViaAgentHooks {
+    /// The hooks.
+    fn __hooks(&self) -> std::sync::Arc<dyn crate::voice::AgentHooks>;
+}
+
+impl<T: crate::voice::AgentHooks> ViaAgentHooks for HooksProbe<T> {
+    fn __hooks(&self) -> std::sync::Arc<dyn crate::voice::AgentHooks> {
+        self.0.clone()
+    }
+}
+
+/// No hooks (fallback).
+pub trait ViaNoHooks {
+    /// The hooks.
+    fn __hooks(&self) -> std::sync::Arc<dyn crate::voice::AgentHooks>;
+}
+
+impl<T> ViaNoHooks for &HooksProbe<T> {
+    fn __hooks(&self) -> std::sync::Arc<dyn crate::voice::AgentHooks> {
+        std::sync::Arc::new(crate::voice::NoHooks)
+    }
+}

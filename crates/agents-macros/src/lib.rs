@@ -2,6 +2,7 @@
 //!
 //! Use them through `agents-core`, which re-exports them (`use agents_core::prelude::*;`).
 
+mod agent_derive;
 mod docs;
 mod function_tool;
 mod function_tools;
@@ -10,6 +11,12 @@ mod paths;
 
 use proc_macro::TokenStream;
 use quote::quote;
+
+#[doc = include_str!("docs/derive_agent.md")]
+#[proc_macro_derive(Agent, attributes(agent))]
+pub fn derive_agent(input: TokenStream) -> TokenStream {
+    agent_derive::expand(input.into()).into()
+}
 
 #[doc = include_str!("docs/function_tool.md")]
 #[proc_macro_attribute]

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FunctionCall {
+    /// Item id, unique in the conversation.
+    pub id: String,
     /// The provider's id for this call; the tool's output answers this id.
     pub call_id: String,
     /// Name of the tool to call.
@@ -26,7 +28,12 @@ impl FunctionCall {
         name: impl Into<String>,
         arguments: impl Into<String>,
     ) -> Self {
-        Self { call_id: call_id.into(), name: name.into(), arguments: arguments.into() }
+        Self {
+            id: super::chat::new_id("item"),
+            call_id: call_id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+        }
     }
 }
 
@@ -52,6 +59,8 @@ pub struct RunContext {
 #[derive(Debug)]
 struct RunContextInner {
     function_call: FunctionCall,
+    session: Option<crate::voice::AgentSession>,
+    speech: Option<crate::voice::SpeechHandle>,
 }
 
 impl RunContext {
@@ -60,7 +69,38 @@ impl RunContext {
     /// Sessions build contexts themselves; this constructor is for invoking tools directly, in
     /// tests or from your own dispatch code.
     pub fn new(function_call: FunctionCall) -> Self {
-        Self { inner: Arc::new(RunContextInner { function_call }) }
+        Self { inner: Arc::new(RunContextInner { function_call, session: None, speech: None }) }
+    }
+
+    /// A context for a call made by a session's reply.
+    pub(crate) fn in_session(
+        function_call: FunctionCall,
+        session: crate::voice::AgentSession,
+        speech: crate::voice::SpeechHandle,
+    ) -> Self {
+        Self {
+            inner: Arc::new(RunContextInner {
+                function_call,
+                session: Some(session),
+                speech: Some(speech),
+            }),
+        }
+    }
+
+    /// The session that made the call (Python's `context.session`); `None` for a call made
+    /// outside a session.
+    pub fn session(&self) -> Option<&crate::voice::AgentSession> {
+        self.inner.session.as_ref()
+    }
+
+    /// The reply that made the call (Python's `context.speech_handle`).
+    pub fn speech_handle(&self) -> Option<&crate::voice::SpeechHandle> {
+        self.inner.speech.as_ref()
+    }
+
+    /// The session's data, if it is a `T` (Python's `context.userdata`).
+    pub fn userdata<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.session().and_then(crate::voice::AgentSession::userdata::<T>)
     }
 
     /// The function call this tool is answering.

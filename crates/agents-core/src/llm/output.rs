@@ -26,24 +26,52 @@ use super::ToolError;
 /// struct Mood { mood: String }
 /// # let _ = function_tool(log_mood, "log_mood", "Record the user's mood.");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ToolOutput {
     /// The text sent to the model as the result of the call.
     pub output: String,
     /// Whether the model should be asked for a reply after this call.
     pub reply_required: bool,
+    /// An agent to hand the session over to after this call (Python's returning an `Agent`).
+    pub handoff: Option<crate::Agent>,
+}
+
+impl PartialEq for ToolOutput {
+    fn eq(&self, other: &Self) -> bool {
+        self.output == other.output
+            && self.reply_required == other.reply_required
+            && match (&self.handoff, &other.handoff) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same_agent(b),
+                _ => false,
+            }
+    }
 }
 
 impl ToolOutput {
     /// A text output; a reply is required.
     pub fn text(output: impl Into<String>) -> Self {
-        Self { output: output.into(), reply_required: true }
+        Self { output: output.into(), reply_required: true, handoff: None }
     }
 
     /// No output and no reply (what a tool returning `()` produces).
     pub fn none() -> Self {
-        Self { output: String::new(), reply_required: false }
+        Self { output: String::new(), reply_required: false, handoff: None }
+    }
+
+    /// Hands the session over to `agent`, with no output and no reply from the current agent
+    /// (Python's returning an `Agent` from a tool).
+    pub fn handoff(agent: crate::Agent) -> Self {
+        Self { handoff: Some(agent), ..Self::none() }
+    }
+
+    /// Hands the session over to `agent` after this output; when the output asks for a reply,
+    /// the current agent gives it first, without tools (Python's returning
+    /// `(agent, output)`).
+    pub fn with_handoff(mut self, agent: crate::Agent) -> Self {
+        self.handoff = Some(agent);
+        self
     }
 
     /// The JSON rendering of `value`; a reply is required.
@@ -116,6 +144,19 @@ pub trait IntoToolOutput {
 impl IntoToolOutput for ToolOutput {
     fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
         Ok(self)
+    }
+}
+
+impl IntoToolOutput for crate::Agent {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        Ok(ToolOutput::handoff(self))
+    }
+}
+
+impl<T: IntoToolOutput> IntoToolOutput for (crate::Agent, T) {
+    fn into_tool_output(self) -> Result<ToolOutput, ToolError> {
+        let (agent, output) = self;
+        Ok(output.into_tool_output()?.with_handoff(agent))
     }
 }
 

@@ -1,0 +1,174 @@
+//! The command line: `<program> <command> [options]`, parsed by hand.
+
+use std::ffi::OsString;
+
+/// The usage text of `--help`.
+pub(crate) const USAGE: &str = "\
+Run a LiveKit agent.
+
+Usage: <program> <COMMAND> [OPTIONS]
+
+Commands:
+  console    Talk to the agent in this terminal, with no LiveKit server
+             (text only for now: `console --text`)
+  dev        Run as a worker of a LiveKit server, for development (not available yet)
+  start      Run as a worker of a LiveKit server, for production (not available yet)
+  connect    Join one LiveKit room directly (not available yet)
+
+Options:
+  --text               console: talk by text (reads lines from standard input)
+  --log-level <LEVEL>  trace, debug, info, warn, error or off, or a tracing filter such as
+                       `info,agents_core=debug` [env: LIVEKIT_LOG_LEVEL] [default: info]
+  -h, --help           Print this help
+
+Agent replies and tool calls go to standard output, logs to standard error. Variables in a
+`.env` file in the working directory (or a parent) are loaded first.
+";
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// Print the usage.
+    Help,
+    /// The console.
+    Console {
+        /// Text mode (`--text`).
+        text: bool,
+        /// `--log-level`, if given.
+        log_level: Option<String>,
+    },
+    /// A command that exists in Python's CLI but not here yet.
+    Unavailable {
+        /// The command.
+        command: String,
+    },
+}
+
+/// A command line that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ArgsError {
+    /// No command was given.
+    #[error("no command given: run `console --text` to talk to the agent, or see `--help`")]
+    NoCommand,
+    /// The command is not known.
+    #[error("unknown command `{0}`: the available command is `console --text` (see `--help`)")]
+    UnknownCommand(String),
+    /// An option is not known.
+    #[error("unknown option `{0}`: see `--help`")]
+    UnknownOption(String),
+    /// An option is known from Python's CLI but does nothing here yet.
+    #[error("`{0}` is not available yet: only the text console (`console --text`) is")]
+    UnavailableOption(String),
+    /// An option needs a value.
+    #[error("`{0}` needs a value, e.g. `{0} debug`")]
+    MissingValue(String),
+    /// An argument is not valid UTF-8.
+    #[error("the argument {0:?} is not valid UTF-8")]
+    NotUtf8(OsString),
+    /// An extra argument.
+    #[error("unexpected argument `{0}`: see `--help`")]
+    Unexpected(String),
+}
+
+/// Options of Python's console that need audio, which this console does not have yet.
+const AUDIO_OPTIONS: [&str; 4] =
+    ["--input-device", "--output-device", "--list-devices", "--record"];
+
+/// Commands of Python's CLI that are not here yet.
+const UNAVAILABLE_COMMANDS: [&str; 4] = ["dev", "start", "connect", "download-files"];
+
+/// Parses the arguments after the program name.
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ArgsError> {
+    let mut command: Option<String> = None;
+    let mut text = false;
+    let mut log_level = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.into_string().map_err(ArgsError::NotUtf8)?;
+        let (name, inline_value) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--text" => text = true,
+            "--log-level" => {
+                let value = match inline_value {
+                    Some(value) => value,
+                    None => match args.next() {
+                        Some(value) => value.into_string().map_err(ArgsError::NotUtf8)?,
+                        None => return Err(ArgsError::MissingValue(name)),
+                    },
+                };
+                log_level = Some(value);
+            }
+            option if AUDIO_OPTIONS.contains(&option) => {
+                return Err(ArgsError::UnavailableOption(name));
+            }
+            option if option.starts_with('-') => return Err(ArgsError::UnknownOption(name)),
+            word if command.is_none() => command = Some(word.to_owned()),
+            _ => return Err(ArgsError::Unexpected(arg)),
+        }
+    }
+    match command.as_deref() {
+        None => Err(ArgsError::NoCommand),
+        Some("console") => Ok(Command::Console { text, log_level }),
+        Some(other) if UNAVAILABLE_COMMANDS.contains(&other) => {
+            Ok(Command::Unavailable { command: other.to_owned() })
+        }
+        Some(other) => Err(ArgsError::UnknownCommand(other.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn parse_str(args: &[&str]) -> Result<Command, ArgsError> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn console() {
+        assert_eq!(
+            parse_str(&["console", "--text"]),
+            Ok(Command::Console { text: true, log_level: None })
+        );
+        assert_eq!(
+            parse_str(&["--log-level", "debug", "console"]),
+            Ok(Command::Console { text: false, log_level: Some("debug".into()) })
+        );
+        assert_eq!(
+            parse_str(&["console", "--text", "--log-level=warn"]),
+            Ok(Command::Console { text: true, log_level: Some("warn".into()) })
+        );
+    }
+
+    #[test]
+    fn help_wins() {
+        assert_eq!(parse_str(&["console", "--help"]), Ok(Command::Help));
+        assert_eq!(parse_str(&["-h"]), Ok(Command::Help));
+        assert_eq!(parse_str(&["nonsense", "--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(parse_str(&[]), Err(ArgsError::NoCommand));
+        assert_eq!(parse_str(&["consol"]), Err(ArgsError::UnknownCommand("consol".into())));
+        assert_eq!(parse_str(&["console", "--txt"]), Err(ArgsError::UnknownOption("--txt".into())));
+        assert_eq!(
+            parse_str(&["console", "--record"]),
+            Err(ArgsError::UnavailableOption("--record".into()))
+        );
+        assert_eq!(
+            parse_str(&["console", "--log-level"]),
+            Err(ArgsError::MissingValue("--log-level".into()))
+        );
+        assert_eq!(parse_str(&["console", "extra"]), Err(ArgsError::Unexpected("extra".into())));
+        assert_eq!(parse_str(&["dev"]), Ok(Command::Unavailable { command: "dev".into() }));
+    }
+}

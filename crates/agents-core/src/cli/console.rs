@@ -1,0 +1,252 @@
+//! The text console (Python's `console --text`): a local job, its agent session, and the
+//! user's lines.
+
+use std::future::Future;
+use std::io::{self, Write};
+use std::pin::pin;
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::sync::broadcast::Receiver;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::printer::Printer;
+use crate::voice::{AgentSession, ReplyOptions, SessionEvent};
+use crate::worker::job::RunningJob;
+use crate::worker::{AgentServer, JobContext, JobError};
+
+/// The name of the console's room, as in Python.
+pub const CONSOLE_ROOM: &str = "console-room";
+
+/// Why the text console failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConsoleError {
+    /// The job could not start, or its entrypoint failed before connecting.
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// The user's input could not be read (it must be UTF-8 text).
+    #[error("cannot read the console input: {0}")]
+    Input(io::Error),
+    /// The output could not be written.
+    #[error("cannot write the console output: {0}")]
+    Output(io::Error),
+}
+
+/// Runs `server` in a text console: one local job in the room `console-room`, and a
+/// conversation with the agent session its entrypoint starts there.
+///
+/// Each non-empty line of `input` is sent as the user's turn
+/// (`session.generate_reply(ReplyOptions::user_input(line))`), and the next line is read once
+/// the agent is done with it. Before the first line, the agent's own turns (a greeting from
+/// `on_enter`) are waited for. `output` receives the conversation as the Python console shows
+/// it: `● Agent: <text>` for the agent's messages, `➜ <tool>` for tool calls, `✓ <output>`
+/// and `✗ <error>` for their outputs. At the end of `input` the turns in flight are waited
+/// for, the session is closed and the job ends; `Ok(())` then.
+///
+/// The job also ends when the entrypoint calls [`JobContext::shutdown`] or the session is
+/// closed. It fails when the entrypoint fails before starting a session (or before
+/// [`JobContext::connect`]), or returns without starting one.
+///
+/// ```no_run
+/// use agents_core::cli::run_console_text;
+/// use agents_core::prelude::*;
+///
+/// # async fn entrypoint(ctx: JobContext) {}
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = AgentServer::new().rtc_session(entrypoint);
+/// let input = "Hello!\nWhat can you do?\n".as_bytes();
+/// let mut output = Vec::new();
+/// run_console_text(&server, input, &mut output).await?;
+/// println!("{}", String::from_utf8(output)?);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn run_console_text<R, W>(
+    server: &AgentServer,
+    input: R,
+    output: W,
+) -> Result<(), ConsoleError>
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+{
+    run_console_text_until(server, input, output, std::future::pending()).await
+}
+
+/// [`run_console_text`], ending cleanly also when `interrupt` resolves (what Ctrl+C does in
+/// [`run_app`](super::run_app)): the reply in flight is interrupted, the session closed.
+pub async fn run_console_text_until<R, W, I>(
+    server: &AgentServer,
+    input: R,
+    output: W,
+    interrupt: I,
+) -> Result<(), ConsoleError>
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+    I: Future<Output = ()>,
+{
+    let mut interrupt = pin!(interrupt);
+    let mut job = server.launch_fake_job(CONSOLE_ROOM).await?;
+    let ctx = job.context().clone();
+
+    let (end, printed) = match wait_for_session(&mut job, &ctx, interrupt.as_mut()).await {
+        Ok(session) => {
+            let mut events = session.subscribe();
+            let mut printer = Printer::new(output);
+            let end =
+                converse(&session, &mut job, &ctx, input, &mut printer, &mut events, interrupt)
+                    .await;
+            session.close().await;
+            (end, drain(&mut printer, &mut events))
+        }
+        Err(end) => (end, Ok(())),
+    };
+    job.shutdown(&end.reason()).await;
+    end.into_result()?;
+    printed.map_err(ConsoleError::Output)
+}
+
+/// How the console ended.
+enum End {
+    InputDone,
+    Interrupted,
+    Shutdown(String),
+    SessionClosed,
+    Failed(ConsoleError),
+}
+
+impl End {
+    /// The job's shutdown reason.
+    fn reason(&self) -> String {
+        match self {
+            Self::InputDone => "end of the console input".to_owned(),
+            Self::Interrupted => "console interrupted".to_owned(),
+            Self::Shutdown(reason) => reason.clone(),
+            Self::SessionClosed => "agent session closed".to_owned(),
+            Self::Failed(error) => error.to_string(),
+        }
+    }
+
+    fn into_result(self) -> Result<(), ConsoleError> {
+        match self {
+            Self::Failed(error) => Err(error),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Waits for the session the entrypoint starts in the job's room.
+async fn wait_for_session(
+    job: &mut RunningJob,
+    ctx: &JobContext,
+    interrupt: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<AgentSession, End> {
+    tokio::select! {
+        // A session in the room first: what it said is printed even if the job then ends.
+        biased;
+        session = ctx.room().wait_for_agent_session() => Ok(session),
+        finished = job.finished() => {
+            // It may have started the session just before returning.
+            let session = ctx.room().agent_session();
+            match (finished, session) {
+                (Ok(()), Some(session)) => Ok(session),
+                (Ok(()), None) => Err(End::Failed(JobError::NoAgentSession.into())),
+                (Err(error), Some(session)) if ctx.is_connected() => {
+                    tracing::error!(parent: ctx.span(), "{error}");
+                    Ok(session)
+                }
+                (Err(error), _) => Err(End::Failed(error.into())),
+            }
+        },
+        () = interrupt => Err(End::Interrupted),
+        reason = ctx.shutdown_requested() => Err(End::Shutdown(reason)),
+    }
+}
+
+/// Prints the session's events while the user's lines are sent, until something ends the
+/// console.
+async fn converse<R: AsyncBufRead + Unpin, W: Write>(
+    session: &AgentSession,
+    job: &mut RunningJob,
+    ctx: &JobContext,
+    input: R,
+    printer: &mut Printer<W>,
+    events: &mut Receiver<SessionEvent>,
+    mut interrupt: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> End {
+    // What happened before we subscribed (a quick greeting) is in the history.
+    if let Err(error) = printer.print_history(&session.history()) {
+        return End::Failed(ConsoleError::Output(error));
+    }
+    let mut talk = pin!(talk(session, input));
+    loop {
+        tokio::select! {
+            biased;
+            event = events.recv() => match event {
+                Ok(event) => match printer.print_event(&event) {
+                    Ok(false) => {}
+                    Ok(true) => return End::SessionClosed,
+                    Err(error) => return End::Failed(ConsoleError::Output(error)),
+                },
+                Err(RecvError::Lagged(missed)) => lagged(missed),
+                Err(RecvError::Closed) => return End::SessionClosed,
+            },
+            // Closed before we subscribed (its `Close` event missed): end all the same.
+            () = session.wait_for_close() => return End::SessionClosed,
+            () = interrupt.as_mut() => return End::Interrupted,
+            reason = ctx.shutdown_requested() => return End::Shutdown(reason),
+            finished = job.finished() => {
+                if let Err(error) = finished {
+                    if !ctx.is_connected() {
+                        return End::Failed(error.into());
+                    }
+                    tracing::error!(parent: ctx.span(), "{error}");
+                }
+            }
+            talked = talk.as_mut() => {
+                return match talked {
+                    Ok(()) => End::InputDone,
+                    Err(error) => End::Failed(ConsoleError::Input(error)),
+                };
+            }
+        }
+    }
+}
+
+/// Sends the user's lines, one turn at a time.
+async fn talk<R: AsyncBufRead + Unpin>(session: &AgentSession, input: R) -> io::Result<()> {
+    // The agent's own turns first: a greeting asked for in `on_enter` (the session is in the
+    // room only once `on_enter` counts as work in flight).
+    session.wait_for_idle().await;
+    let mut lines = input.lines();
+    while let Some(line) = lines.next_line().await? {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        session.generate_reply(ReplyOptions::user_input(line));
+        session.wait_for_idle().await;
+    }
+    Ok(())
+}
+
+/// Prints the events left in `events` (the session is closed: they are all there).
+fn drain<W: Write>(
+    printer: &mut Printer<W>,
+    events: &mut Receiver<SessionEvent>,
+) -> io::Result<()> {
+    loop {
+        match events.try_recv() {
+            Ok(event) => {
+                printer.print_event(&event)?;
+            }
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(missed)) => lagged(missed),
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
+fn lagged(missed: u64) {
+    tracing::warn!("the console fell behind and did not show {missed} session events");
+}

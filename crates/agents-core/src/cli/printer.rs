@@ -1,0 +1,111 @@
+//! Prints a session's conversation as the Python text console does: agent messages, tool
+//! calls and their outputs.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+use crate::llm::{ChatContext, ChatItem, ChatMessage, ChatRole, FunctionCall, FunctionCallOutput};
+use crate::voice::SessionEvent;
+
+/// The prefix of the agent's messages.
+pub(crate) const AGENT_PREFIX: &str = "● Agent: ";
+/// The prefix of a tool call.
+pub(crate) const CALL_PREFIX: &str = "➜ ";
+/// The prefix of a tool's output.
+pub(crate) const OUTPUT_PREFIX: &str = "✓ ";
+/// The prefix of a tool's error output.
+pub(crate) const ERROR_PREFIX: &str = "✗ ";
+/// The prefix of a handoff to another agent.
+pub(crate) const HANDOFF_PREFIX: &str = "↪ ";
+
+/// Writes conversation items as lines, each item once (an item seen in the history is not
+/// printed again when its event arrives).
+pub(crate) struct Printer<W> {
+    out: W,
+    printed: HashSet<String>,
+}
+
+impl<W: Write> Printer<W> {
+    pub(crate) fn new(out: W) -> Self {
+        Self { out, printed: HashSet::new() }
+    }
+
+    /// Prints the items of `history` not printed yet.
+    pub(crate) fn print_history(&mut self, history: &ChatContext) -> io::Result<()> {
+        for item in history.items() {
+            self.item(item)?;
+        }
+        self.out.flush()
+    }
+
+    /// Prints what `event` adds to the conversation; returns whether the session closed.
+    pub(crate) fn print_event(&mut self, event: &SessionEvent) -> io::Result<bool> {
+        match event {
+            SessionEvent::ConversationItemAdded { item } => {
+                self.item(item)?;
+                self.out.flush()?;
+            }
+            SessionEvent::FunctionToolsExecuted { function_calls, function_call_outputs } => {
+                let count = function_calls.len().max(function_call_outputs.len());
+                for index in 0..count {
+                    if let Some(call) = function_calls.get(index) {
+                        self.call(call)?;
+                    }
+                    if let Some(output) = function_call_outputs.get(index) {
+                        self.output(output)?;
+                    }
+                }
+                self.out.flush()?;
+            }
+            SessionEvent::Close { .. } => return Ok(true),
+            // Errors are logged by the session; states and metrics are not shown.
+            _ => {}
+        }
+        Ok(false)
+    }
+
+    fn first_time(&mut self, id: &str) -> bool {
+        self.printed.insert(id.to_owned())
+    }
+
+    fn item(&mut self, item: &ChatItem) -> io::Result<()> {
+        match item {
+            ChatItem::Message(message) => self.message(message),
+            ChatItem::FunctionCall(call) => self.call(call),
+            ChatItem::FunctionCallOutput(output) => self.output(output),
+            ChatItem::AgentHandoff(handoff) => {
+                if self.first_time(&handoff.id)
+                    && let Some(old) = &handoff.old_agent_id
+                {
+                    writeln!(self.out, "{HANDOFF_PREFIX}{old} → {}", handoff.new_agent_id)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn message(&mut self, message: &ChatMessage) -> io::Result<()> {
+        if self.first_time(&message.id) && message.role == ChatRole::Assistant {
+            let text = message.text();
+            if !text.trim().is_empty() {
+                writeln!(self.out, "{AGENT_PREFIX}{text}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn call(&mut self, call: &FunctionCall) -> io::Result<()> {
+        if self.first_time(&call.id) {
+            writeln!(self.out, "{CALL_PREFIX}{}", call.name)?;
+        }
+        Ok(())
+    }
+
+    fn output(&mut self, output: &FunctionCallOutput) -> io::Result<()> {
+        if self.first_time(&output.id) {
+            let prefix = if output.is_error { ERROR_PREFIX } else { OUTPUT_PREFIX };
+            writeln!(self.out, "{prefix}{}", output.output)?;
+        }
+        Ok(())
+    }
+}

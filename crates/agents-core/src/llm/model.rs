@@ -1,0 +1,222 @@
+//! The LLM abstraction: a chat request, its streamed answer, and what can go wrong.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+use super::{ChatContext, FunctionCall, FunctionTool};
+
+/// A language model that continues a chat (Python's `llm.LLM`).
+///
+/// Object-safe: sessions hold an `Arc<dyn Llm>`. `chat` starts a request and returns its
+/// stream at once; the request runs as the stream is polled.
+pub trait Llm: Send + Sync + 'static {
+    /// The model name, e.g. `openai/gpt-4.1-mini`.
+    fn model(&self) -> &str;
+
+    /// The provider, e.g. `livekit` or `openai`.
+    fn provider(&self) -> &str;
+
+    /// Asks the model to continue `chat_ctx`, offering `tools`.
+    fn chat(
+        &self,
+        chat_ctx: &ChatContext,
+        tools: &[FunctionTool],
+        options: &ChatOptions,
+    ) -> LlmStream;
+}
+
+/// Which tools the model may call (Python's `ToolChoice`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ToolChoice {
+    /// The model decides.
+    #[default]
+    Auto,
+    /// The model must call a tool.
+    Required,
+    /// The model must not call tools.
+    None,
+    /// The model must call this tool.
+    Named(String),
+}
+
+/// Options of one chat request.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct ChatOptions {
+    /// Which tools the model may call; `None` leaves it to the provider's default.
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the model may call several tools at once; `None` leaves it to the provider.
+    pub parallel_tool_calls: Option<bool>,
+    /// Retries and timeouts; `None` leaves them to the client (its own setting, else
+    /// [`ApiConnectOptions::default`]).
+    pub conn_options: Option<ApiConnectOptions>,
+}
+
+impl ChatOptions {
+    /// Sets the tool choice.
+    pub fn with_tool_choice(mut self, tool_choice: ToolChoice) -> Self {
+        self.tool_choice = Some(tool_choice);
+        self
+    }
+
+    /// Sets the connection options.
+    pub fn with_conn_options(mut self, conn_options: ApiConnectOptions) -> Self {
+        self.conn_options = Some(conn_options);
+        self
+    }
+}
+
+/// Retries and timeouts of requests to a remote model (Python's `APIConnectOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiConnectOptions {
+    /// How many times a failed request is retried (only while nothing has been received).
+    pub max_retry: u32,
+    /// How long to wait between attempts.
+    pub retry_interval: Duration,
+    /// How long to wait for the response to start, and (in clients) for each next piece of it.
+    pub timeout: Duration,
+}
+
+impl Default for ApiConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_retry: 3,
+            retry_interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ApiConnectOptions {
+    /// Options with the given values.
+    pub fn new(max_retry: u32, retry_interval: Duration, timeout: Duration) -> Self {
+        Self { max_retry, retry_interval, timeout }
+    }
+}
+
+/// Token usage of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CompletionUsage {
+    /// Tokens in the prompt.
+    pub prompt_tokens: u64,
+    /// Prompt tokens served from the provider's cache.
+    pub prompt_cached_tokens: u64,
+    /// Tokens generated.
+    pub completion_tokens: u64,
+    /// Prompt plus completion.
+    pub total_tokens: u64,
+}
+
+impl CompletionUsage {
+    /// Usage with the given counts.
+    pub fn new(prompt_tokens: u64, prompt_cached_tokens: u64, completion_tokens: u64) -> Self {
+        Self {
+            prompt_tokens,
+            prompt_cached_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+        }
+    }
+}
+
+/// One piece of a streamed answer.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ChatChunk {
+    /// Assistant text, to append to what came before.
+    Text(String),
+    /// A complete tool call, with the provider's call id.
+    ToolCall(FunctionCall),
+    /// Token usage of the request (usually last).
+    Usage(CompletionUsage),
+}
+
+/// A failed LLM request.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LlmError {
+    /// The request could not be sent or its response broke off.
+    #[error("connection to the LLM failed: {message}")]
+    Connection {
+        /// What happened.
+        message: String,
+    },
+    /// No response, or no next piece of it, within the timeout.
+    #[error("the LLM did not answer within {after:?}")]
+    Timeout {
+        /// The timeout that expired.
+        after: Duration,
+    },
+    /// The provider answered with an HTTP error status.
+    #[error("the LLM answered HTTP {status}: {body}")]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The response body (truncated), usually the provider's error message.
+        body: String,
+    },
+    /// The response did not follow the protocol.
+    #[error("the LLM sent a response that could not be understood: {message}")]
+    BadResponse {
+        /// What was wrong.
+        message: String,
+    },
+    /// The model is misconfigured (credentials, URL); retrying won't help.
+    #[error("{message}")]
+    Configuration {
+        /// What to fix.
+        message: String,
+    },
+}
+
+impl LlmError {
+    /// Whether a new attempt may succeed: connection failures, timeouts, HTTP 408, 409, 429
+    /// and 5xx.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::Connection { .. } | Self::Timeout { .. } => true,
+            Self::Status { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
+            Self::BadResponse { .. } | Self::Configuration { .. } => false,
+        }
+    }
+}
+
+/// The streamed answer to a chat request: a `Stream` of [`ChatChunk`]s.
+pub struct LlmStream {
+    inner: BoxStream<'static, Result<ChatChunk, LlmError>>,
+}
+
+impl LlmStream {
+    /// Wraps a stream of chunks.
+    pub fn new(stream: impl Stream<Item = Result<ChatChunk, LlmError>> + Send + 'static) -> Self {
+        Self { inner: Box::pin(stream) }
+    }
+
+    /// A stream that fails at once with `error`.
+    pub fn failed(error: LlmError) -> Self {
+        Self::new(futures::stream::once(async move { Err(error) }))
+    }
+}
+
+impl fmt::Debug for LlmStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LlmStream").finish_non_exhaustive()
+    }
+}
+
+impl Stream for LlmStream {
+    type Item = Result<ChatChunk, LlmError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}

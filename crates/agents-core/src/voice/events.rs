@@ -1,0 +1,120 @@
+//! Events an `AgentSession` emits, for subscribers and tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::llm::{ChatItem, CompletionUsage, FunctionCall, FunctionCallOutput, LlmError};
+
+/// What the agent is doing (Python's `AgentState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AgentState {
+    /// The session is starting.
+    Initializing,
+    /// Waiting for the user.
+    Listening,
+    /// Waiting for the LLM.
+    Thinking,
+    /// Producing the reply.
+    Speaking,
+}
+
+/// Why a session closed (Python's `CloseReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// `AgentSession::close` was called.
+    UserInitiated,
+    /// The job is shutting down.
+    JobShutdown,
+    /// An unrecoverable error.
+    Error,
+}
+
+/// Which part of the pipeline an error came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorSource {
+    /// The LLM.
+    Llm,
+    /// A tool call the model made that could not be honoured.
+    ToolCall,
+}
+
+/// Metrics of one LLM request.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LlmMetrics {
+    /// Time from the request to the first chunk, if any chunk came.
+    pub ttft: Option<Duration>,
+    /// Time from the request to the end of its stream.
+    pub duration: Duration,
+    /// Token usage reported by the provider (zeros when it reported none).
+    pub usage: CompletionUsage,
+    /// Whether the request was cut short by an interruption.
+    pub cancelled: bool,
+    /// Which step of the reply's tool loop this was (1 for the first request).
+    pub step: u32,
+}
+
+/// An event of an `AgentSession` (Python's `session.on(...)` events).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// A message or agent handoff was added to the conversation (function calls and their
+    /// outputs come in [`FunctionToolsExecuted`](Self::FunctionToolsExecuted)).
+    ConversationItemAdded {
+        /// The item.
+        item: ChatItem,
+    },
+    /// A batch of tool calls finished: parallel lists, in completion order.
+    FunctionToolsExecuted {
+        /// The calls.
+        function_calls: Vec<FunctionCall>,
+        /// Their outputs.
+        function_call_outputs: Vec<FunctionCallOutput>,
+    },
+    /// The agent's state changed.
+    AgentStateChanged {
+        /// The previous state.
+        old_state: AgentState,
+        /// The new state.
+        new_state: AgentState,
+    },
+    /// Metrics of an LLM request.
+    MetricsCollected {
+        /// The metrics.
+        metrics: LlmMetrics,
+    },
+    /// Something failed; the session carries on.
+    Error {
+        /// What failed.
+        error: SessionErrorEvent,
+        /// Where.
+        source: ErrorSource,
+    },
+    /// The session closed.
+    Close {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// The error carried by [`SessionEvent::Error`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionErrorEvent {
+    /// An LLM request failed (after its retries).
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// The model called tools in a reply where it was told not to (`tool_choice` none, after
+    /// `max_tool_steps`): the calls were recorded with an error output and not executed.
+    #[error("the model called {names} although tool calls were not allowed in this reply")]
+    UnexpectedToolCalls {
+        /// The tools it called, comma-separated.
+        names: String,
+    },
+    /// A hook or tool failed with a message.
+    #[error("{0}")]
+    Other(Arc<str>),
+}

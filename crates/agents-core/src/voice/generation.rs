@@ -1,0 +1,319 @@
+//! One reply: LLM steps, the tool calls they make, and the follow-up steps.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::task::JoinSet;
+
+use super::events::{AgentState, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent};
+use super::hooks::{AgentContext, ModelSettings, StopResponse};
+use super::session::{AgentSession, ReplyOptions};
+use super::speech::SpeechHandle;
+use crate::agent::Agent;
+use crate::llm::{
+    ChatChunk, ChatContext, ChatItem, ChatMessage, ChatRole, CompletionUsage, FunctionCall,
+    FunctionCallOutput, RunContext, ToolChoice, ToolError, ToolOutput, ToolSet,
+};
+
+/// The id of the instructions message, as in the Python framework.
+const INSTRUCTIONS_ID: &str = "lk.agent_task.instructions";
+
+/// What one tool call produced.
+struct Executed {
+    call: FunctionCall,
+    output: FunctionCallOutput,
+    reply_required: bool,
+    handoff: Option<Agent>,
+}
+
+/// Runs one reply to completion (or interruption).
+pub(crate) async fn run_reply(
+    session: &AgentSession,
+    handle: &SpeechHandle,
+    agent: &Agent,
+    options: ReplyOptions,
+) {
+    let ctx = AgentContext { session: session.clone(), agent: agent.clone() };
+    let mut reply_ctx = agent.chat_ctx();
+    if let Some(text) = options.user_input.clone() {
+        let message = ChatMessage::new(ChatRole::User, text);
+        let mut turn_ctx = reply_ctx.clone();
+        turn_ctx.push(message.clone());
+        if agent.hooks().on_user_turn_completed(ctx.clone(), &mut turn_ctx, &message).await
+            == Err(StopResponse)
+        {
+            return;
+        }
+        session.commit(ChatItem::Message(message), Some(agent));
+        reply_ctx = turn_ctx;
+    }
+
+    let max_tool_steps = session.options().max_tool_steps;
+    let mut step: u32 = 1;
+    let mut tool_choice = options.tool_choice.clone();
+    let mut tools_disallowed = matches!(tool_choice, Some(ToolChoice::None));
+    loop {
+        // A fresh snapshot for every step: a tool may have changed the agent's tools.
+        let tools = agent.tools();
+        let request_ctx = request_context(agent, &reply_ctx, options.instructions.as_deref());
+        let settings = ModelSettings { tool_choice: tool_choice.clone() };
+        session.set_agent_state(AgentState::Thinking);
+        let outcome =
+            stream_step(session, handle, &ctx, &request_ctx, &tools, &settings, step).await;
+        let StepOutcome { text, calls, mut executions, interrupted, failed } = outcome;
+
+        if !text.is_empty() {
+            let mut message = ChatMessage::new(ChatRole::Assistant, text);
+            message.interrupted = interrupted;
+            reply_ctx.push(message.clone());
+            session.commit(ChatItem::Message(message), Some(agent));
+        }
+        if interrupted {
+            executions.shutdown().await;
+            return;
+        }
+
+        let mut executed = Vec::with_capacity(calls.len());
+        let mut interrupted_during_tools = false;
+        if tools_disallowed && !calls.is_empty() {
+            // The model called tools although it was told not to: record each call with an
+            // error output, so the history stays valid, and report it.
+            let names: Vec<&str> = calls.iter().map(|call| call.name.as_str()).collect();
+            session.report_error(
+                SessionErrorEvent::UnexpectedToolCalls { names: names.join(", ") },
+                ErrorSource::ToolCall,
+            );
+            for call in calls {
+                let output = FunctionCallOutput::new(
+                    call.call_id.clone(),
+                    call.name.clone(),
+                    "Tool calls are not allowed in this reply: the tool was not run.",
+                    true,
+                );
+                executed.push(Executed { call, output, reply_required: false, handoff: None });
+            }
+        } else {
+            loop {
+                let next = tokio::select! {
+                    biased;
+                    () = handle.wait_for_interruption() => {
+                        // Interrupted while tools run: the unfinished ones are cancelled; the
+                        // finished ones are committed, without asking for a reply.
+                        executions.shutdown().await;
+                        for done in &mut executed {
+                            done.reply_required = false;
+                            done.handoff = None;
+                        }
+                        interrupted_during_tools = true;
+                        break;
+                    }
+                    next = executions.join_next() => next,
+                };
+                match next {
+                    Some(Ok(done)) => executed.push(done),
+                    Some(Err(join_error)) => tracing::error!("a tool task failed: {join_error}"),
+                    None => break,
+                }
+            }
+        }
+        if executed.is_empty() || failed {
+            return;
+        }
+
+        for done in &executed {
+            reply_ctx.push(ChatItem::FunctionCall(done.call.clone()));
+            reply_ctx.push(ChatItem::FunctionCallOutput(done.output.clone()));
+            session.commit(ChatItem::FunctionCall(done.call.clone()), Some(agent));
+            session.commit(ChatItem::FunctionCallOutput(done.output.clone()), Some(agent));
+        }
+        session.emit(SessionEvent::FunctionToolsExecuted {
+            function_calls: executed.iter().map(|done| done.call.clone()).collect(),
+            function_call_outputs: executed.iter().map(|done| done.output.clone()).collect(),
+        });
+
+        if interrupted_during_tools {
+            return;
+        }
+        let handoffs: Vec<&Agent> =
+            executed.iter().filter_map(|done| done.handoff.as_ref()).collect();
+        let reply_required = executed.iter().any(|done| done.reply_required);
+        if let [new_agent] = handoffs.as_slice() {
+            if reply_required && !tools_disallowed {
+                // Python: the old agent answers once more, without tools, then hands off.
+                final_reply(session, handle, &ctx, agent, &mut reply_ctx, &options, step + 1).await;
+            }
+            session.update_agent((*new_agent).clone());
+            return;
+        }
+        if !reply_required || tools_disallowed {
+            return;
+        }
+        let max_steps_reached = step > max_tool_steps;
+        step += 1;
+        if max_steps_reached {
+            tracing::warn!(
+                max_tool_steps,
+                "maximum number of function calls steps reached, generating the final response \
+                 with tool_choice none"
+            );
+            tool_choice = Some(ToolChoice::None);
+            tools_disallowed = true;
+        } else {
+            tool_choice = match options.tool_choice {
+                Some(ToolChoice::None) => Some(ToolChoice::None),
+                _ => Some(ToolChoice::Auto),
+            };
+        }
+    }
+}
+
+/// One more step without tools, for the old agent's last words before a handoff.
+async fn final_reply(
+    session: &AgentSession,
+    handle: &SpeechHandle,
+    ctx: &AgentContext,
+    agent: &Agent,
+    reply_ctx: &mut ChatContext,
+    options: &ReplyOptions,
+    step: u32,
+) {
+    let request_ctx = request_context(agent, reply_ctx, options.instructions.as_deref());
+    let settings = ModelSettings { tool_choice: Some(ToolChoice::None) };
+    let tools = agent.tools();
+    session.set_agent_state(AgentState::Thinking);
+    let outcome = stream_step(session, handle, ctx, &request_ctx, &tools, &settings, step).await;
+    if !outcome.text.is_empty() {
+        let mut message = ChatMessage::new(ChatRole::Assistant, outcome.text);
+        message.interrupted = outcome.interrupted;
+        reply_ctx.push(message.clone());
+        session.commit(ChatItem::Message(message), Some(agent));
+    }
+}
+
+/// The request of one step: the instructions, the conversation, the reply's extra
+/// instructions.
+fn request_context(agent: &Agent, reply_ctx: &ChatContext, extra: Option<&str>) -> ChatContext {
+    let mut request = ChatContext::new();
+    let mut instructions = ChatMessage::new(ChatRole::System, agent.instructions().as_str());
+    instructions.id = INSTRUCTIONS_ID.to_owned();
+    request.push(instructions);
+    request.extend(reply_ctx.items().iter().cloned());
+    if let Some(extra) = extra {
+        request.push(ChatMessage::new(ChatRole::System, extra));
+    }
+    request
+}
+
+struct StepOutcome {
+    text: String,
+    calls: Vec<FunctionCall>,
+    executions: JoinSet<Executed>,
+    interrupted: bool,
+    failed: bool,
+}
+
+/// Streams one LLM step; starts every tool call as soon as it arrives.
+async fn stream_step(
+    session: &AgentSession,
+    handle: &SpeechHandle,
+    ctx: &AgentContext,
+    request_ctx: &ChatContext,
+    tools: &ToolSet,
+    settings: &ModelSettings,
+    step: u32,
+) -> StepOutcome {
+    let started = Instant::now();
+    let mut ttft: Option<Duration> = None;
+    let mut usage = CompletionUsage::default();
+    let mut outcome = StepOutcome {
+        text: String::new(),
+        calls: Vec::new(),
+        executions: JoinSet::new(),
+        interrupted: false,
+        failed: false,
+    };
+    let tools_allowed = !matches!(settings.tool_choice, Some(ToolChoice::None));
+    let mut stream = ctx.agent().hooks().llm_node(ctx, request_ctx, tools, settings);
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = handle.wait_for_interruption() => {
+                outcome.interrupted = true;
+                break;
+            }
+            next = stream.next() => next,
+        };
+        let Some(next) = next else { break };
+        if ttft.is_none() {
+            ttft = Some(started.elapsed());
+        }
+        match next {
+            Ok(ChatChunk::Text(delta)) => {
+                if outcome.text.is_empty() {
+                    session.set_agent_state(AgentState::Speaking);
+                }
+                outcome.text.push_str(&delta);
+            }
+            Ok(ChatChunk::ToolCall(call)) => {
+                if tools_allowed {
+                    outcome.executions.spawn(execute(
+                        session.clone(),
+                        handle.clone(),
+                        tools.clone(),
+                        call.clone(),
+                    ));
+                }
+                outcome.calls.push(call);
+            }
+            Ok(ChatChunk::Usage(reported)) => usage = reported,
+            Err(error) => {
+                outcome.failed = true;
+                session.report_error(SessionErrorEvent::Llm(error), ErrorSource::Llm);
+                break;
+            }
+        }
+    }
+    session.emit(SessionEvent::MetricsCollected {
+        metrics: LlmMetrics {
+            ttft,
+            duration: started.elapsed(),
+            usage,
+            cancelled: outcome.interrupted,
+            step,
+        },
+    });
+    outcome
+}
+
+/// Executes one call against the snapshot it was offered (or its mock).
+async fn execute(
+    session: AgentSession,
+    handle: SpeechHandle,
+    tools: ToolSet,
+    call: FunctionCall,
+) -> Executed {
+    let ctx = RunContext::in_session(call.clone(), session.clone(), handle);
+    let mock = session.mocks().get(&call.name);
+    let result = match (mock, tools.get(&call.name)) {
+        (Some(mock), Some(tool)) => match tool.parse_arguments(&call.arguments) {
+            Ok(arguments) => mock.call(ctx, arguments).await,
+            Err(error) => Err(error),
+        },
+        _ => tools.invoke(ctx).await,
+    };
+    let (text, is_error, reply_required, handoff) = match result {
+        Ok(output) => {
+            let ToolOutput { output, reply_required, handoff, .. } = output;
+            (output, false, reply_required, handoff)
+        }
+        Err(ToolError::StopResponse) => (String::new(), false, false, None),
+        Err(error) => {
+            if !matches!(error, ToolError::Message(_)) {
+                tracing::warn!(tool = %call.name, "tool call failed: {error}");
+            }
+            (error.llm_message(), true, true, None)
+        }
+    };
+    let output = FunctionCallOutput::new(call.call_id.clone(), call.name.clone(), text, is_error);
+    Executed { call, output, reply_required, handoff }
+}

@@ -1,0 +1,29 @@
+//! Running agents: `AgentSession`, its replies and tool loop, agent hooks, events, and the
+//! test helpers (`RunResult`, `MockTools`).
+//!
+//! The session is text-only for now; the voice pipeline (VAD, STT, TTS) plugs in here.
+
+mod events;
+mod generation;
+mod hooks;
+mod mock;
+mod run_result;
+mod session;
+mod speech;
+
+pub use events::{
+    AgentState, CloseReason, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent,
+};
+pub use hooks::{
+    AgentContext, AgentDefinition, AgentHooks, ModelSettings, NoHooks, StopResponse,
+    default_agent_id, default_llm_node,
+};
+pub use mock::{MockTool, MockTools};
+pub use run_result::{
+    EventAssert, FunctionCallAssert, FunctionCallOutputAssert, MessageAssert, RunAssert, RunEvent,
+    RunResult,
+};
+pub use session::{
+    AgentSession, AgentSessionBuilder, ReplyOptions, SessionError, SessionOptions, StartSession,
+};
+pub use speech::SpeechHandle;

@@ -1,0 +1,367 @@
+//! `RunResult`: what a `session.run(user_input)` produced, with assertions for tests.
+//!
+//! The assertions fail by panicking with a dump of the run's events, like `assert!`; they are
+//! meant for tests.
+#![allow(clippy::panic)]
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::events::SessionErrorEvent;
+use crate::llm::{AgentHandoff, ChatItem, ChatMessage, ChatRole, FunctionCall, FunctionCallOutput};
+
+/// One thing that happened during a run (Python's `RunEvent`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RunEvent {
+    /// An agent message.
+    Message(ChatMessage),
+    /// A tool call.
+    FunctionCall(FunctionCall),
+    /// A tool call's output.
+    FunctionCallOutput(FunctionCallOutput),
+    /// A change of agent.
+    AgentHandoff(AgentHandoff),
+}
+
+impl RunEvent {
+    /// The event of a committed item; the run's own user input is not one.
+    pub(crate) fn from_item(item: &ChatItem) -> Option<Self> {
+        match item {
+            ChatItem::Message(message) if message.role == ChatRole::User => None,
+            ChatItem::Message(message) => Some(Self::Message(message.clone())),
+            ChatItem::FunctionCall(call) => Some(Self::FunctionCall(call.clone())),
+            ChatItem::FunctionCallOutput(output) => Some(Self::FunctionCallOutput(output.clone())),
+            ChatItem::AgentHandoff(handoff) => Some(Self::AgentHandoff(handoff.clone())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Message(message) => format!("message ({:?}): {:?}", message.role, message.text()),
+            Self::FunctionCall(call) => format!("function_call: {}({})", call.name, call.arguments),
+            Self::FunctionCallOutput(output) => format!(
+                "function_call_output{}: {} -> {:?}",
+                if output.is_error { " (error)" } else { "" },
+                output.name,
+                output.output
+            ),
+            Self::AgentHandoff(handoff) => format!(
+                "agent_handoff: {} -> {}",
+                handoff.old_agent_id.as_deref().unwrap_or("(none)"),
+                handoff.new_agent_id
+            ),
+        }
+    }
+}
+
+/// The result of [`AgentSession::run`](super::AgentSession::run): the events of everything the
+/// input caused, in order, and the errors reported meanwhile.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    events: Vec<RunEvent>,
+    errors: Vec<SessionErrorEvent>,
+}
+
+impl RunResult {
+    pub(crate) fn new(events: Vec<RunEvent>, errors: Vec<SessionErrorEvent>) -> Self {
+        Self { events, errors }
+    }
+
+    /// The events, in order.
+    pub fn events(&self) -> &[RunEvent] {
+        &self.events
+    }
+
+    /// The errors reported during the run (LLM failures, disallowed tool calls).
+    pub fn errors(&self) -> &[SessionErrorEvent] {
+        &self.errors
+    }
+
+    /// The text of the last agent message, if any.
+    pub fn last_message(&self) -> Option<String> {
+        self.events.iter().rev().find_map(|event| match event {
+            RunEvent::Message(message) => Some(message.text()),
+            _ => None,
+        })
+    }
+
+    /// A cursor over the events for assertions (Python's `result.expect`).
+    ///
+    /// ```no_run
+    /// # async fn demo(session: agents_core::voice::AgentSession) -> Result<(), agents_core::voice::SessionError> {
+    /// use agents_core::llm::ChatRole;
+    /// use serde_json::json;
+    ///
+    /// let result = session.run("what's the weather in Paris?").await?;
+    /// let mut expect = result.expect();
+    /// expect.next_event().is_function_call("lookup_weather").with_arguments(json!({"location": "Paris"}));
+    /// expect.next_event().is_function_call_output().with_output("sunny");
+    /// expect.next_event().is_message(ChatRole::Assistant);
+    /// expect.no_more_events();
+    /// # Ok(()) }
+    /// ```
+    pub fn expect(&self) -> RunAssert<'_> {
+        RunAssert { events: &self.events, position: 0 }
+    }
+}
+
+fn dump(events: &[RunEvent], marker: Option<usize>) -> String {
+    let mut text = String::new();
+    for (index, event) in events.iter().enumerate() {
+        let pointer = if marker == Some(index) { ">>>" } else { "   " };
+        let _ = writeln!(text, "{pointer} [{index}] {}", event.describe());
+    }
+    if events.is_empty() {
+        text.push_str("    (no events)\n");
+    }
+    text
+}
+
+/// A cursor over a run's events.
+#[derive(Debug, Clone)]
+pub struct RunAssert<'a> {
+    events: &'a [RunEvent],
+    position: usize,
+}
+
+impl<'a> RunAssert<'a> {
+    /// The next event; fails when there is none.
+    #[track_caller]
+    pub fn next_event(&mut self) -> EventAssert<'a> {
+        let Some(event) = self.events.get(self.position) else {
+            panic!(
+                "expected another event at index {}, but the run has no more:\n{}",
+                self.position,
+                dump(self.events, None)
+            );
+        };
+        let index = self.position;
+        self.position += 1;
+        EventAssert { events: self.events, index, event }
+    }
+
+    /// Skips `count` events.
+    #[track_caller]
+    pub fn skip_next(&mut self, count: usize) -> &mut Self {
+        if self.position + count > self.events.len() {
+            panic!(
+                "cannot skip {count} events from index {}:\n{}",
+                self.position,
+                dump(self.events, None)
+            );
+        }
+        self.position += count;
+        self
+    }
+
+    /// Fails when events are left.
+    #[track_caller]
+    pub fn no_more_events(&self) {
+        if self.position < self.events.len() {
+            panic!(
+                "expected no more events, but found:\n{}",
+                dump(self.events, Some(self.position))
+            );
+        }
+    }
+
+    /// The first call to `name` anywhere in the run; fails when there is none.
+    #[track_caller]
+    pub fn contains_function_call(&self, name: &str) -> FunctionCallAssert<'a> {
+        for (index, event) in self.events.iter().enumerate() {
+            if let RunEvent::FunctionCall(call) = event
+                && call.name == name
+            {
+                return FunctionCallAssert { events: self.events, index, call };
+            }
+        }
+        panic!("expected a call to `{name}` in the run:\n{}", dump(self.events, None));
+    }
+
+    /// The first message from `role` anywhere in the run; fails when there is none.
+    #[track_caller]
+    pub fn contains_message(&self, role: ChatRole) -> MessageAssert<'a> {
+        for (index, event) in self.events.iter().enumerate() {
+            if let RunEvent::Message(message) = event
+                && message.role == role
+            {
+                return MessageAssert { events: self.events, index, message };
+            }
+        }
+        panic!("expected a {role:?} message in the run:\n{}", dump(self.events, None));
+    }
+}
+
+/// One event, to be checked for its kind.
+#[derive(Debug, Clone)]
+pub struct EventAssert<'a> {
+    events: &'a [RunEvent],
+    index: usize,
+    event: &'a RunEvent,
+}
+
+impl<'a> EventAssert<'a> {
+    /// The event.
+    pub fn event(&self) -> &'a RunEvent {
+        self.event
+    }
+
+    #[track_caller]
+    fn fail(&self, expected: &str) -> ! {
+        panic!(
+            "expected {expected} at index {}:\n{}",
+            self.index,
+            dump(self.events, Some(self.index))
+        )
+    }
+
+    /// Checks it is a message from `role`.
+    #[track_caller]
+    pub fn is_message(&self, role: ChatRole) -> MessageAssert<'a> {
+        match self.event {
+            RunEvent::Message(message) if message.role == role => {
+                MessageAssert { events: self.events, index: self.index, message }
+            }
+            _ => self.fail(&format!("a {role:?} message")),
+        }
+    }
+
+    /// Checks it is a call to `name`.
+    #[track_caller]
+    pub fn is_function_call(&self, name: &str) -> FunctionCallAssert<'a> {
+        match self.event {
+            RunEvent::FunctionCall(call) if call.name == name => {
+                FunctionCallAssert { events: self.events, index: self.index, call }
+            }
+            _ => self.fail(&format!("a call to `{name}`")),
+        }
+    }
+
+    /// Checks it is a tool output.
+    #[track_caller]
+    pub fn is_function_call_output(&self) -> FunctionCallOutputAssert<'a> {
+        match self.event {
+            RunEvent::FunctionCallOutput(output) => {
+                FunctionCallOutputAssert { events: self.events, index: self.index, output }
+            }
+            _ => self.fail("a function call output"),
+        }
+    }
+
+    /// Checks it is a handoff to the agent with id `new_agent_id`.
+    #[track_caller]
+    pub fn is_agent_handoff(&self, new_agent_id: &str) -> &'a AgentHandoff {
+        match self.event {
+            RunEvent::AgentHandoff(handoff) if handoff.new_agent_id == new_agent_id => handoff,
+            _ => self.fail(&format!("a handoff to `{new_agent_id}`")),
+        }
+    }
+}
+
+/// A message event.
+#[derive(Debug, Clone)]
+pub struct MessageAssert<'a> {
+    events: &'a [RunEvent],
+    index: usize,
+    message: &'a ChatMessage,
+}
+
+impl<'a> MessageAssert<'a> {
+    /// The message.
+    pub fn message(&self) -> &'a ChatMessage {
+        self.message
+    }
+
+    /// Checks its text contains `needle`.
+    #[track_caller]
+    pub fn containing(&self, needle: &str) -> &Self {
+        if !self.message.text().contains(needle) {
+            panic!(
+                "expected the message at index {} to contain {needle:?}:\n{}",
+                self.index,
+                dump(self.events, Some(self.index))
+            );
+        }
+        self
+    }
+}
+
+/// A function call event.
+#[derive(Debug, Clone)]
+pub struct FunctionCallAssert<'a> {
+    events: &'a [RunEvent],
+    index: usize,
+    call: &'a FunctionCall,
+}
+
+impl<'a> FunctionCallAssert<'a> {
+    /// The call.
+    pub fn call(&self) -> &'a FunctionCall {
+        self.call
+    }
+
+    /// Checks the call's arguments include `expected` (a subset match: every key given must
+    /// be equal; other keys are allowed).
+    #[track_caller]
+    pub fn with_arguments(&self, expected: Value) -> &Self {
+        let actual: Value = serde_json::from_str(&self.call.arguments).unwrap_or(Value::Null);
+        let matches = match (&expected, &actual) {
+            (Value::Object(expected), Value::Object(actual)) => {
+                expected.iter().all(|(key, value)| actual.get(key) == Some(value))
+            }
+            _ => expected == actual,
+        };
+        if !matches {
+            panic!(
+                "expected the arguments of the call at index {} to include {expected}:\n{}",
+                self.index,
+                dump(self.events, Some(self.index))
+            );
+        }
+        self
+    }
+}
+
+/// A function call output event.
+#[derive(Debug, Clone)]
+pub struct FunctionCallOutputAssert<'a> {
+    events: &'a [RunEvent],
+    index: usize,
+    output: &'a FunctionCallOutput,
+}
+
+impl<'a> FunctionCallOutputAssert<'a> {
+    /// The output.
+    pub fn output(&self) -> &'a FunctionCallOutput {
+        self.output
+    }
+
+    /// Checks the output text is exactly `expected`.
+    #[track_caller]
+    pub fn with_output(&self, expected: &str) -> &Self {
+        if self.output.output != expected {
+            panic!(
+                "expected the output at index {} to be {expected:?}:\n{}",
+                self.index,
+                dump(self.events, Some(self.index))
+            );
+        }
+        self
+    }
+
+    /// Checks whether the output is an error.
+    #[track_caller]
+    pub fn is_error(&self, expected: bool) -> &Self {
+        if self.output.is_error != expected {
+            panic!(
+                "expected the output at index {} to {}be an error:\n{}",
+                self.index,
+                if expected { "" } else { "not " },
+                dump(self.events, Some(self.index))
+            );
+        }
+        self
+    }
+}

@@ -1,0 +1,655 @@
+//! `AgentSession`: runs an agent — its replies, tool loop, hooks and handoffs.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures::future::BoxFuture;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
+
+use super::events::{AgentState, CloseReason, ErrorSource, SessionErrorEvent, SessionEvent};
+use super::generation;
+use super::hooks::AgentContext;
+use super::mock::MockTools;
+use super::run_result::{RunEvent, RunResult};
+use super::speech::SpeechHandle;
+use crate::agent::Agent;
+use crate::llm::{
+    AgentHandoff, ApiConnectOptions, ChatContext, ChatItem, ChatMessage, ChatRole, Llm, ToolChoice,
+};
+use crate::room::Room;
+
+tokio::task_local! {
+    /// Set while a lifecycle hook runs: the replies it asks for may run before queued ones.
+    static IN_HOOK: ();
+}
+
+/// Options of one reply (Python's `generate_reply` keyword arguments).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ReplyOptions {
+    /// A user message to add before replying.
+    pub user_input: Option<String>,
+    /// Extra instructions for this reply only (not kept in the history).
+    pub instructions: Option<String>,
+    /// The tool choice of the reply's first LLM step.
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the user may interrupt it; defaults to the session's setting.
+    pub allow_interruptions: Option<bool>,
+}
+
+impl ReplyOptions {
+    /// A reply to `user_input`.
+    pub fn user_input(user_input: impl Into<String>) -> Self {
+        Self { user_input: Some(user_input.into()), ..Self::default() }
+    }
+
+    /// A reply following `instructions`.
+    pub fn instructions(instructions: impl Into<String>) -> Self {
+        Self { instructions: Some(instructions.into()), ..Self::default() }
+    }
+
+    /// Sets the tool choice of the first step.
+    pub fn with_tool_choice(mut self, tool_choice: ToolChoice) -> Self {
+        self.tool_choice = Some(tool_choice);
+        self
+    }
+
+    /// Sets the extra instructions.
+    pub fn with_instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions = Some(instructions.into());
+        self
+    }
+}
+
+/// Options of a session (Python's `AgentSession(...)` keyword arguments that exist so far).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SessionOptions {
+    /// Follow-up LLM steps with tools allowed after the first (Python's `max_tool_steps`):
+    /// with `N`, tools run in up to `N + 1` rounds, then one final reply is generated with
+    /// tool calls disallowed.
+    pub max_tool_steps: u32,
+    /// Whether the user may interrupt the agent.
+    pub allow_interruptions: bool,
+    /// Whether to start the LLM before the end of the user's turn (used by the voice pipeline).
+    pub preemptive_generation: bool,
+    /// Retries and timeouts of the LLM requests; `None` leaves them to the LLM client.
+    pub conn_options: Option<ApiConnectOptions>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            max_tool_steps: 3,
+            allow_interruptions: true,
+            preemptive_generation: true,
+            conn_options: None,
+        }
+    }
+}
+
+/// Builds an [`AgentSession`].
+#[derive(Default)]
+pub struct AgentSessionBuilder {
+    llm: Option<Arc<dyn Llm>>,
+    options: SessionOptions,
+    userdata: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for AgentSessionBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentSessionBuilder")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentSessionBuilder {
+    /// The LLM the session's agents use.
+    pub fn llm(mut self, llm: impl Llm) -> Self {
+        self.llm = Some(Arc::new(llm));
+        self
+    }
+
+    /// The LLM, already shared.
+    pub fn llm_shared(mut self, llm: Arc<dyn Llm>) -> Self {
+        self.llm = Some(llm);
+        self
+    }
+
+    /// Sets `max_tool_steps` (default 3).
+    pub fn max_tool_steps(mut self, max_tool_steps: u32) -> Self {
+        self.options.max_tool_steps = max_tool_steps;
+        self
+    }
+
+    /// Sets `allow_interruptions` (default true).
+    pub fn allow_interruptions(mut self, allow: bool) -> Self {
+        self.options.allow_interruptions = allow;
+        self
+    }
+
+    /// Sets `preemptive_generation` (default true).
+    pub fn preemptive_generation(mut self, enabled: bool) -> Self {
+        self.options.preemptive_generation = enabled;
+        self
+    }
+
+    /// Sets the LLM connection options.
+    pub fn conn_options(mut self, conn_options: ApiConnectOptions) -> Self {
+        self.options.conn_options = Some(conn_options);
+        self
+    }
+
+    /// Data of yours the session carries, for tools and hooks (Python's `userdata`).
+    pub fn userdata<T: Any + Send + Sync>(mut self, userdata: T) -> Self {
+        self.userdata = Some(Arc::new(userdata));
+        self
+    }
+
+    /// Builds the session; start it with [`AgentSession::start`].
+    pub fn build(self) -> AgentSession {
+        let (events, _) = broadcast::channel(1024);
+        AgentSession {
+            inner: Arc::new(SessionInner {
+                llm: self.llm,
+                options: self.options,
+                userdata: self.userdata,
+                events,
+                busy: watch::Sender::new(0),
+                hooks_running: watch::Sender::new(0),
+                interrupt_epoch: watch::Sender::new(0),
+                state: Mutex::new(State::default()),
+                hook_tasks: Mutex::new(JoinSet::new()),
+                closed: watch::Sender::new(false),
+            }),
+        }
+    }
+}
+
+/// Misuse of a session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The session is not running: call `start` first (or it was closed).
+    #[error("the AgentSession is not running: call `session.start(agent)` first")]
+    NotRunning,
+    /// `start` was called twice.
+    #[error("the AgentSession is already started")]
+    AlreadyStarted,
+    /// `run` was called while another `run` was in progress.
+    #[error("nested runs are not supported: wait for the current `run` to finish")]
+    NestedRun,
+}
+
+/// A running agent session (Python's `AgentSession`): holds the active agent, the
+/// conversation history, and runs replies one at a time.
+///
+/// Cheap to clone (an `Arc` inside); clones are the same session.
+#[derive(Clone)]
+pub struct AgentSession {
+    inner: Arc<SessionInner>,
+}
+
+struct SessionInner {
+    llm: Option<Arc<dyn Llm>>,
+    options: SessionOptions,
+    userdata: Option<Arc<dyn Any + Send + Sync>>,
+    events: broadcast::Sender<SessionEvent>,
+    /// Queued and running replies, plus running hooks: zero means idle.
+    busy: watch::Sender<usize>,
+    hooks_running: watch::Sender<usize>,
+    interrupt_epoch: watch::Sender<u64>,
+    state: Mutex<State>,
+    hook_tasks: Mutex<JoinSet<()>>,
+    closed: watch::Sender<bool>,
+}
+
+#[derive(Default)]
+struct State {
+    started: bool,
+    closed: bool,
+    agent: Option<Agent>,
+    history: ChatContext,
+    agent_state: Option<AgentState>,
+    queue: Option<mpsc::UnboundedSender<Job>>,
+    scheduler: Option<JoinHandle<()>>,
+    current: Option<SpeechHandle>,
+    run: Option<RunCollector>,
+    mocks: MockTools,
+}
+
+#[derive(Default)]
+struct RunCollector {
+    events: Vec<RunEvent>,
+    errors: Vec<SessionErrorEvent>,
+}
+
+pub(crate) enum JobKind {
+    Reply(ReplyOptions),
+    Say(String),
+    Handoff(Agent),
+}
+
+struct Job {
+    handle: SpeechHandle,
+    kind: JobKind,
+    from_hook: bool,
+    epoch: u64,
+}
+
+impl fmt::Debug for AgentSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentSession").field("options", &self.inner.options).finish_non_exhaustive()
+    }
+}
+
+/// `session.start(agent)`: a future that starts the session, optionally in a room.
+#[must_use = "a StartSession does nothing until awaited"]
+pub struct StartSession<'a> {
+    session: &'a AgentSession,
+    agent: Agent,
+    room: Option<Room>,
+}
+
+impl StartSession<'_> {
+    /// Starts the session in `room` (Python's `session.start(agent, room=ctx.room)`).
+    pub fn room(mut self, room: &Room) -> Self {
+        self.room = Some(room.clone());
+        self
+    }
+}
+
+impl<'a> IntoFuture for StartSession<'a> {
+    type Output = Result<(), SessionError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.session.start_now(self.agent, self.room) })
+    }
+}
+
+impl AgentSession {
+    /// A builder with Python's defaults.
+    pub fn builder() -> AgentSessionBuilder {
+        AgentSessionBuilder::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session's options.
+    pub fn options(&self) -> &SessionOptions {
+        &self.inner.options
+    }
+
+    /// The LLM, if the session has one.
+    pub fn llm(&self) -> Option<&Arc<dyn Llm>> {
+        self.inner.llm.as_ref()
+    }
+
+    /// The LLM connection options.
+    pub fn conn_options(&self) -> Option<ApiConnectOptions> {
+        self.inner.options.conn_options
+    }
+
+    /// Your data, if it is a `T` (Python's `session.userdata`).
+    pub fn userdata<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.inner.userdata.clone().and_then(|data| data.downcast::<T>().ok())
+    }
+
+    /// Subscribes to the session's events. Events sent before subscribing are not seen.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The agent currently running.
+    pub fn current_agent(&self) -> Option<Agent> {
+        self.state().agent.clone()
+    }
+
+    /// A copy of everything said and done in the session (Python's `session.history`).
+    pub fn history(&self) -> ChatContext {
+        self.state().history.clone()
+    }
+
+    /// What the agent is doing.
+    pub fn agent_state(&self) -> AgentState {
+        self.state().agent_state.unwrap_or(AgentState::Initializing)
+    }
+
+    /// The speech being generated, if any.
+    pub fn current_speech(&self) -> Option<SpeechHandle> {
+        self.state().current.clone()
+    }
+
+    /// Replaces how tools are executed, by tool name, for tests (Python's `mock_tools`): the
+    /// model still sees the real tools and the arguments are still parsed. An empty
+    /// [`MockTools`] removes the mocks.
+    pub fn mock_tools(&self, mocks: MockTools) {
+        self.state().mocks = mocks;
+    }
+
+    pub(crate) fn mocks(&self) -> MockTools {
+        self.state().mocks.clone()
+    }
+
+    /// Starts the session with `agent`: the agent's `on_enter` runs, and replies can be asked
+    /// for. Add `.room(&room)` to run it in a room.
+    pub fn start(&self, agent: Agent) -> StartSession<'_> {
+        StartSession { session: self, agent, room: None }
+    }
+
+    fn start_now(&self, agent: Agent, room: Option<Room>) -> Result<(), SessionError> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        {
+            let mut state = self.state();
+            if state.started {
+                return Err(SessionError::AlreadyStarted);
+            }
+            state.started = true;
+            state.agent = Some(agent.clone());
+            state.queue = Some(sender);
+            state.scheduler =
+                Some(tokio::spawn(scheduler(self.clone(), receiver).in_current_span()));
+        }
+        self.set_agent_state(AgentState::Initializing);
+        self.commit(ChatItem::AgentHandoff(AgentHandoff::new(None, agent.id())), None);
+        self.set_agent_state(AgentState::Listening);
+        let ctx = AgentContext { session: self.clone(), agent: agent.clone() };
+        self.spawn_hook(async move { agent.hooks().on_enter(ctx).await });
+        // Last: whoever waits for the session in the room sees `on_enter` already counted as
+        // work in flight.
+        if let Some(room) = room {
+            room.attach_session(self.clone());
+        }
+        Ok(())
+    }
+
+    /// Asks the agent for a reply (Python's `generate_reply`). It is queued behind replies
+    /// already asked for; the handle tells when it is done. If the session is not running,
+    /// the handle is done at once and an error is logged.
+    pub fn generate_reply(&self, options: ReplyOptions) -> SpeechHandle {
+        let allow = options.allow_interruptions.unwrap_or(self.inner.options.allow_interruptions);
+        self.enqueue(JobKind::Reply(options), allow)
+    }
+
+    /// Says `text` as the agent (Python's `say`; text only for now): the message is added to
+    /// the conversation without asking the LLM.
+    pub fn say(&self, text: impl Into<String>) -> SpeechHandle {
+        self.enqueue(JobKind::Say(text.into()), self.inner.options.allow_interruptions)
+    }
+
+    /// Hands the session over to `agent` after the current reply (Python's `update_agent`):
+    /// the current agent's `on_exit` runs, then the new agent's `on_enter`.
+    pub fn update_agent(&self, agent: Agent) -> SpeechHandle {
+        self.enqueue(JobKind::Handoff(agent), false)
+    }
+
+    fn enqueue(&self, kind: JobKind, allow_interruptions: bool) -> SpeechHandle {
+        let handle = SpeechHandle::new(allow_interruptions);
+        let job = Job {
+            handle: handle.clone(),
+            kind,
+            from_hook: IN_HOOK.try_with(|_| ()).is_ok(),
+            epoch: *self.inner.interrupt_epoch.borrow(),
+        };
+        let queue = self.state().queue.clone();
+        let Some(queue) = queue else {
+            tracing::error!("{}", SessionError::NotRunning);
+            handle.mark_done();
+            return handle;
+        };
+        self.inner.busy.send_modify(|busy| *busy += 1);
+        if let Err(rejected) = queue.send(job) {
+            self.inner.busy.send_modify(|busy| *busy = busy.saturating_sub(1));
+            rejected.0.handle.mark_done();
+        }
+        handle
+    }
+
+    /// Interrupts the current reply and drops the queued ones (Python's `interrupt`).
+    pub fn interrupt(&self) {
+        self.inner.interrupt_epoch.send_modify(|epoch| *epoch += 1);
+        if let Some(current) = self.current_speech() {
+            current.interrupt(true);
+        }
+    }
+
+    /// Waits until no reply is queued or running and no hook is running.
+    pub async fn wait_for_idle(&self) {
+        let mut busy = self.inner.busy.subscribe();
+        // The sender lives in `self`, so this only ends when the session is idle.
+        let _ = busy.wait_for(|busy| *busy == 0).await;
+    }
+
+    /// Sends `user_input` and waits for everything it causes — replies, tool steps,
+    /// handoffs — to finish (Python's `session.run(user_input=...)`), for tests and text
+    /// clients.
+    pub async fn run(&self, user_input: impl Into<String>) -> Result<RunResult, SessionError> {
+        {
+            let mut state = self.state();
+            if !state.started || state.closed {
+                return Err(SessionError::NotRunning);
+            }
+            if state.run.is_some() {
+                return Err(SessionError::NestedRun);
+            }
+            state.run = Some(RunCollector::default());
+        }
+        self.generate_reply(ReplyOptions::user_input(user_input));
+        self.wait_for_idle().await;
+        let collected = self.state().run.take().unwrap_or_default();
+        Ok(RunResult::new(collected.events, collected.errors))
+    }
+
+    /// Closes the session: the current reply is interrupted, queued ones are dropped, the
+    /// agent's `on_exit` runs, and a `Close` event is sent. Idempotent.
+    pub async fn close(&self) {
+        let (scheduler, agent) = {
+            let mut state = self.state();
+            if state.closed || !state.started {
+                state.closed = true;
+                return;
+            }
+            state.closed = true;
+            state.queue = None;
+            (state.scheduler.take(), state.agent.clone())
+        };
+        self.interrupt();
+        if let Some(scheduler) = scheduler {
+            let _ = scheduler.await;
+        }
+        if let Some(agent) = agent {
+            let ctx = AgentContext { session: self.clone(), agent: agent.clone() };
+            agent.hooks().on_exit(ctx).await;
+        }
+        let mut hook_tasks = std::mem::take(
+            &mut *self.inner.hook_tasks.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        hook_tasks.shutdown().await;
+        self.inner.hooks_running.send_replace(0);
+        self.inner.busy.send_replace(0);
+        self.set_agent_state(AgentState::Listening);
+        self.inner.closed.send_replace(true);
+        self.emit(SessionEvent::Close { reason: CloseReason::UserInitiated });
+    }
+
+    /// Whether the session has been closed.
+    pub fn is_closed(&self) -> bool {
+        *self.inner.closed.borrow()
+    }
+
+    /// Waits until the session is closed (at once if it already is).
+    pub async fn wait_for_close(&self) {
+        let mut closed = self.inner.closed.subscribe();
+        // The sender lives in `self`, so this only ends once the session is closed.
+        let _ = closed.wait_for(|closed| *closed).await;
+    }
+
+    /// Runs `hook` as a task; the replies it asks for are scheduled ahead of queued ones.
+    fn spawn_hook(&self, hook: impl Future<Output = ()> + Send + 'static) {
+        self.inner.busy.send_modify(|busy| *busy += 1);
+        self.inner.hooks_running.send_modify(|running| *running += 1);
+        let session = self.clone();
+        let task = async move {
+            IN_HOOK.scope((), hook).await;
+            session.inner.hooks_running.send_modify(|running| *running = running.saturating_sub(1));
+            session.inner.busy.send_modify(|busy| *busy = busy.saturating_sub(1));
+        };
+        self.inner
+            .hook_tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .spawn(task.in_current_span());
+    }
+
+    pub(crate) fn emit(&self, event: SessionEvent) {
+        // No subscriber is fine.
+        let _ = self.inner.events.send(event);
+    }
+
+    pub(crate) fn set_agent_state(&self, new_state: AgentState) {
+        let old_state = {
+            let mut state = self.state();
+            let old = state.agent_state.replace(new_state);
+            if old == Some(new_state) {
+                return;
+            }
+            old
+        };
+        if let Some(old_state) = old_state {
+            self.emit(SessionEvent::AgentStateChanged { old_state, new_state });
+        }
+    }
+
+    /// Adds `item` to the history (and to `agent`'s conversation, when given), records it for
+    /// a `run` in progress, and announces messages and handoffs.
+    pub(crate) fn commit(&self, item: ChatItem, agent: Option<&Agent>) {
+        if let Some(agent) = agent {
+            agent.chat_ctx_mut().push(item.clone());
+        }
+        {
+            let mut state = self.state();
+            state.history.push(item.clone());
+            if let Some(run) = state.run.as_mut()
+                && let Some(event) = RunEvent::from_item(&item)
+            {
+                run.events.push(event);
+            }
+        }
+        if matches!(item, ChatItem::Message(_) | ChatItem::AgentHandoff(_)) {
+            self.emit(SessionEvent::ConversationItemAdded { item });
+        }
+    }
+
+    /// Reports an error: an event, and the result of a `run` in progress.
+    pub(crate) fn report_error(&self, error: SessionErrorEvent, source: ErrorSource) {
+        tracing::error!(?source, "{error}");
+        if let Some(run) = self.state().run.as_mut() {
+            run.errors.push(error.clone());
+        }
+        self.emit(SessionEvent::Error { error, source });
+    }
+
+    async fn run_job(&self, job: Job) {
+        let Job { handle, kind, .. } = job;
+        self.state().current = Some(handle.clone());
+        let agent = self.current_agent();
+        match (kind, agent) {
+            (JobKind::Reply(options), Some(agent)) => {
+                generation::run_reply(self, &handle, &agent, options).await;
+            }
+            (JobKind::Say(text), Some(agent)) => {
+                let message = ChatMessage::new(ChatRole::Assistant, text);
+                self.commit(ChatItem::Message(message), Some(&agent));
+            }
+            (JobKind::Handoff(new_agent), old_agent) => self.hand_off(old_agent, new_agent),
+            (_, None) => {}
+        }
+        self.state().current = None;
+        self.set_agent_state(AgentState::Listening);
+        handle.mark_done();
+    }
+
+    fn hand_off(&self, old_agent: Option<Agent>, new_agent: Agent) {
+        self.state().agent = Some(new_agent.clone());
+        let old_id = old_agent.as_ref().map(|agent| agent.id().to_owned());
+        self.commit(ChatItem::AgentHandoff(AgentHandoff::new(old_id, new_agent.id())), None);
+        let session = self.clone();
+        let hooks: BoxFuture<'static, ()> = Box::pin(async move {
+            if let Some(old_agent) = old_agent {
+                let ctx = AgentContext { session: session.clone(), agent: old_agent.clone() };
+                old_agent.hooks().on_exit(ctx).await;
+            }
+            let ctx = AgentContext { session, agent: new_agent.clone() };
+            new_agent.hooks().on_enter(ctx).await;
+        });
+        self.spawn_hook(hooks);
+    }
+}
+
+/// Runs jobs one at a time, in order; while a hook runs, only the replies it asked for.
+async fn scheduler(session: AgentSession, mut receiver: mpsc::UnboundedReceiver<Job>) {
+    let mut pending: VecDeque<Job> = VecDeque::new();
+    let mut hooks_running = session.inner.hooks_running.subscribe();
+    let mut open = true;
+    loop {
+        while let Ok(job) = receiver.try_recv() {
+            pending.push_back(job);
+        }
+        let epoch = *session.inner.interrupt_epoch.borrow();
+        while let Some(position) = pending.iter().position(|job| job.epoch < epoch) {
+            if let Some(dropped) = pending.remove(position) {
+                dropped.handle.interrupt(true);
+                finish_dropped(&session, dropped);
+            }
+        }
+        let hooks_active = *hooks_running.borrow_and_update() > 0;
+        let next = if hooks_active {
+            pending.iter().position(|job| job.from_hook)
+        } else if pending.is_empty() {
+            None
+        } else {
+            Some(0)
+        };
+        if let Some(job) = next.and_then(|position| pending.remove(position)) {
+            session.run_job(job).await;
+            session.inner.busy.send_modify(|busy| *busy = busy.saturating_sub(1));
+            continue;
+        }
+        if !open && pending.is_empty() {
+            break;
+        }
+        if !open {
+            // Closed with jobs left that wait for hooks: drop them.
+            for dropped in pending.drain(..) {
+                finish_dropped(&session, dropped);
+            }
+            break;
+        }
+        tokio::select! {
+            job = receiver.recv() => match job {
+                Some(job) => pending.push_back(job),
+                None => open = false,
+            },
+            changed = hooks_running.changed() => {
+                if changed.is_err() {
+                    open = false;
+                }
+            }
+        }
+    }
+}
+
+fn finish_dropped(session: &AgentSession, job: Job) {
+    job.handle.mark_done();
+    session.inner.busy.send_modify(|busy| *busy = busy.saturating_sub(1));
+}

@@ -1,0 +1,207 @@
+//! `JobContext`: what a job's entrypoint receives (Python's `JobContext`).
+
+use std::fmt::{self, Display, Write as _};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+
+use super::error::JobError;
+use super::process::JobProcess;
+use crate::room::Room;
+
+/// The job a context was created for (the parts of Python's `ctx.job` that exist so far).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobInfo {
+    /// The job's id: `mock-job-<n>` for the console's local jobs.
+    pub id: String,
+    /// The agent name the job was dispatched to (empty for automatic dispatch and the
+    /// console).
+    pub agent_name: String,
+    /// The metadata given at dispatch (empty for the console).
+    pub metadata: String,
+    /// Whether the job is simulated locally, with no LiveKit server (the console's job).
+    pub fake: bool,
+}
+
+impl JobInfo {
+    /// A local job with no LiveKit server behind it (Python's `fake_job=True`).
+    pub(crate) fn fake(id: impl Into<String>) -> Self {
+        Self { id: id.into(), agent_name: String::new(), metadata: String::new(), fake: true }
+    }
+}
+
+type ShutdownCallback = Box<dyn FnOnce(String) -> BoxFuture<'static, ()> + Send>;
+
+/// What a job's entrypoint receives (Python's `JobContext`): the job, its room, and the
+/// process it runs in.
+///
+/// Cheap to clone (an `Arc` inside); clones are the same context.
+///
+/// ```no_run
+/// use agents_core::prelude::*;
+///
+/// async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     ctx.set_log_context_fields([("room", ctx.room().name())]);
+///     let session = AgentSession::builder().build();
+///     session.start(Agent::new("You are a helpful assistant.")).room(ctx.room()).await?;
+///     ctx.connect().await?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone)]
+pub struct JobContext {
+    inner: Arc<ContextInner>,
+}
+
+struct ContextInner {
+    job: JobInfo,
+    room: Room,
+    process: Arc<JobProcess>,
+    connected: AtomicBool,
+    shutdown: watch::Sender<Option<String>>,
+    shutdown_callbacks: Mutex<Vec<ShutdownCallback>>,
+    log_fields: Mutex<Vec<(String, String)>>,
+    span: tracing::Span,
+}
+
+impl fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobContext")
+            .field("job", &self.inner.job)
+            .field("room", &self.inner.room)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobContext {
+    pub(crate) fn new(job: JobInfo, room: Room, process: Arc<JobProcess>) -> Self {
+        let span = tracing::info_span!(
+            "job",
+            id = %job.id,
+            room = %room.name(),
+            fields = tracing::field::Empty,
+        );
+        Self {
+            inner: Arc::new(ContextInner {
+                job,
+                room,
+                process,
+                connected: AtomicBool::new(false),
+                shutdown: watch::Sender::new(None),
+                shutdown_callbacks: Mutex::new(Vec::new()),
+                log_fields: Mutex::new(Vec::new()),
+                span,
+            }),
+        }
+    }
+
+    /// The job (Python's `ctx.job`).
+    pub fn job(&self) -> &JobInfo {
+        &self.inner.job
+    }
+
+    /// The job's id.
+    pub fn job_id(&self) -> &str {
+        &self.inner.job.id
+    }
+
+    /// The room the job runs in (Python's `ctx.room`): `console-room` in the console. Start
+    /// the agent session in it with `session.start(agent).room(ctx.room())`.
+    pub fn room(&self) -> &Room {
+        &self.inner.room
+    }
+
+    /// The process the job runs in, with what its setup function prepared (Python's
+    /// `ctx.proc`): `ctx.proc().userdata.get::<T>("vad")`.
+    pub fn proc(&self) -> &JobProcess {
+        &self.inner.process
+    }
+
+    /// Connects to the room (Python's `await ctx.connect()`). Local rooms, such as the
+    /// console's, are connected at once.
+    pub async fn connect(&self) -> Result<(), JobError> {
+        self.inner.connected.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Whether [`connect`](Self::connect) was called and succeeded.
+    pub fn is_connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire)
+    }
+
+    /// Adds fields to the job's log records (Python's `ctx.log_context_fields = {...}`),
+    /// replacing those set before. Every record logged inside the entrypoint carries the job
+    /// id, the room name and these fields.
+    pub fn set_log_context_fields<K, V>(&self, fields: impl IntoIterator<Item = (K, V)>)
+    where
+        K: Into<String>,
+        V: Display,
+    {
+        let fields: Vec<(String, String)> =
+            fields.into_iter().map(|(key, value)| (key.into(), value.to_string())).collect();
+        let mut rendered = String::new();
+        for (index, (key, value)) in fields.iter().enumerate() {
+            let separator = if index == 0 { "" } else { " " };
+            let _ = write!(rendered, "{separator}{key}={value}");
+        }
+        self.inner.span.record("fields", tracing::field::display(rendered));
+        *lock(&self.inner.log_fields) = fields;
+    }
+
+    /// The fields set with [`set_log_context_fields`](Self::set_log_context_fields).
+    pub fn log_context_fields(&self) -> Vec<(String, String)> {
+        lock(&self.inner.log_fields).clone()
+    }
+
+    /// Ends the job (Python's `ctx.shutdown(reason)`): the agent session is closed and the
+    /// shutdown callbacks run. Only the first reason given is kept.
+    pub fn shutdown(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.inner.shutdown.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(reason);
+            true
+        });
+    }
+
+    /// Runs `callback` with the shutdown reason when the job ends (Python's
+    /// `ctx.add_shutdown_callback`). The callbacks run concurrently, after the agent session
+    /// is closed.
+    pub fn add_shutdown_callback<F, Fut>(&self, callback: F)
+    where
+        F: FnOnce(String) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let callback: ShutdownCallback = Box::new(move |reason| Box::pin(callback(reason)));
+        lock(&self.inner.shutdown_callbacks).push(callback);
+    }
+
+    /// Waits until [`shutdown`](Self::shutdown) is called, and returns its reason.
+    pub(crate) async fn shutdown_requested(&self) -> String {
+        let mut receiver = self.inner.shutdown.subscribe();
+        match receiver.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            // The sender lives in `self`, so this cannot happen while we wait.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    pub(crate) fn take_shutdown_callbacks(&self) -> Vec<ShutdownCallback> {
+        std::mem::take(&mut *lock(&self.inner.shutdown_callbacks))
+    }
+
+    /// The span the job's entrypoint runs in.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.inner.span
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

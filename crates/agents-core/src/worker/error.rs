@@ -1,0 +1,93 @@
+//! Errors of the agent server and its jobs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An error from user code (a setup function or an entrypoint), shared so that
+/// [`JobError`] can be cloned.
+pub type SharedError = Arc<dyn std::error::Error + Send + Sync>;
+
+/// Why a job could not run, or how it failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// The server has no entrypoint to run.
+    #[error(
+        "the AgentServer has no entrypoint: register one with \
+         `AgentServer::new().rtc_session(entrypoint)`"
+    )]
+    NoEntrypoint,
+    /// The setup function (Python's `setup_fnc` / prewarm) returned an error.
+    #[error("the setup function (`setup_fnc`) failed: {0}")]
+    SetupFailed(SharedError),
+    /// The setup function panicked.
+    #[error("the setup function (`setup_fnc`) panicked: {message}")]
+    SetupPanicked {
+        /// The panic message, when it was a string.
+        message: String,
+    },
+    /// The setup function did not return in time.
+    #[error(
+        "the setup function (`setup_fnc`) did not finish within {timeout:?}: make it faster, \
+         or allow more time with `AgentServer::initialize_process_timeout`"
+    )]
+    SetupTimedOut {
+        /// The time it was given.
+        timeout: Duration,
+    },
+    /// The job's entrypoint returned an error.
+    #[error("the job's entrypoint failed: {0}")]
+    EntrypointFailed(SharedError),
+    /// The job's entrypoint panicked.
+    #[error("the job's entrypoint panicked: {message}")]
+    EntrypointPanicked {
+        /// The panic message, when it was a string.
+        message: String,
+    },
+    /// The entrypoint was cancelled before it returned.
+    #[error("the job's entrypoint was cancelled")]
+    EntrypointCancelled,
+    /// The entrypoint returned without starting an agent session in the job's room, so there
+    /// is nothing to talk to.
+    #[error(
+        "the entrypoint returned without starting an AgentSession in the job's room: start one \
+         with `session.start(agent).room(ctx.room()).await?` before returning"
+    )]
+    NoAgentSession,
+}
+
+/// A missing or mistyped value in [`Userdata`](super::Userdata).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UserdataError {
+    /// Nothing is stored under the key.
+    #[error(
+        "no process userdata under {key:?}: store it in the setup function registered with \
+         `AgentServer::setup_fnc`, e.g. `proc.userdata.insert({key:?}, value)`"
+    )]
+    Missing {
+        /// The key asked for.
+        key: String,
+    },
+    /// The value stored under the key has another type.
+    #[error("the process userdata {key:?} is a `{actual}`, not a `{expected}`")]
+    WrongType {
+        /// The key asked for.
+        key: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// The type stored.
+        actual: &'static str,
+    },
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a non-string panic payload".to_owned()
+    }
+}

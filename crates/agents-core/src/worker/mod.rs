@@ -1,0 +1,27 @@
+//! Jobs and the application that runs them: [`AgentServer`], [`JobContext`], [`JobProcess`]
+//! (Python's `AgentServer`, `JobContext`, `JobProcess`).
+//!
+//! An application is an [`AgentServer`] with an entrypoint, run for each job, and an optional
+//! setup function, run once per process before any job (Python's prewarm). A job's entrypoint
+//! receives a [`JobContext`]: the job, its room, and the [`JobProcess`] with what the setup
+//! function prepared. [`cli::run_app`](crate::cli::run_app) runs the application from the
+//! command line.
+//!
+//! Today jobs are local: the text console runs one in a local room. Registering with a LiveKit
+//! server and taking dispatched jobs (each as a task of its own, many per process) comes with
+//! the worker; the types here keep their shape when it does.
+
+mod context;
+mod entrypoint;
+mod error;
+pub(crate) mod job;
+mod process;
+mod server;
+mod userdata;
+
+pub use context::{JobContext, JobInfo};
+pub use entrypoint::{BoxError, IntoJobResult};
+pub use error::{JobError, SharedError, UserdataError};
+pub use process::JobProcess;
+pub use server::AgentServer;
+pub use userdata::Userdata;

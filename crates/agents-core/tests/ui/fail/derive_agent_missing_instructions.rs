@@ -1,0 +1,6 @@
+use agents_core::prelude::*;
+
+#[derive(Agent)]
+struct Assistant;
+
+fn main() {}

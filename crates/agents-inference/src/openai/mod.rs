@@ -1,0 +1,43 @@
+//! OpenAI-compatible Chat Completions: the streaming client [`Llm`] and the wire format of
+//! function tools ([`chat_tool`]).
+//!
+//! The same protocol serves OpenAI's API, local servers (Ollama, llama.cpp, vLLM) and LiveKit
+//! Inference ([`crate::inference::Llm`] is this client with LiveKit's credentials).
+//!
+//! What a request looks like on the wire:
+//!
+//! * `POST {base_url}/chat/completions` with `Authorization: Bearer <key>` (when there is a
+//!   key) and a `User-Agent` of `LiveKit Agents Rust/<version>`;
+//! * the body has `model`, `messages`, `tools` (strict by default; omitted when there are
+//!   none), `tool_choice` and `parallel_tool_calls` (only with tools, when the request's
+//!   [`ChatOptions`](agents_core::llm::ChatOptions) set them), `stream: true`,
+//!   `stream_options: {"include_usage": true}` and the builder's extra body options;
+//! * `messages`: system, developer, user and assistant messages as `{"role", "content"}`; the
+//!   function calls after an assistant message joined to it as `tool_calls`; outputs as
+//!   `{"role": "tool", "tool_call_id", "content"}`; agent handoffs left out.
+//!
+//! The answer is an event stream of `chat.completion.chunk`s ending with `data: [DONE]`: text
+//! deltas become [`ChatChunk::Text`](agents_core::llm::ChatChunk::Text), tool calls are
+//! assembled from their fragments and yielded whole, and the usage chunk becomes
+//! [`ChatChunk::Usage`](agents_core::llm::ChatChunk::Usage).
+//!
+//! A tool is sent as `{"type": "function", "function": {"name", "description", "parameters"}}`.
+//! In strict mode the entry also carries `"strict": true` and the parameters are the tool's
+//! strict rendering (see [`agents_core::llm::schema`]); a tool that has no strict rendering (a
+//! raw schema, or argument types strict mode cannot express) is sent non-strict.
+//!
+//! Errors are [`LlmError`](agents_core::llm::LlmError)s: a failed connection or a response
+//! that breaks off (or ends with neither `[DONE]` nor a `finish_reason`) is `Connection`; an
+//! HTTP error status is `Status` with the start of the body; a chunk that is not JSON, or
+//! that breaks the protocol, is `BadResponse`; no answer within the timeout is `Timeout`.
+
+mod assemble;
+mod client;
+mod messages;
+mod request;
+mod tools;
+mod transport;
+
+pub use client::{API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, Llm, LlmBuilder};
+pub use tools::{chat_tool, chat_tools};
+pub(crate) use transport::TokenSource;

@@ -1,0 +1,111 @@
+//! The seed example, end to end: `update_tools console --text` against a fake LiveKit
+//! Inference server on 127.0.0.1, driven through standard input and output.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use agents_test_support::{FakeOpenAi, FakeResponse, RecordedRequest};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// The example binary `cargo test` built beside this test.
+fn example_binary() -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).expect("target dir");
+    let binary = profile_dir.join("examples").join("update_tools");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p examples --example update_tools` \
+         (`cargo test --workspace` does)",
+        binary.display()
+    );
+    binary
+}
+
+fn last_user_text(request: &RecordedRequest) -> String {
+    request
+        .messages()
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// A model that greets, calls the tools it is asked for, and reports their output.
+fn scripted_model(request: &RecordedRequest) -> FakeResponse {
+    let last = request.messages().last().cloned().unwrap_or_default();
+    if last["role"] == "tool" {
+        return FakeResponse::text(format!("Done: {}", last["content"].as_str().unwrap_or("")));
+    }
+    let user = last_user_text(request);
+    if user.contains("print") {
+        FakeResponse::tool_call("call_print", "print_to_console", "{}")
+    } else if user.contains("random") {
+        FakeResponse::tool_call("call_random", "random_number", "{}")
+    } else {
+        FakeResponse::text("Hello! How can I help you today?")
+    }
+}
+
+#[tokio::test]
+async fn the_seed_runs_in_the_text_console() {
+    let fake = FakeOpenAi::with_handler(scripted_model).await.unwrap();
+    let mut child = Command::new(example_binary())
+        .args(["console", "--text"])
+        .env("LIVEKIT_INFERENCE_URL", fake.base_url())
+        .env("LIVEKIT_API_KEY", "devkey")
+        .env("LIVEKIT_API_SECRET", "secret-secret-secret-secret-secret")
+        .env("LIVEKIT_LOG_LEVEL", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the example starts");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"please print to the console\ngive me a random number\n").await.unwrap();
+    drop(stdin); // end of input: the console finishes the turns in flight and exits
+
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the console exits after end of input")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+
+    let expected_in_order = [
+        "Hello! How can I help you today?",
+        "Console Print Success!",
+        "➜ print_to_console",
+        "✓ I've printed to the console.",
+        "Done: I've printed to the console.",
+        "➜ random_number",
+        "✓ ",
+        "Done: ",
+    ];
+    let mut rest: &str = &stdout;
+    for expected in expected_in_order {
+        let Some(at) = rest.find(expected) else {
+            panic!("missing {expected:?} (in order) in stdout:\n{stdout}\nstderr:\n{stderr}");
+        };
+        rest = &rest[at + expected.len()..];
+    }
+    assert!(stderr.contains("random_number called:"), "the tool logs to stderr:\n{stderr}");
+
+    // Every request went to the Inference gateway with a fresh token and strict tools.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 5, "greeting, then two turns of two steps each");
+    assert!(requests.iter().all(|r| r.bearer_token().is_some()));
+    assert_eq!(requests[1].tool_names(), ["print_to_console", "random_number"]);
+    assert_eq!(requests[1].model(), Some("openai/gpt-4.1-mini"));
+}

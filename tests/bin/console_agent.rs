@@ -1,0 +1,41 @@
+//! A console agent for the command-line tests (`tests/cli.rs`): the seed's shape on an
+//! OpenAI-compatible server taken from the environment (`OPENAI_BASE_URL`, `OPENAI_API_KEY`),
+//! run by `cli::run_app`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use agents_core::prelude::*;
+use agents_inference::openai;
+
+/// Greets the user and can print to the console.
+struct Assistant;
+
+#[function_tools]
+impl Assistant {
+    /// Print to the console.
+    #[function_tool]
+    async fn print_to_console(&self) -> &'static str {
+        "I've printed to the console."
+    }
+}
+
+#[async_trait]
+impl AgentHooks for Assistant {
+    async fn on_enter(&self, ctx: AgentContext) {
+        ctx.session().generate_reply(ReplyOptions::default());
+    }
+}
+
+async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let session = AgentSession::builder().llm(openai::Llm::new("gpt-4.1-mini")?).build();
+    let this = Arc::new(Assistant);
+    let agent = Agent::from_parts("assistant", "Be brief.", this.function_tools(), this)?;
+    session.start(agent).room(ctx.room()).await?;
+    ctx.connect().await?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    cli::run_app(AgentServer::new().rtc_session(entrypoint))
+}

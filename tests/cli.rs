@@ -1,0 +1,140 @@
+//! `cli::run_app` as a program: the commands, exit statuses, `.env` loading, and the text
+//! console on piped standard input, with replies on standard output and logs on standard
+//! error. The program (`tests/bin/console_agent.rs`) talks to a fake OpenAI server.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use agents_test_support::{FakeOpenAi, FakeResponse};
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_console-agent");
+
+/// A fresh, empty working directory (no `.env` in it), removed when dropped.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for WorkDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn work_dir(name: &str) -> WorkDir {
+    let dir = std::env::temp_dir().join(format!("agents-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    WorkDir(dir)
+}
+
+/// Runs the program in `dir` with `args` and `stdin`, without the OpenAI and log variables of
+/// this environment.
+fn run(dir: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(PROGRAM);
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("LIVEKIT_LOG_LEVEL")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let (done, result) = mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    result.recv_timeout(Duration::from_secs(30)).expect("the program ended in time").unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_lists_the_commands_on_stdout() {
+    let output = run(&work_dir("help"), &["--help"], "", &[]);
+    assert!(output.status.success());
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("Usage: console-agent <COMMAND>"), "{stdout}");
+    assert!(stdout.contains("console") && stdout.contains("--log-level"), "{stdout}");
+    assert_eq!(text(&output.stderr), "");
+}
+
+#[test]
+fn commands_that_are_not_there_yet_say_what_is() {
+    let dir = work_dir("unavailable");
+    for (args, status, expected) in [
+        (&["dev"][..], 1, "`dev` is not available yet"),
+        (&["start"][..], 1, "`start` is not available yet"),
+        (&["console"][..], 1, "the audio console is not available yet"),
+        (&["console", "--record"][..], 2, "`--record` is not available yet"),
+        (&[][..], 2, "no command given"),
+        (&["consol"][..], 2, "unknown command `consol`"),
+        (&["console", "--text", "--log-level", "loud"][..], 2, "invalid log level \"loud\""),
+    ] {
+        let output = run(&dir, args, "", &[]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(status), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(stderr.contains("console --text") || status == 2, "{args:?}: {stderr}");
+        assert_eq!(text(&output.stdout), "", "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_text_reads_piped_lines_and_loads_the_env_file() {
+    let fake = FakeOpenAi::with_responses([
+        FakeResponse::text("Hello! What can I do for you?"),
+        FakeResponse::tool_call("call_1", "print_to_console", "{}"),
+        FakeResponse::text("Printed."),
+    ])
+    .await
+    .unwrap();
+    let dir = work_dir("console");
+    let env_file = format!("OPENAI_BASE_URL={}\nOPENAI_API_KEY=from-dotenv\n", fake.base_url());
+    std::fs::write(dir.join(".env"), env_file).unwrap();
+
+    let output = tokio::task::spawn_blocking(move || {
+        run(&dir, &["console", "--text", "--log-level", "debug"], "\nPrint something.\n", &[])
+    })
+    .await
+    .unwrap();
+
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        text(&output.stdout),
+        "● Agent: Hello! What can I do for you?\n\
+         ➜ print_to_console\n\
+         ✓ I've printed to the console.\n\
+         ● Agent: Printed.\n"
+    );
+    assert!(stderr.contains("starting the text console"), "{stderr}");
+    assert!(stderr.contains("DEBUG"), "--log-level debug: {stderr}");
+    assert_eq!(fake.requests()[0].bearer_token(), Some("from-dotenv"));
+}
+
+#[test]
+fn an_entrypoint_failure_exits_with_failure_and_says_why() {
+    let output = run(&work_dir("failure"), &["console", "--text"], "Hello\n", &[]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: the job's entrypoint failed:"), "{stderr}");
+    assert!(stderr.contains("OPENAI_API_KEY"), "{stderr}");
+    assert_eq!(text(&output.stdout), "");
+}

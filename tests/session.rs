@@ -1,0 +1,660 @@
+//! `AgentSession` in text: the reply and tool loop, hooks, handoffs, events and failures,
+//! against a protocol-faithful fake OpenAI server on 127.0.0.1.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use agents_core::llm::{ApiConnectOptions, ChatItem, ChatRole, ToolChoice};
+use agents_core::prelude::*;
+use agents_core::voice::{AgentState, MockTools, RunEvent, SessionErrorEvent, SessionEvent};
+use agents_inference::openai;
+use agents_test_support::{FakeOpenAi, FakeResponse, RecordedRequest};
+use serde_json::{Value, json};
+
+const INSTRUCTIONS: &str = "You are a helpful assistant.";
+
+fn fast_retries() -> ApiConnectOptions {
+    ApiConnectOptions::new(2, Duration::from_millis(10), Duration::from_secs(5))
+}
+
+fn session_for(fake: &FakeOpenAi) -> AgentSessionBuilder {
+    let llm = openai::Llm::builder("gpt-4.1-mini")
+        .base_url(fake.base_url())
+        .api_key("test-key")
+        .build()
+        .expect("valid client");
+    AgentSession::builder().llm(llm).conn_options(fast_retries())
+}
+
+use agents_core::voice::AgentSessionBuilder;
+
+fn roles(request: &RecordedRequest) -> Vec<String> {
+    request.messages().iter().map(|m| m["role"].as_str().unwrap_or("?").to_owned()).collect()
+}
+
+fn tool_choice(request: &RecordedRequest) -> Value {
+    request.body["tool_choice"].clone()
+}
+
+fn last_is_tool_output(request: &RecordedRequest) -> bool {
+    request.messages().last().is_some_and(|m| m["role"] == "tool")
+}
+
+struct Weather {
+    calls: AtomicUsize,
+}
+
+#[function_tools]
+impl Weather {
+    /// Look up the weather in a city.
+    #[function_tool]
+    async fn lookup_weather(
+        &self,
+        /** The city. */
+        city: String,
+    ) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        format!("sunny in {city}")
+    }
+
+    /// A tool that fails.
+    #[function_tool]
+    async fn broken(&self) -> Result<String, ToolError> {
+        Err(ToolError::message("the weather service is down"))
+    }
+
+    /// A tool that asks for no reply.
+    #[function_tool]
+    async fn stop(&self) -> Result<(), ToolError> {
+        Err(ToolError::StopResponse)
+    }
+
+    /// A slow tool.
+    #[function_tool]
+    async fn slow(&self) -> &'static str {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        "slow done"
+    }
+
+    /// A fast tool.
+    #[function_tool]
+    async fn fast(&self) -> &'static str {
+        "fast done"
+    }
+}
+
+fn weather_agent() -> (Arc<Weather>, Agent) {
+    let weather = Arc::new(Weather { calls: AtomicUsize::new(0) });
+    let agent = Agent::new(INSTRUCTIONS).with_tools(weather.function_tools()).expect("unique");
+    (weather, agent)
+}
+
+#[tokio::test]
+async fn a_plain_reply_sends_the_instructions_first() {
+    let fake = FakeOpenAi::with_responses([FakeResponse::text("Hello there!")]).await.unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+
+    let result = session.run("hi").await.unwrap();
+    let mut expect = result.expect();
+    expect.next_event().is_message(ChatRole::Assistant).containing("Hello there!");
+    expect.no_more_events();
+
+    let request = &fake.requests()[0];
+    assert_eq!(roles(request), ["system", "user"]);
+    assert_eq!(request.messages()[0]["content"], INSTRUCTIONS);
+    assert_eq!(request.messages()[1]["content"], "hi");
+    assert_eq!(request.tool_names().len(), 5, "every tool is offered");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_tool_call_runs_and_the_model_is_asked_again() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        if last_is_tool_output(request) {
+            FakeResponse::text("It is sunny in Paris.")
+        } else {
+            FakeResponse::tool_call("call_1", "lookup_weather", r#"{"city": "Paris"}"#)
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (weather, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+
+    let result = session.run("weather in Paris?").await.unwrap();
+    let mut expect = result.expect();
+    expect.next_event().is_function_call("lookup_weather").with_arguments(json!({"city": "Paris"}));
+    expect.next_event().is_function_call_output().with_output("sunny in Paris").is_error(false);
+    expect.next_event().is_message(ChatRole::Assistant).containing("sunny in Paris");
+    expect.no_more_events();
+    assert_eq!(weather.calls.load(Ordering::SeqCst), 1);
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(roles(&requests[1]), ["system", "user", "assistant", "tool"]);
+    assert_eq!(requests[1].messages()[2]["tool_calls"][0]["id"], "call_1");
+    assert_eq!(requests[1].messages()[3]["tool_call_id"], "call_1");
+    assert_eq!(tool_choice(&requests[1]), "auto");
+    // Nothing is duplicated in the history.
+    let history = session.history();
+    let calls = history.items().iter().filter(|i| matches!(i, ChatItem::FunctionCall(_))).count();
+    assert_eq!(calls, 1);
+    session.close().await;
+}
+
+#[tokio::test]
+async fn parallel_calls_run_concurrently_and_commit_in_completion_order() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        if last_is_tool_output(request) {
+            FakeResponse::text("Both done.")
+        } else {
+            FakeResponse::tool_calls([("call_slow", "slow", "{}"), ("call_fast", "fast", "{}")])
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+    let started = std::time::Instant::now();
+    let result = session.run("do both").await.unwrap();
+    let mut expect = result.expect();
+    expect.next_event().is_function_call("fast");
+    expect.next_event().is_function_call_output().with_output("fast done");
+    expect.next_event().is_function_call("slow");
+    expect.next_event().is_function_call_output().with_output("slow done");
+    expect.next_event().is_message(ChatRole::Assistant);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    session.close().await;
+}
+
+#[tokio::test]
+async fn tool_errors_go_back_to_the_model_and_stop_response_ends_the_turn() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        let user = request.messages().iter().rev().find(|m| m["role"] == "user").cloned();
+        let asked =
+            user.map(|m| m["content"].as_str().unwrap_or("").to_owned()).unwrap_or_default();
+        if last_is_tool_output(request) {
+            FakeResponse::text("Sorry, the service is down.")
+        } else if asked.contains("stop") {
+            FakeResponse::tool_call("call_s", "stop", "{}")
+        } else {
+            FakeResponse::tool_call("call_b", "broken", "{}")
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+
+    let result = session.run("check the weather").await.unwrap();
+    let mut expect = result.expect();
+    expect.next_event().is_function_call("broken");
+    expect
+        .next_event()
+        .is_function_call_output()
+        .with_output("the weather service is down")
+        .is_error(true);
+    expect.next_event().is_message(ChatRole::Assistant);
+    expect.no_more_events();
+
+    let before = fake.request_count();
+    let result = session.run("please stop").await.unwrap();
+    let mut expect = result.expect();
+    expect.next_event().is_function_call("stop");
+    expect.next_event().is_function_call_output().with_output("").is_error(false);
+    expect.no_more_events();
+    assert_eq!(fake.request_count(), before + 1, "no reply after StopResponse");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn after_max_tool_steps_a_final_reply_without_tools_is_forced() {
+    // A model that always calls a tool, even when told not to.
+    let fake = FakeOpenAi::with_handler(|request| {
+        let n = request.messages().iter().filter(|m| m["role"] == "tool").count();
+        FakeResponse::tool_call(format!("call_{n}"), "lookup_weather", r#"{"city": "Rome"}"#)
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).max_tool_steps(1).build();
+    let mut events = session.subscribe();
+    let (weather, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+
+    let result = session.run("loop forever").await.unwrap();
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3, "max_tool_steps = 1: two rounds of tools, then a final reply");
+    assert_eq!(tool_choice(&requests[0]), Value::Null);
+    assert_eq!(tool_choice(&requests[1]), "auto");
+    assert_eq!(tool_choice(&requests[2]), "none");
+    assert_eq!(weather.calls.load(Ordering::SeqCst), 2, "the forced-none call is not run");
+
+    // The call made anyway is recorded with an error output and reported, never dropped.
+    let last_output = result
+        .events()
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            RunEvent::FunctionCallOutput(o) => Some(o.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(last_output.is_error);
+    assert_eq!(last_output.call_id, "call_2");
+    assert!(matches!(result.errors(), [SessionErrorEvent::UnexpectedToolCalls { .. }]));
+    let mut saw_error_event = false;
+    while let Ok(event) = events.try_recv() {
+        saw_error_event |= matches!(event, SessionEvent::Error { .. });
+    }
+    assert!(saw_error_event);
+    session.close().await;
+}
+
+/// A tool that unlocks another: the next step of the same turn can call it.
+struct Vault {
+    agent: std::sync::OnceLock<Agent>,
+}
+
+#[function_tools]
+impl Vault {
+    /// Unlock the secret tool.
+    #[function_tool]
+    async fn unlock(&self) -> Result<&'static str, ToolError> {
+        let agent = self.agent.get().ok_or_else(|| ToolError::message("no agent"))?;
+        let secret = function_tool(|| async { "42" }, "read_secret", "Read the secret.")
+            .map_err(ToolError::internal)?;
+        agent.update_tools(agent.tools() + secret).await.map_err(ToolError::internal)?;
+        Ok("unlocked")
+    }
+}
+
+#[tokio::test]
+async fn update_tools_takes_effect_at_the_next_step_of_the_same_turn() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        let outputs = request.messages().iter().filter(|m| m["role"] == "tool").count();
+        match outputs {
+            0 => FakeResponse::tool_call("call_u", "unlock", "{}"),
+            1 => FakeResponse::tool_call("call_r", "read_secret", "{}"),
+            _ => FakeResponse::text("The secret is 42."),
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let vault = Arc::new(Vault { agent: std::sync::OnceLock::new() });
+    let agent = Agent::new(INSTRUCTIONS).with_tools(vault.function_tools()).unwrap();
+    vault.agent.set(agent.clone()).unwrap();
+    session.start(agent).await.unwrap();
+
+    let result = session.run("what is the secret?").await.unwrap();
+    let mut expect = result.expect();
+    expect.next_event().is_function_call("unlock");
+    expect.next_event().is_function_call_output().with_output("unlocked");
+    expect.next_event().is_function_call("read_secret");
+    expect.next_event().is_function_call_output().with_output("42").is_error(false);
+    expect.next_event().is_message(ChatRole::Assistant).containing("42");
+    let requests = fake.requests();
+    assert_eq!(requests[0].tool_names(), ["unlock"]);
+    assert_eq!(requests[1].tool_names(), ["unlock", "read_secret"]);
+    session.close().await;
+}
+
+#[derive(Agent)]
+#[agent(instructions = "You greet people.")]
+struct Greeter {
+    exits: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl AgentHooks for Greeter {
+    async fn on_enter(&self, ctx: AgentContext) {
+        ctx.session().generate_reply(ReplyOptions::instructions("Greet the user."));
+    }
+
+    async fn on_exit(&self, _ctx: AgentContext) {
+        self.exits.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Agent)]
+#[agent(instructions = "You are the front desk.")]
+struct FrontDesk {
+    exits: Arc<AtomicUsize>,
+}
+
+#[function_tools]
+impl FrontDesk {
+    /// Transfer the user to the greeter.
+    #[function_tool]
+    async fn transfer(&self) -> Result<Agent, ToolError> {
+        Greeter { exits: self.exits.clone() }.into_agent().map_err(ToolError::internal)
+    }
+}
+
+#[tokio::test]
+async fn on_enter_greets_and_a_tool_can_hand_off() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        let system = request.messages()[0]["content"].as_str().unwrap_or("").to_owned();
+        if system.contains("greet") {
+            FakeResponse::text("Welcome!")
+        } else {
+            FakeResponse::tool_call("call_t", "transfer", "{}")
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let exits = Arc::new(AtomicUsize::new(0));
+    session.start(FrontDesk { exits: exits.clone() }.into_agent().unwrap()).await.unwrap();
+
+    let result = session.run("I'd like to be greeted").await.unwrap();
+    let mut expect = result.expect();
+    expect.next_event().is_function_call("transfer");
+    expect.next_event().is_function_call_output().with_output("");
+    expect.next_event().is_agent_handoff("greeter");
+    expect.next_event().is_message(ChatRole::Assistant).containing("Welcome!");
+    expect.no_more_events();
+    assert_eq!(session.current_agent().unwrap().id(), "greeter");
+    // The per-reply instructions of on_enter were sent last, for that reply only.
+    let greeting = fake.last_request().unwrap();
+    assert_eq!(greeting.messages().last().unwrap()["content"], "Greet the user.");
+    session.close().await;
+    assert_eq!(exits.load(Ordering::SeqCst), 1, "the greeter's on_exit ran at close");
+}
+
+#[tokio::test]
+async fn llm_failures_are_reported_and_the_session_survives() {
+    let fake = FakeOpenAi::with_responses([
+        FakeResponse::status(500),
+        FakeResponse::status(500),
+        FakeResponse::status(500),
+        FakeResponse::text("Back online."),
+    ])
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let mut events = session.subscribe();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+
+    let failed = session.run("hello?").await.unwrap();
+    assert!(failed.events().is_empty());
+    match failed.errors() {
+        [SessionErrorEvent::Llm(error)] => assert!(error.retryable()),
+        other => panic!("expected one LLM error, got {other:?}"),
+    }
+    assert_eq!(fake.request_count(), 3, "one attempt and two retries");
+    let mut error_events = 0;
+    while let Ok(event) = events.try_recv() {
+        error_events += usize::from(matches!(event, SessionEvent::Error { .. }));
+    }
+    assert_eq!(error_events, 1);
+
+    let recovered = session.run("hello again").await.unwrap();
+    recovered.expect().next_event().is_message(ChatRole::Assistant).containing("Back online.");
+    // The failed turn's user message stays; no assistant message was invented for it.
+    let history = session.history();
+    let assistant_messages = history
+        .items()
+        .iter()
+        .filter(|i| matches!(i, ChatItem::Message(m) if m.role == ChatRole::Assistant))
+        .count();
+    assert_eq!(assistant_messages, 1);
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_retried_request_duplicates_nothing() {
+    let fake = FakeOpenAi::with_responses([
+        FakeResponse::status(429),
+        FakeResponse::text_deltas(["Hel", "lo"]),
+    ])
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+    let result = session.run("hi").await.unwrap();
+    assert_eq!(result.last_message().as_deref(), Some("Hello"));
+    assert!(result.errors().is_empty());
+    assert_eq!(session.history().len(), 3, "handoff to the agent, user, assistant");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn interrupt_cancels_the_reply_in_flight() {
+    let fake =
+        FakeOpenAi::with_responses([FakeResponse::text_deltas(["one ", "two ", "three ", "four"])
+            .paced(Duration::from_millis(200))])
+        .await
+        .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+    let handle = session.generate_reply(ReplyOptions::user_input("count"));
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    session.interrupt();
+    tokio::time::timeout(Duration::from_secs(2), handle.wait_for_playout()).await.unwrap();
+    assert!(handle.interrupted());
+    let history = session.history();
+    let Some(ChatItem::Message(last)) = history.items().last() else { panic!("no message") };
+    assert!(last.interrupted);
+    assert!(!last.text().contains("four"), "only what came before the interruption is kept");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn mocked_tools_replace_execution_but_not_the_schema() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        if last_is_tool_output(request) {
+            FakeResponse::text("ok")
+        } else {
+            FakeResponse::tool_call("call_1", "lookup_weather", r#"{"city": "Oslo"}"#)
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (weather, agent) = weather_agent();
+    session.mock_tools(MockTools::new().with("lookup_weather", |args: Value| async move {
+        format!("mocked snow in {}", args["city"].as_str().unwrap_or("?"))
+    }));
+    session.start(agent).await.unwrap();
+    let result = session.run("weather?").await.unwrap();
+    result
+        .expect()
+        .skip_next(1)
+        .next_event()
+        .is_function_call_output()
+        .with_output("mocked snow in Oslo");
+    assert_eq!(weather.calls.load(Ordering::SeqCst), 0);
+    assert!(fake.requests()[0].tool_names().contains(&"lookup_weather"));
+    session.close().await;
+}
+
+#[tokio::test]
+async fn events_report_states_items_and_metrics() {
+    let fake =
+        FakeOpenAi::with_responses([FakeResponse::text("Hi!").with_usage(12, 2, 3)]).await.unwrap();
+    let session = session_for(&fake).build();
+    let mut events = session.subscribe();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+    session.run("hello").await.unwrap();
+    session.close().await;
+
+    let mut states = Vec::new();
+    let mut items = Vec::new();
+    let mut metrics = Vec::new();
+    let mut closed = false;
+    while let Ok(event) = events.try_recv() {
+        match event {
+            SessionEvent::AgentStateChanged { new_state, .. } => states.push(new_state),
+            SessionEvent::ConversationItemAdded { item } => items.push(item),
+            SessionEvent::MetricsCollected { metrics: m } => metrics.push(m),
+            SessionEvent::Close { .. } => closed = true,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        states,
+        [AgentState::Listening, AgentState::Thinking, AgentState::Speaking, AgentState::Listening]
+    );
+    assert!(matches!(items[0], ChatItem::AgentHandoff(_)));
+    assert!(matches!(&items[1], ChatItem::Message(m) if m.role == ChatRole::User));
+    assert!(matches!(&items[2], ChatItem::Message(m) if m.role == ChatRole::Assistant));
+    assert_eq!(metrics.len(), 1);
+    assert_eq!(metrics[0].usage.prompt_tokens, 12);
+    assert_eq!(metrics[0].usage.completion_tokens, 3);
+    assert!(metrics[0].ttft.is_some());
+    assert!(closed);
+}
+
+#[tokio::test]
+async fn misuse_is_an_error() {
+    let fake = FakeOpenAi::with_responses([]).await.unwrap();
+    let session = session_for(&fake).build();
+    assert!(matches!(session.run("hi").await, Err(agents_core::voice::SessionError::NotRunning)));
+    let (_, agent) = weather_agent();
+    session.start(agent.clone()).await.unwrap();
+    assert!(session.start(agent).await.is_err());
+    let _ = ToolChoice::Auto;
+    session.close().await;
+}
+
+#[tokio::test]
+async fn history_of_removed_tools_is_kept_and_sent() {
+    // Decision (unlike Python): calls to tools removed by `update_tools` stay in the
+    // conversation with their outputs; the model is only offered the current tools.
+    let fake = FakeOpenAi::with_handler(|request| {
+        let users = request.messages().iter().filter(|m| m["role"] == "user").count();
+        if users == 1 && !last_is_tool_output(request) {
+            FakeResponse::tool_call("call_1", "lookup_weather", r#"{"city": "Lima"}"#)
+        } else {
+            FakeResponse::text("Noted.")
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent.clone()).await.unwrap();
+    session.run("weather in Lima?").await.unwrap();
+
+    agent.update_tools(Vec::new()).await.unwrap();
+    session.run("thanks").await.unwrap();
+    let last = fake.last_request().unwrap();
+    assert_eq!(roles(&last), ["system", "user", "assistant", "tool", "assistant", "user"]);
+    assert_eq!(last.messages()[2]["tool_calls"][0]["function"]["name"], "lookup_weather");
+    assert_eq!(last.messages()[3]["content"], "sunny in Lima");
+    assert!(last.tool_names().is_empty(), "the removed tool is no longer offered");
+    assert!(last.body.get("tool_choice").is_none());
+    session.close().await;
+}
+
+#[tokio::test]
+async fn interrupting_while_tools_run_cancels_them_and_asks_no_reply() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        if last_is_tool_output(request) {
+            FakeResponse::text("should not be asked")
+        } else {
+            FakeResponse::tool_calls([("call_fast", "fast", "{}"), ("call_slow", "slow", "{}")])
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+    let handle = session.generate_reply(ReplyOptions::user_input("go"));
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    session.interrupt();
+    tokio::time::timeout(Duration::from_secs(2), handle.wait_for_playout()).await.unwrap();
+    session.wait_for_idle().await;
+    assert_eq!(fake.request_count(), 1, "no follow-up request after the interruption");
+    let history = session.history();
+    let outputs: Vec<String> = history
+        .items()
+        .iter()
+        .filter_map(|i| match i {
+            ChatItem::FunctionCallOutput(o) => Some(o.name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outputs, ["fast"], "the finished call is kept, the cancelled one is not");
+    session.close().await;
+}
+
+#[derive(Agent)]
+#[agent(instructions = "You are a careful assistant.")]
+struct Careful;
+
+#[async_trait]
+impl AgentHooks for Careful {
+    async fn on_user_turn_completed(
+        &self,
+        _ctx: AgentContext,
+        turn_ctx: &mut agents_core::llm::ChatContext,
+        new_message: &agents_core::llm::ChatMessage,
+    ) -> Result<(), agents_core::voice::StopResponse> {
+        if new_message.text().contains("shh") {
+            return Err(agents_core::voice::StopResponse);
+        }
+        turn_ctx.add_message(ChatRole::System, "The user is in a hurry.");
+        Ok(())
+    }
+
+    fn llm_node(
+        &self,
+        ctx: &AgentContext,
+        chat_ctx: &agents_core::llm::ChatContext,
+        tools: &ToolSet,
+        settings: &agents_core::voice::ModelSettings,
+    ) -> agents_core::llm::LlmStream {
+        let mut chat_ctx = chat_ctx.clone();
+        chat_ctx.add_message(ChatRole::System, "Answer in one word.");
+        agents_core::voice::default_llm_node(ctx, &chat_ctx, tools, settings)
+    }
+}
+
+#[tokio::test]
+async fn user_turn_hook_and_llm_node_shape_the_request() {
+    let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Fine.")).await.unwrap();
+    let session = session_for(&fake).build();
+    session.start(Careful.into_agent().unwrap()).await.unwrap();
+
+    let skipped = session.run("shh, don't answer").await.unwrap();
+    assert!(skipped.events().is_empty());
+    assert_eq!(fake.request_count(), 0, "StopResponse skips the reply");
+
+    session.run("how are you?").await.unwrap();
+    let request = fake.last_request().unwrap();
+    let contents: Vec<&str> =
+        request.messages().iter().map(|m| m["content"].as_str().unwrap_or("")).collect();
+    assert_eq!(
+        contents,
+        [
+            "You are a careful assistant.",
+            "how are you?",
+            "The user is in a hurry.",
+            "Answer in one word."
+        ]
+    );
+    // The hook's edit applied to that reply only; the history has no such message.
+    let history = session.history();
+    assert!(
+        !history
+            .items()
+            .iter()
+            .any(|i| matches!(i, ChatItem::Message(m) if m.text() == "The user is in a hurry."))
+    );
+    session.close().await;
+}
