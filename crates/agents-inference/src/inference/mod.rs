@@ -180,7 +180,7 @@ impl LlmBuilder {
         self
     }
 
-    /// Retries and timeouts of requests whose options leave them at their default; see
+    /// Retries and timeouts of requests whose options set none; see
     /// [`openai::LlmBuilder::conn_options`].
     pub fn conn_options(mut self, conn_options: ApiConnectOptions) -> Self {
         self.conn_options = Some(conn_options);

@@ -251,8 +251,8 @@ impl LlmBuilder {
         self
     }
 
-    /// Retries and timeouts of requests whose [`ChatOptions::conn_options`] are left at their
-    /// default. A request that sets other options uses its own.
+    /// Retries and timeouts of requests whose [`ChatOptions::conn_options`] are `None` (a
+    /// session passes its own when it has some). Without either, the defaults apply.
     pub fn conn_options(mut self, conn_options: ApiConnectOptions) -> Self {
         self.conn_options = Some(conn_options);
         self
