@@ -5,10 +5,12 @@
 extern crate self as agents_core;
 
 mod agent;
+pub mod audio;
 pub mod cli;
 pub mod llm;
 pub mod prelude;
 pub mod room;
+pub mod vad;
 pub mod voice;
 pub mod worker;
 

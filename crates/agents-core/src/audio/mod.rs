@@ -1,0 +1,5 @@
+//! Audio: frames of interleaved 16-bit PCM.
+
+mod frame;
+
+pub use frame::{AudioError, AudioFrame};
