@@ -102,7 +102,7 @@ impl AudioFrame {
         if channels == 0 {
             return Err(AudioError::ZeroChannels);
         }
-        if data.len() % usize::from(channels) != 0 {
+        if !data.len().is_multiple_of(usize::from(channels)) {
             return Err(AudioError::RaggedChannels { samples: data.len(), channels });
         }
         let len = data.len();
