@@ -1,18 +1,30 @@
-//! Benchmarks of the tool machinery of LiveKit Agents for Rust. Not published.
+//! Benchmarks of LiveKit Agents for Rust. Not published.
 //!
-//! The benchmarks themselves are in `benches/tools.rs` (run them with
-//! `cargo bench -p agents-bench`; results and how to read them are in `BENCHMARKS.md` at the
-//! workspace root). This library holds the fixtures they share: the argument and output types,
-//! the tool bodies, builders for the 50-tool sets, a type with `#[function_tools]` methods, and
-//! the hand-written *baseline* of a tool call (parse the arguments, run the body, format the
-//! output — no framework). Keeping them here lets the unit tests check that the benchmarks
-//! measure what they claim: the framework's output and the baseline's are the same text.
+//! The benchmarks themselves are in `benches/` (run them with `cargo bench -p agents-bench`;
+//! results and how to read them are in `BENCHMARKS.md` at the workspace root):
+//!
+//! * `tools.rs` (divan): the tool machinery — building tools and sets, swapping an agent's
+//!   tools, invoking a tool.
+//! * `turn.rs` (divan): one user turn of an `AgentSession` in text against an in-process model.
+//! * `session_turns.rs` (plain binary): per-turn CPU and latency tables of session turns,
+//!   in process and over loopback HTTP, and their growth over 1000 turns.
+//!
+//! This library holds the fixtures they share: the argument and output types, the tool bodies,
+//! builders for the 50-tool sets, a type with `#[function_tools]` methods, and the
+//! hand-written *baseline* of a tool call (parse the arguments, run the body, format the
+//! output — no framework); the session turn's model and agent ([`turn`]); and CPU clocks and
+//! summaries ([`measure`]). Keeping them here lets the unit tests check that the benchmarks
+//! measure what they claim: the framework's output and the baseline's are the same text, and a
+//! benchmarked turn makes the calls it should.
 //!
 //! Every tool body is trivial on purpose, so that a benchmark of a call measures the framework
 //! around the body, and `framework − baseline` is the framework's overhead.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+pub mod measure;
+pub mod turn;
 
 use agents_core::llm::ToolDefinitionError;
 use agents_core::prelude::*;

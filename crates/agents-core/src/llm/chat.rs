@@ -196,9 +196,19 @@ impl ChatContext {
         Self::default()
     }
 
+    /// An empty conversation with room for `capacity` items.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { items: Vec::with_capacity(capacity) }
+    }
+
     /// The items, oldest first.
     pub fn items(&self) -> &[ChatItem] {
         &self.items
+    }
+
+    /// The first item, to edit.
+    pub fn first_mut(&mut self) -> Option<&mut ChatItem> {
+        self.items.first_mut()
     }
 
     /// Appends an item.

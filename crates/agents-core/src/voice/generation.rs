@@ -34,18 +34,21 @@ pub(crate) async fn run_reply(
     options: ReplyOptions,
 ) {
     let ctx = AgentContext { session: session.clone(), agent: agent.clone() };
-    let mut reply_ctx = agent.chat_ctx();
+    // The reply's conversation, copied from the agent's once: every step appends to it, and
+    // every step's request is it (with the instructions refreshed first).
+    let mut reply_ctx = initial_context(agent);
     if let Some(text) = options.user_input.clone() {
         let message = ChatMessage::new(ChatRole::User, text);
-        let mut turn_ctx = reply_ctx.clone();
-        turn_ctx.push(message.clone());
-        if agent.hooks().on_user_turn_completed(ctx.clone(), &mut turn_ctx, &message).await
+        reply_ctx.push(message.clone());
+        if agent.hooks().on_user_turn_completed(ctx.clone(), &mut reply_ctx, &message).await
             == Err(StopResponse)
         {
             return;
         }
         session.commit(ChatItem::Message(message), Some(agent));
-        reply_ctx = turn_ctx;
+    }
+    if let Some(extra) = options.instructions.as_deref() {
+        reply_ctx.push(ChatMessage::new(ChatRole::System, extra));
     }
 
     let max_tool_steps = session.options().max_tool_steps;
@@ -55,11 +58,10 @@ pub(crate) async fn run_reply(
     loop {
         // A fresh snapshot for every step: a tool may have changed the agent's tools.
         let tools = agent.tools();
-        let request_ctx = request_context(agent, &reply_ctx, options.instructions.as_deref());
+        refresh_instructions(agent, &mut reply_ctx);
         let settings = ModelSettings { tool_choice: tool_choice.clone() };
         session.set_agent_state(AgentState::Thinking);
-        let outcome =
-            stream_step(session, handle, &ctx, &request_ctx, &tools, &settings, step).await;
+        let outcome = stream_step(session, handle, &ctx, &reply_ctx, &tools, &settings, step).await;
         let StepOutcome { text, calls, mut executions, interrupted, failed } = outcome;
 
         if !text.is_empty() {
@@ -140,7 +142,7 @@ pub(crate) async fn run_reply(
         if let [new_agent] = handoffs.as_slice() {
             if reply_required && !tools_disallowed {
                 // Python: the old agent answers once more, without tools, then hands off.
-                final_reply(session, handle, &ctx, agent, &mut reply_ctx, &options, step + 1).await;
+                final_reply(session, handle, &ctx, agent, &mut reply_ctx, step + 1).await;
             }
             session.update_agent((*new_agent).clone());
             return;
@@ -174,14 +176,13 @@ async fn final_reply(
     ctx: &AgentContext,
     agent: &Agent,
     reply_ctx: &mut ChatContext,
-    options: &ReplyOptions,
     step: u32,
 ) {
-    let request_ctx = request_context(agent, reply_ctx, options.instructions.as_deref());
+    refresh_instructions(agent, reply_ctx);
     let settings = ModelSettings { tool_choice: Some(ToolChoice::None) };
     let tools = agent.tools();
     session.set_agent_state(AgentState::Thinking);
-    let outcome = stream_step(session, handle, ctx, &request_ctx, &tools, &settings, step).await;
+    let outcome = stream_step(session, handle, ctx, reply_ctx, &tools, &settings, step).await;
     if !outcome.text.is_empty() {
         let mut message = ChatMessage::new(ChatRole::Assistant, outcome.text);
         message.interrupted = outcome.interrupted;
@@ -190,18 +191,27 @@ async fn final_reply(
     }
 }
 
-/// The request of one step: the instructions, the conversation, the reply's extra
-/// instructions.
-fn request_context(agent: &Agent, reply_ctx: &ChatContext, extra: Option<&str>) -> ChatContext {
-    let mut request = ChatContext::new();
+/// The agent's instructions followed by its conversation: one copy, made under its lock.
+fn initial_context(agent: &Agent) -> ChatContext {
+    let conversation = agent.chat_ctx_mut();
+    let mut context = ChatContext::with_capacity(conversation.len() + 8);
     let mut instructions = ChatMessage::new(ChatRole::System, agent.instructions().as_str());
     instructions.id = INSTRUCTIONS_ID.to_owned();
-    request.push(instructions);
-    request.extend(reply_ctx.items().iter().cloned());
-    if let Some(extra) = extra {
-        request.push(ChatMessage::new(ChatRole::System, extra));
+    context.push(instructions);
+    context.extend(conversation.items().iter().cloned());
+    context
+}
+
+/// Puts the agent's current instructions in the instructions message, which
+/// `update_instructions` may have changed since the last step.
+fn refresh_instructions(agent: &Agent, context: &mut ChatContext) {
+    let instructions = agent.instructions();
+    if let Some(ChatItem::Message(message)) = context.first_mut()
+        && message.id == INSTRUCTIONS_ID
+        && message.content.first().map(String::as_str) != Some(instructions.as_str())
+    {
+        message.content = vec![instructions.as_str().to_owned()];
     }
-    request
 }
 
 struct StepOutcome {
