@@ -1,0 +1,299 @@
+//! The Silero model in ONNX Runtime: every `ort` call of the crate is in this module.
+//!
+//! - [`environment`] loads the ONNX Runtime library (once per process) and creates the one
+//!   ONNX Runtime environment that every session shares.
+//! - [`SileroModel`] is a session plus its reusable input tensors. It holds no stream state:
+//!   [`SileroModel::infer`] takes the stream's [`ModelState`] (LSTM state and context) and
+//!   updates it, so one model serves any number of streams.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ort::environment::Environment;
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use ort::session::{Session, SessionInputValue};
+use ort::value::Tensor;
+
+use crate::error::LoadError;
+use crate::runtime;
+
+/// The bundled model: Silero VAD v6.2 (`silero_vad.onnx`, MIT licence, see `models/LICENSE`).
+pub const BUNDLED_MODEL: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/silero_vad.onnx"));
+
+/// The sha256 of [`BUNDLED_MODEL`], as published with Silero VAD v6.2.
+pub const BUNDLED_MODEL_SHA256: &str =
+    "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3";
+
+/// Size of the LSTM state, `[2, 1, 128]`.
+pub(crate) const STATE_LEN: usize = 2 * 128;
+
+const INPUT: &str = "input";
+const STATE: &str = "state";
+const SAMPLE_RATE: &str = "sr";
+const OUTPUT: &str = "output";
+const STATE_OUT: &str = "stateN";
+
+/// The process's ONNX Runtime environment and the library it was loaded from.
+static ENVIRONMENT: Mutex<Option<(Environment, PathBuf)>> = Mutex::new(None);
+
+/// The ONNX Runtime environment, loading the library on first use.
+///
+/// ONNX Runtime allows one environment per process, so it is created once and kept.
+pub(crate) fn environment() -> Result<Environment, LoadError> {
+    let mut slot = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((env, _)) = slot.as_ref() {
+        return Ok(env.clone());
+    }
+    let path = runtime::locate()?;
+    // `init_from` returns the loader's error instead of panicking like lazy loading does.
+    let builder = ort::init_from(&path)
+        .map_err(|e| LoadError::RuntimeLoad { path: path.clone(), reason: e.to_string() })?;
+    let env = builder
+        .with_name("agents-plugins-silero")
+        .build()
+        .map_err(|e| LoadError::Environment { reason: e.to_string() })?;
+    tracing::debug!(library = %path.display(), "ONNX Runtime loaded");
+    *slot = Some((env.clone(), path));
+    Ok(env)
+}
+
+/// The ONNX Runtime library the process loaded, if it has loaded one.
+pub(crate) fn loaded_library() -> Option<PathBuf> {
+    let slot = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    slot.as_ref().map(|(_, path)| path.clone())
+}
+
+/// Where the model comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum ModelSource {
+    /// [`BUNDLED_MODEL`].
+    Bundled,
+    /// An ONNX file with the same interface.
+    File(PathBuf),
+}
+
+/// One stream's model state: the LSTM state and the last samples of the previous window.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ModelState {
+    pub(crate) lstm: [f32; STATE_LEN],
+    pub(crate) context: Vec<f32>,
+}
+
+impl ModelState {
+    /// Zero state for a model with `context` samples of context.
+    pub(crate) fn new(context: usize) -> Self {
+        Self { lstm: [0.0; STATE_LEN], context: vec![0.0; context] }
+    }
+}
+
+/// Window and context sizes at a model rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub(crate) sample_rate: u32,
+    pub(crate) window: usize,
+    pub(crate) context: usize,
+}
+
+impl Geometry {
+    /// 512 + 64 samples at 16 kHz, 256 + 32 at 8 kHz; `None` for other rates.
+    pub(crate) fn for_rate(sample_rate: u32) -> Option<Self> {
+        match sample_rate {
+            16_000 => Some(Self { sample_rate, window: 512, context: 64 }),
+            8_000 => Some(Self { sample_rate, window: 256, context: 32 }),
+            _ => None,
+        }
+    }
+}
+
+/// An inference failed (ONNX Runtime reported an error or the output was malformed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Silero VAD inference failed: {0}")]
+pub(crate) struct InferenceError(pub(crate) String);
+
+/// A Silero session with its input tensors, reused from one inference to the next.
+pub(crate) struct SileroModel {
+    session: Session,
+    geometry: Geometry,
+    /// `[1, context + window]`.
+    input: Tensor<f32>,
+    /// `[2, 1, 128]`.
+    state: Tensor<f32>,
+    /// A scalar.
+    sample_rate: Tensor<i64>,
+    /// Where each of `input`, `state` and `sr` goes in the session's input order.
+    order: [usize; 3],
+}
+
+impl std::fmt::Debug for SileroModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SileroModel").field("geometry", &self.geometry).finish_non_exhaustive()
+    }
+}
+
+impl SileroModel {
+    /// Loads the model into a new session with the Python plugin's settings: one intra-op and
+    /// one inter-op thread, sequential execution, no spinning, all graph optimizations.
+    pub(crate) fn load(source: &ModelSource, geometry: Geometry) -> Result<Self, LoadError> {
+        if let ModelSource::File(path) = source {
+            check_model_file(path)?;
+        }
+        let env = environment()?;
+        let session_error = |e: &dyn std::fmt::Display| LoadError::Session {
+            model: source_name(source),
+            reason: e.to_string(),
+        };
+        let mut builder = session_builder(&env)
+            .map_err(|reason| LoadError::Session { model: source_name(source), reason })?;
+        let session = match source {
+            ModelSource::Bundled => builder.commit_from_memory(BUNDLED_MODEL),
+            ModelSource::File(path) => builder.commit_from_file(path),
+        }
+        .map_err(|e| session_error(&e))?;
+
+        let order = input_order(&session)
+            .map_err(|reason| LoadError::ModelInterface { model: source_name(source), reason })?;
+        if !session.outputs().iter().any(|o| o.name() == OUTPUT)
+            || !session.outputs().iter().any(|o| o.name() == STATE_OUT)
+        {
+            return Err(LoadError::ModelInterface {
+                model: source_name(source),
+                reason: format!("it has no `{OUTPUT}` and `{STATE_OUT}` outputs"),
+            });
+        }
+
+        let tensor_error = |e: ort::Error| session_error(&e);
+        let input = Tensor::from_array((
+            [1usize, geometry.context + geometry.window],
+            vec![0.0f32; geometry.context + geometry.window],
+        ))
+        .map_err(tensor_error)?;
+        let state = Tensor::from_array(([2usize, 1, 128], vec![0.0f32; STATE_LEN]))
+            .map_err(tensor_error)?;
+        let sample_rate =
+            Tensor::from_array((Vec::<usize>::new(), vec![i64::from(geometry.sample_rate)]))
+                .map_err(tensor_error)?;
+        Ok(Self { session, geometry, input, state, sample_rate, order })
+    }
+
+    /// The model's window and context sizes.
+    pub(crate) fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// Runs one window through the model from `state`, which it then advances; returns the raw
+    /// speech probability.
+    pub(crate) fn infer(
+        &mut self,
+        state: &mut ModelState,
+        window: &[f32],
+    ) -> Result<f32, InferenceError> {
+        let Geometry { window: len, context, .. } = self.geometry;
+        if window.len() != len || state.context.len() != context {
+            return Err(InferenceError(format!(
+                "expected a window of {len} samples and {context} samples of context, got {} and {}",
+                window.len(),
+                state.context.len()
+            )));
+        }
+        {
+            let (_, input) = self.input.extract_tensor_mut();
+            input[..context].copy_from_slice(&state.context);
+            input[context..].copy_from_slice(window);
+        }
+        self.state.extract_tensor_mut().1.copy_from_slice(&state.lstm);
+
+        let mut values: [Option<SessionInputValue<'_>>; 3] = [None, None, None];
+        values[self.order[0]] = Some((&self.input).into());
+        values[self.order[1]] = Some((&self.state).into());
+        values[self.order[2]] = Some((&self.sample_rate).into());
+        let [Some(a), Some(b), Some(c)] = values else {
+            return Err(InferenceError("the model's input order is inconsistent".into()));
+        };
+        let outputs = self
+            .session
+            .run([a, b, c])
+            .map_err(|e| InferenceError(format!("ONNX Runtime: {e}")))?;
+
+        let probability = match outputs.get(OUTPUT).map(|v| v.try_extract_tensor::<f32>()) {
+            Some(Ok((_, [p]))) => *p,
+            Some(Ok((shape, _))) => {
+                return Err(InferenceError(format!("`{OUTPUT}` has shape {shape:?}, not [1, 1]")));
+            }
+            Some(Err(e)) => return Err(InferenceError(format!("`{OUTPUT}`: {e}"))),
+            None => return Err(InferenceError(format!("no `{OUTPUT}` output"))),
+        };
+        match outputs.get(STATE_OUT).map(|v| v.try_extract_tensor::<f32>()) {
+            Some(Ok((_, next))) if next.len() == STATE_LEN => state.lstm.copy_from_slice(next),
+            Some(Ok((shape, _))) => {
+                return Err(InferenceError(format!(
+                    "`{STATE_OUT}` has shape {shape:?}, not [2, 1, 128]"
+                )));
+            }
+            Some(Err(e)) => return Err(InferenceError(format!("`{STATE_OUT}`: {e}"))),
+            None => return Err(InferenceError(format!("no `{STATE_OUT}` output"))),
+        }
+        // The next context is the end of this input: the last `context` samples of the window
+        // (the window is always longer than the context).
+        state.context.copy_from_slice(&window[len - context..]);
+        Ok(probability)
+    }
+}
+
+/// A session builder with the Python plugin's settings.
+fn session_builder(env: &Environment) -> Result<SessionBuilder, String> {
+    fn text<R>(e: ort::Error<R>) -> String {
+        e.message().to_owned()
+    }
+    Session::builder(env)
+        .map_err(text)?
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(text)?
+        .with_intra_threads(1)
+        .map_err(text)?
+        .with_inter_threads(1)
+        .map_err(text)?
+        .with_parallel_execution(false)
+        .map_err(text)?
+        .with_intra_op_spinning(false)
+        .map_err(text)?
+        .with_inter_op_spinning(false)
+        .map_err(text)
+}
+
+/// Positions of `input`, `state` and `sr` among the session's inputs.
+fn input_order(session: &Session) -> Result<[usize; 3], String> {
+    let inputs = session.inputs();
+    if inputs.len() != 3 {
+        return Err(format!(
+            "it has {} inputs ({}), not `{INPUT}`, `{STATE}` and `{SAMPLE_RATE}`",
+            inputs.len(),
+            inputs.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let position = |name: &str| {
+        inputs
+            .iter()
+            .position(|i| i.name() == name)
+            .ok_or_else(|| format!("it has no `{name}` input"))
+    };
+    Ok([position(INPUT)?, position(STATE)?, position(SAMPLE_RATE)?])
+}
+
+fn check_model_file(path: &Path) -> Result<(), LoadError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(LoadError::ModelFile {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("not a file"),
+        }),
+        Err(source) => Err(LoadError::ModelFile { path: path.to_path_buf(), source }),
+    }
+}
+
+fn source_name(source: &ModelSource) -> String {
+    match source {
+        ModelSource::Bundled => "the bundled silero_vad.onnx".to_owned(),
+        ModelSource::File(path) => format!("`{}`", path.display()),
+    }
+}
