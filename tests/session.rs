@@ -658,3 +658,166 @@ async fn user_turn_hook_and_llm_node_shape_the_request() {
     );
     session.close().await;
 }
+
+struct PanicOnEnter;
+
+#[async_trait]
+impl AgentHooks for PanicOnEnter {
+    async fn on_enter(&self, _ctx: AgentContext) {
+        panic!("a bug in on_enter");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_hook_does_not_wedge_the_session() {
+    let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Still here.")).await.unwrap();
+    let session = session_for(&fake).build();
+    let mut events = session.subscribe();
+    let agent = Agent::from_parts("a", INSTRUCTIONS, vec![], Arc::new(PanicOnEnter)).unwrap();
+    session.start(agent).await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(5), session.run("hello"))
+        .await
+        .expect("the session is not wedged")
+        .unwrap();
+    result.expect().next_event().is_message(ChatRole::Assistant).containing("Still here.");
+    let mut reported = false;
+    while let Ok(event) = events.try_recv() {
+        reported |= matches!(event, SessionEvent::Error { .. });
+    }
+    assert!(reported, "the panic is reported as an error event");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_run_does_not_block_the_next_one() {
+    let fake = FakeOpenAi::with_responses([
+        FakeResponse::text("too late").delayed(Duration::from_secs(3)),
+        FakeResponse::text("on time"),
+    ])
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_millis(200), session.run("slow")).await.is_err());
+    session.interrupt();
+    session.wait_for_idle().await;
+    let result = session.run("again").await.expect("not a nested run");
+    assert_eq!(result.last_message().as_deref(), Some("on time"));
+    session.close().await;
+}
+
+struct Hangup;
+
+#[function_tools]
+impl Hangup {
+    /// End the call.
+    #[function_tool]
+    async fn end_call(&self, ctx: RunContext) -> &'static str {
+        if let Some(session) = ctx.session() {
+            session.close().await;
+        }
+        "ended"
+    }
+}
+
+#[tokio::test]
+async fn close_from_a_tool_completes() {
+    let fake = FakeOpenAi::with_handler(|_| FakeResponse::tool_call("call_end", "end_call", "{}"))
+        .await
+        .unwrap();
+    let session = session_for(&fake).build();
+    let mut events = session.subscribe();
+    let agent = Agent::new(INSTRUCTIONS).with_tools(Arc::new(Hangup).function_tools()).unwrap();
+    session.start(agent).await.unwrap();
+    session.generate_reply(ReplyOptions::user_input("bye"));
+    tokio::time::timeout(Duration::from_secs(5), session.wait_for_close()).await.expect("closed");
+    assert!(session.is_closed());
+    let mut closed_events = 0;
+    while let Ok(event) = events.try_recv() {
+        closed_events += usize::from(matches!(event, SessionEvent::Close { .. }));
+    }
+    assert_eq!(closed_events, 1);
+    session.close().await; // idempotent
+}
+
+struct CloseOnEnter;
+
+#[async_trait]
+impl AgentHooks for CloseOnEnter {
+    async fn on_enter(&self, ctx: AgentContext) {
+        ctx.session().close().await;
+    }
+}
+
+#[tokio::test]
+async fn close_from_on_enter_completes() {
+    let fake = FakeOpenAi::with_responses([]).await.unwrap();
+    let session = session_for(&fake).build();
+    let agent = Agent::from_parts("a", INSTRUCTIONS, vec![], Arc::new(CloseOnEnter)).unwrap();
+    session.start(agent).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), session.wait_for_close()).await.expect("closed");
+    tokio::time::timeout(Duration::from_secs(5), session.wait_for_idle()).await.expect("idle");
+}
+
+struct SayGoodbye;
+
+#[async_trait]
+impl AgentHooks for SayGoodbye {
+    async fn on_exit(&self, ctx: AgentContext) {
+        ctx.session()
+            .generate_reply(ReplyOptions::instructions("Say goodbye."))
+            .wait_for_playout()
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_reply_asked_for_in_on_exit_is_the_old_agents() {
+    let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Goodbye!")).await.unwrap();
+    let session = session_for(&fake).build();
+    let old =
+        Agent::from_parts("old", "I am the old agent.", vec![], Arc::new(SayGoodbye)).unwrap();
+    let new = Agent::new("I am the new agent.");
+    session.start(old.clone()).await.unwrap();
+    session.update_agent(new.clone());
+    tokio::time::timeout(Duration::from_secs(5), session.wait_for_idle()).await.unwrap();
+    let request = fake.last_request().unwrap();
+    assert_eq!(request.messages()[0]["content"], "I am the old agent.");
+    assert_eq!(old.chat_ctx().len(), 1, "the goodbye is in the old agent's conversation");
+    assert!(new.chat_ctx().is_empty());
+    session.close().await;
+}
+
+struct SlowOnEnter;
+
+#[async_trait]
+impl AgentHooks for SlowOnEnter {
+    async fn on_enter(&self, _ctx: AgentContext) {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
+
+#[tokio::test]
+async fn interrupt_drops_a_reply_queued_behind_a_hook_at_once() {
+    let fake = FakeOpenAi::with_responses([]).await.unwrap();
+    let session = session_for(&fake).build();
+    let agent = Agent::from_parts("a", INSTRUCTIONS, vec![], Arc::new(SlowOnEnter)).unwrap();
+    session.start(agent).await.unwrap();
+    let handle = session.generate_reply(ReplyOptions::user_input("hi"));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    session.interrupt();
+    tokio::time::timeout(Duration::from_millis(500), handle.wait_for_playout()).await.unwrap();
+    assert!(handle.interrupted());
+    assert_eq!(fake.request_count(), 0);
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_session_closed_before_start_cannot_start() {
+    let fake = FakeOpenAi::with_responses([]).await.unwrap();
+    let session = session_for(&fake).build();
+    session.close().await;
+    assert!(session.is_closed());
+    assert!(session.start(Agent::new(INSTRUCTIONS)).await.is_err());
+}

@@ -39,6 +39,8 @@ pub enum ErrorSource {
     Llm,
     /// A tool call the model made that could not be honoured.
     ToolCall,
+    /// An agent hook or pipeline node (a panic in user code).
+    Hook,
 }
 
 /// Metrics of one LLM request.

@@ -40,9 +40,13 @@ pub(crate) async fn run_reply(
     if let Some(text) = options.user_input.clone() {
         let message = ChatMessage::new(ChatRole::User, text);
         reply_ctx.push(message.clone());
-        if agent.hooks().on_user_turn_completed(ctx.clone(), &mut reply_ctx, &message).await
-            == Err(StopResponse)
-        {
+        let hook = agent.hooks().on_user_turn_completed(ctx.clone(), &mut reply_ctx, &message);
+        let outcome = tokio::select! {
+            biased;
+            () = handle.wait_for_interruption() => return,
+            outcome = hook => outcome,
+        };
+        if outcome == Err(StopResponse) {
             return;
         }
         session.commit(ChatItem::Message(message), Some(agent));
@@ -118,7 +122,7 @@ pub(crate) async fn run_reply(
                 }
             }
         }
-        if executed.is_empty() || failed {
+        if executed.is_empty() {
             return;
         }
 
@@ -133,7 +137,9 @@ pub(crate) async fn run_reply(
             function_call_outputs: executed.iter().map(|done| done.output.clone()).collect(),
         });
 
-        if interrupted_during_tools {
+        // After a failed LLM step, the tools that already ran are recorded (above) so the
+        // model won't call them again, but no reply is asked for.
+        if interrupted_during_tools || failed {
             return;
         }
         let handoffs: Vec<&Agent> =

@@ -4,9 +4,11 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -25,8 +27,9 @@ use crate::llm::{
 use crate::room::Room;
 
 tokio::task_local! {
-    /// Set while a lifecycle hook runs: the replies it asks for may run before queued ones.
-    static IN_HOOK: ();
+    /// The agent whose lifecycle hook is running: the replies the hook asks for run as that
+    /// agent, ahead of queued ones.
+    static IN_HOOK: Agent;
 }
 
 /// Options of one reply (Python's `generate_reply` keyword arguments).
@@ -223,6 +226,28 @@ struct State {
     current: Option<SpeechHandle>,
     run: Option<RunCollector>,
     mocks: MockTools,
+    /// The task finishing `close`, once started.
+    closer: Option<JoinHandle<()>>,
+}
+
+/// Ends a `run`'s collection when the `run` future ends, finished or dropped.
+struct RunGuard<'a>(&'a AgentSession);
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.0.state().run = None;
+    }
+}
+
+/// Counts a hook as running until dropped.
+struct HookGuard(AgentSession);
+
+impl Drop for HookGuard {
+    fn drop(&mut self) {
+        let inner = &self.0.inner;
+        inner.hooks_running.send_modify(|running| *running = running.saturating_sub(1));
+        inner.busy.send_modify(|busy| *busy = busy.saturating_sub(1));
+    }
 }
 
 #[derive(Default)]
@@ -240,8 +265,21 @@ pub(crate) enum JobKind {
 struct Job {
     handle: SpeechHandle,
     kind: JobKind,
-    from_hook: bool,
+    /// The agent of the hook that asked for it (`None`: the session's current agent).
+    hook_agent: Option<Agent>,
     epoch: u64,
+}
+
+impl Job {
+    fn asked_by_hook(&self) -> bool {
+        self.hook_agent.is_some()
+    }
+
+    /// Whether an interruption drops it while queued: handoffs and uninterruptible replies
+    /// stay.
+    fn droppable(&self) -> bool {
+        !matches!(self.kind, JobKind::Handoff(_)) && self.handle.allow_interruptions()
+    }
 }
 
 impl fmt::Debug for AgentSession {
@@ -354,6 +392,9 @@ impl AgentSession {
             if state.started {
                 return Err(SessionError::AlreadyStarted);
             }
+            if state.closed {
+                return Err(SessionError::NotRunning);
+            }
             state.started = true;
             state.agent = Some(agent.clone());
             state.queue = Some(sender);
@@ -364,7 +405,10 @@ impl AgentSession {
         self.commit(ChatItem::AgentHandoff(AgentHandoff::new(None, agent.id())), None);
         self.set_agent_state(AgentState::Listening);
         let ctx = AgentContext { session: self.clone(), agent: agent.clone() };
-        self.spawn_hook(async move { agent.hooks().on_enter(ctx).await });
+        let hook_agent = agent.clone();
+        self.spawn_hook(
+            IN_HOOK.scope(hook_agent, async move { agent.hooks().on_enter(ctx).await }),
+        );
         // Last: whoever waits for the session in the room sees `on_enter` already counted as
         // work in flight.
         if let Some(room) = room {
@@ -376,6 +420,10 @@ impl AgentSession {
     /// Asks the agent for a reply (Python's `generate_reply`). It is queued behind replies
     /// already asked for; the handle tells when it is done. If the session is not running,
     /// the handle is done at once and an error is logged.
+    ///
+    /// From a hook (`on_enter`, `on_exit`), the reply runs as that hook's agent and ahead of
+    /// queued replies, so the hook may await it. Not so from a task the hook spawns: that
+    /// reply waits for the hook, and awaiting it there would wait forever.
     pub fn generate_reply(&self, options: ReplyOptions) -> SpeechHandle {
         let allow = options.allow_interruptions.unwrap_or(self.inner.options.allow_interruptions);
         self.enqueue(JobKind::Reply(options), allow)
@@ -398,7 +446,7 @@ impl AgentSession {
         let job = Job {
             handle: handle.clone(),
             kind,
-            from_hook: IN_HOOK.try_with(|_| ()).is_ok(),
+            hook_agent: IN_HOOK.try_with(Agent::clone).ok(),
             epoch: *self.inner.interrupt_epoch.borrow(),
         };
         let queue = self.state().queue.clone();
@@ -416,14 +464,21 @@ impl AgentSession {
     }
 
     /// Interrupts the current reply and drops the queued ones (Python's `interrupt`).
+    /// Replies that disallow interruptions, and queued handoffs, are left alone.
     pub fn interrupt(&self) {
+        self.interrupt_with(false);
+    }
+
+    fn interrupt_with(&self, force: bool) {
         self.inner.interrupt_epoch.send_modify(|epoch| *epoch += 1);
         if let Some(current) = self.current_speech() {
-            current.interrupt(true);
+            current.interrupt(force);
         }
     }
 
     /// Waits until no reply is queued or running and no hook is running.
+    ///
+    /// Don't call it (nor [`run`](Self::run)) from a tool or a hook: it would wait for itself.
     pub async fn wait_for_idle(&self) {
         let mut busy = self.inner.busy.subscribe();
         // The sender lives in `self`, so this only ends when the session is idle.
@@ -444,32 +499,55 @@ impl AgentSession {
             }
             state.run = Some(RunCollector::default());
         }
+        // If this future is dropped before the end, the next `run` must still be possible.
+        let guard = RunGuard(self);
         self.generate_reply(ReplyOptions::user_input(user_input));
         self.wait_for_idle().await;
         let collected = self.state().run.take().unwrap_or_default();
+        drop(guard);
         Ok(RunResult::new(collected.events, collected.errors))
     }
 
     /// Closes the session: the current reply is interrupted, queued ones are dropped, the
-    /// agent's `on_exit` runs, and a `Close` event is sent. Idempotent.
+    /// agent's `on_exit` runs, and a `Close` event is sent. Idempotent; concurrent callers all
+    /// wait for the end. The closing runs as a task of its own, so it completes even when called
+    /// from a tool or a hook of this session (whose task the closing cancels).
     pub async fn close(&self) {
-        let (scheduler, agent) = {
+        let scheduler = {
             let mut state = self.state();
-            if state.closed || !state.started {
+            if !state.closed {
                 state.closed = true;
-                return;
+                if !state.started {
+                    drop(state);
+                    self.inner.closed.send_replace(true);
+                    return;
+                }
+                state.queue = None;
+                let scheduler = state.scheduler.take();
+                let agent = state.agent.clone();
+                let session = self.clone();
+                state.closer = Some(tokio::spawn(
+                    async move { session.finish_closing(scheduler, agent).await }.in_current_span(),
+                ));
             }
-            state.closed = true;
-            state.queue = None;
-            (state.scheduler.take(), state.agent.clone())
+            state.closer.is_some()
         };
-        self.interrupt();
+        if scheduler {
+            self.wait_for_close().await;
+        }
+    }
+
+    async fn finish_closing(&self, scheduler: Option<JoinHandle<()>>, agent: Option<Agent>) {
+        self.interrupt_with(true);
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
         }
         if let Some(agent) = agent {
             let ctx = AgentContext { session: self.clone(), agent: agent.clone() };
-            agent.hooks().on_exit(ctx).await;
+            let on_exit = AssertUnwindSafe(agent.hooks().on_exit(ctx)).catch_unwind();
+            if on_exit.await.is_err() {
+                tracing::error!(agent = agent.id(), "the agent's on_exit panicked");
+            }
         }
         let mut hook_tasks = std::mem::take(
             &mut *self.inner.hook_tasks.lock().unwrap_or_else(PoisonError::into_inner),
@@ -494,15 +572,20 @@ impl AgentSession {
         let _ = closed.wait_for(|closed| *closed).await;
     }
 
-    /// Runs `hook` as a task; the replies it asks for are scheduled ahead of queued ones.
+    /// Runs `hook` as a task (the caller scopes it with `IN_HOOK`); counted as work in flight
+    /// until it ends, also by a panic or an abort.
     fn spawn_hook(&self, hook: impl Future<Output = ()> + Send + 'static) {
         self.inner.busy.send_modify(|busy| *busy += 1);
         self.inner.hooks_running.send_modify(|running| *running += 1);
-        let session = self.clone();
+        let guard = HookGuard(self.clone());
         let task = async move {
-            IN_HOOK.scope((), hook).await;
-            session.inner.hooks_running.send_modify(|running| *running = running.saturating_sub(1));
-            session.inner.busy.send_modify(|busy| *busy = busy.saturating_sub(1));
+            if AssertUnwindSafe(hook).catch_unwind().await.is_err() {
+                guard.0.report_error(
+                    SessionErrorEvent::Other("an agent hook panicked".into()),
+                    ErrorSource::Hook,
+                );
+            }
+            drop(guard);
         };
         self.inner
             .hook_tasks
@@ -560,9 +643,16 @@ impl AgentSession {
     }
 
     async fn run_job(&self, job: Job) {
-        let Job { handle, kind, .. } = job;
-        self.state().current = Some(handle.clone());
-        let agent = self.current_agent();
+        let Job { handle, kind, hook_agent, epoch } = job;
+        let agent = {
+            let mut state = self.state();
+            state.current = Some(handle.clone());
+            hook_agent.or_else(|| state.agent.clone())
+        };
+        // An interruption between choosing this job and making it current must not be lost.
+        if epoch < *self.inner.interrupt_epoch.borrow() {
+            handle.interrupt(false);
+        }
         match (kind, agent) {
             (JobKind::Reply(options), Some(agent)) => {
                 generation::run_reply(self, &handle, &agent, options).await;
@@ -587,10 +677,11 @@ impl AgentSession {
         let hooks: BoxFuture<'static, ()> = Box::pin(async move {
             if let Some(old_agent) = old_agent {
                 let ctx = AgentContext { session: session.clone(), agent: old_agent.clone() };
-                old_agent.hooks().on_exit(ctx).await;
+                // Replies asked for in `on_exit` are the old agent's last words.
+                IN_HOOK.scope(old_agent.clone(), old_agent.hooks().on_exit(ctx)).await;
             }
             let ctx = AgentContext { session, agent: new_agent.clone() };
-            new_agent.hooks().on_enter(ctx).await;
+            IN_HOOK.scope(new_agent.clone(), new_agent.hooks().on_enter(ctx)).await;
         });
         self.spawn_hook(hooks);
     }
@@ -600,13 +691,16 @@ impl AgentSession {
 async fn scheduler(session: AgentSession, mut receiver: mpsc::UnboundedReceiver<Job>) {
     let mut pending: VecDeque<Job> = VecDeque::new();
     let mut hooks_running = session.inner.hooks_running.subscribe();
+    let mut epochs = session.inner.interrupt_epoch.subscribe();
     let mut open = true;
     loop {
         while let Ok(job) = receiver.try_recv() {
             pending.push_back(job);
         }
-        let epoch = *session.inner.interrupt_epoch.borrow();
-        while let Some(position) = pending.iter().position(|job| job.epoch < epoch) {
+        let epoch = *epochs.borrow_and_update();
+        while let Some(position) =
+            pending.iter().position(|job| job.epoch < epoch && job.droppable())
+        {
             if let Some(dropped) = pending.remove(position) {
                 dropped.handle.interrupt(true);
                 finish_dropped(&session, dropped);
@@ -614,22 +708,30 @@ async fn scheduler(session: AgentSession, mut receiver: mpsc::UnboundedReceiver<
         }
         let hooks_active = *hooks_running.borrow_and_update() > 0;
         let next = if hooks_active {
-            pending.iter().position(|job| job.from_hook)
+            pending.iter().position(Job::asked_by_hook)
         } else if pending.is_empty() {
             None
         } else {
             Some(0)
         };
         if let Some(job) = next.and_then(|position| pending.remove(position)) {
-            session.run_job(job).await;
+            let handle = job.handle.clone();
+            if AssertUnwindSafe(session.run_job(job)).catch_unwind().await.is_err() {
+                // A panic in user code run by the reply (`on_user_turn_completed`, `llm_node`):
+                // the reply ends, the session carries on.
+                session.state().current = None;
+                handle.mark_done();
+                session.set_agent_state(AgentState::Listening);
+                session.report_error(
+                    SessionErrorEvent::Other("a reply panicked in an agent hook or node".into()),
+                    ErrorSource::Hook,
+                );
+            }
             session.inner.busy.send_modify(|busy| *busy = busy.saturating_sub(1));
             continue;
         }
-        if !open && pending.is_empty() {
-            break;
-        }
         if !open {
-            // Closed with jobs left that wait for hooks: drop them.
+            // Closed: what is left waits for hooks that will not ask for it anymore.
             for dropped in pending.drain(..) {
                 finish_dropped(&session, dropped);
             }
@@ -641,6 +743,11 @@ async fn scheduler(session: AgentSession, mut receiver: mpsc::UnboundedReceiver<
                 None => open = false,
             },
             changed = hooks_running.changed() => {
+                if changed.is_err() {
+                    open = false;
+                }
+            }
+            changed = epochs.changed() => {
                 if changed.is_err() {
                     open = false;
                 }

@@ -70,6 +70,9 @@ impl SpeechHandle {
     }
 
     /// Waits until the speech is done, tool steps included (Python's `wait_for_playout`).
+    ///
+    /// A tool must not wait for the speech that called it (`ctx.speech_handle()`): that speech
+    /// includes the tool, so it would wait for itself.
     pub async fn wait_for_playout(&self) {
         let mut done = self.inner.done.subscribe();
         // The sender lives as long as `self`, so `wait_for` only ends when done is set.
