@@ -10,14 +10,44 @@
 //!   rejects a tool message that answers no call).
 //! * Agent handoffs are not sent.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use agents_core::llm::{ChatContext, ChatItem, ChatMessage, ChatRole, FunctionCall};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+
+/// One entry of `messages`, borrowing from the chat context: serialized straight into the
+/// request body, with no intermediate JSON tree (the history is re-sent with every request).
+#[derive(Debug, Serialize)]
+pub(crate) struct WireMessage<'a> {
+    role: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+}
+
+/// A tool call of an assistant message.
+#[derive(Debug, Serialize)]
+struct WireToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunction<'a>,
+}
+
+/// The function of a tool call.
+#[derive(Debug, Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
 
 /// The `messages` array of `chat_ctx`.
-pub(crate) fn chat_messages(chat_ctx: &ChatContext) -> Vec<Value> {
-    let mut messages = Vec::new();
+pub(crate) fn chat_messages(chat_ctx: &ChatContext) -> Vec<WireMessage<'_>> {
+    let mut messages: Vec<WireMessage<'_>> = Vec::with_capacity(chat_ctx.len());
     // Whether the last message is an assistant message that the next call may join.
     let mut open_assistant = false;
     let mut call_ids = HashSet::new();
@@ -30,9 +60,14 @@ pub(crate) fn chat_messages(chat_ctx: &ChatContext) -> Vec<Value> {
             ChatItem::FunctionCall(call) => {
                 call_ids.insert(call.call_id.as_str());
                 let entry = tool_call_entry(call);
-                match messages.last_mut().and_then(Value::as_object_mut) {
-                    Some(last) if open_assistant => push_tool_call(last, entry),
-                    _ => messages.push(json!({ "role": "assistant", "tool_calls": [entry] })),
+                match messages.last_mut() {
+                    Some(last) if open_assistant => last.tool_calls.push(entry),
+                    _ => messages.push(WireMessage {
+                        role: "assistant",
+                        content: None,
+                        tool_calls: vec![entry],
+                        tool_call_id: None,
+                    }),
                 }
                 open_assistant = true;
             }
@@ -49,11 +84,12 @@ pub(crate) fn chat_messages(chat_ctx: &ChatContext) -> Vec<Value> {
                     );
                     continue;
                 }
-                messages.push(json!({
-                    "role": "tool",
-                    "tool_call_id": output.call_id,
-                    "content": output.output,
-                }));
+                messages.push(WireMessage {
+                    role: "tool",
+                    content: Some(Cow::Borrowed(&output.output)),
+                    tool_calls: Vec::new(),
+                    tool_call_id: Some(&output.call_id),
+                });
             }
             // Handoffs, and items this version does not know, are not sent.
             _ => {}
@@ -62,8 +98,17 @@ pub(crate) fn chat_messages(chat_ctx: &ChatContext) -> Vec<Value> {
     messages
 }
 
-fn message_entry(message: &ChatMessage) -> Value {
-    json!({ "role": role(message.role), "content": message.text() })
+fn message_entry(message: &ChatMessage) -> WireMessage<'_> {
+    let content = match message.content.as_slice() {
+        [single] => Cow::Borrowed(single.as_str()),
+        _ => Cow::Owned(message.text()),
+    };
+    WireMessage {
+        role: role(message.role),
+        content: Some(content),
+        tool_calls: Vec::new(),
+        tool_call_id: None,
+    }
 }
 
 fn role(role: ChatRole) -> &'static str {
@@ -76,28 +121,25 @@ fn role(role: ChatRole) -> &'static str {
     }
 }
 
-fn tool_call_entry(call: &FunctionCall) -> Value {
-    json!({
-        "id": call.call_id,
-        "type": "function",
-        "function": { "name": call.name, "arguments": call.arguments },
-    })
-}
-
-fn push_tool_call(message: &mut Map<String, Value>, entry: Value) {
-    match message.get_mut("tool_calls").and_then(Value::as_array_mut) {
-        Some(calls) => calls.push(entry),
-        None => {
-            message.insert("tool_calls".to_owned(), Value::Array(vec![entry]));
-        }
+fn tool_call_entry(call: &FunctionCall) -> WireToolCall<'_> {
+    WireToolCall {
+        id: &call.call_id,
+        kind: "function",
+        function: WireFunction { name: &call.name, arguments: &call.arguments },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use agents_core::llm::{AgentHandoff, FunctionCallOutput};
+    use serde_json::{Value, json};
 
     use super::*;
+
+    /// The messages as JSON values, for comparing.
+    fn as_values(ctx: &ChatContext) -> Vec<Value> {
+        chat_messages(ctx).iter().map(|m| serde_json::to_value(m).unwrap_or(Value::Null)).collect()
+    }
 
     fn ctx(items: Vec<ChatItem>) -> ChatContext {
         let mut ctx = ChatContext::new();
@@ -126,7 +168,7 @@ mod tests {
             msg(ChatRole::Assistant, "hello"),
         ]);
         assert_eq!(
-            Value::Array(chat_messages(&ctx)),
+            Value::Array(as_values(&ctx)),
             json!([
                 {"role": "system", "content": "be terse"},
                 {"role": "developer", "content": "really"},
@@ -148,7 +190,7 @@ mod tests {
             call("call_3"),
             output("call_3"),
         ]);
-        let messages = chat_messages(&ctx);
+        let messages = as_values(&ctx);
         let summary: Vec<(String, usize)> = messages
             .iter()
             .map(|m| {
@@ -183,7 +225,7 @@ mod tests {
     #[test]
     fn a_user_message_is_never_joined() {
         let ctx = ctx(vec![msg(ChatRole::User, "hi"), call("call_1"), output("call_1")]);
-        let messages = chat_messages(&ctx);
+        let messages = as_values(&ctx);
         assert_eq!(messages.len(), 3);
         assert_eq!(messages[1]["role"], "assistant");
         assert_eq!(messages[0], json!({"role": "user", "content": "hi"}));
@@ -198,7 +240,7 @@ mod tests {
             call("call_1"),
             failed.into(),
         ]);
-        let messages = chat_messages(&ctx);
+        let messages = as_values(&ctx);
         assert_eq!(messages.len(), 2);
         assert_eq!(
             messages[1],

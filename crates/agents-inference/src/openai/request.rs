@@ -10,10 +10,11 @@
 //! a key the request sets itself.
 
 use agents_core::llm::{ChatContext, ChatOptions, FunctionTool, ToolChoice};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::chat_tool;
-use super::messages::chat_messages;
+use super::messages::{WireMessage, chat_messages};
 
 /// What a request body is built from, besides the chat context.
 pub(crate) struct RequestParts<'a> {
@@ -25,36 +26,56 @@ pub(crate) struct RequestParts<'a> {
     pub(crate) extra_body: &'a Map<String, Value>,
 }
 
+/// A request body: `model`, then `messages` (borrowed from the chat context and serialized
+/// directly), then the other keys in order.
+#[derive(Debug)]
+pub(crate) struct RequestBody<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage<'a>>,
+    rest: Map<String, Value>,
+}
+
+impl Serialize for RequestBody<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.rest.len() + 2))?;
+        map.serialize_entry("model", self.model)?;
+        map.serialize_entry("messages", &self.messages)?;
+        for (key, value) in &self.rest {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
 /// The request body for `chat_ctx`, `tools` and `options`.
-pub(crate) fn request_body(
-    parts: &RequestParts<'_>,
-    chat_ctx: &ChatContext,
+pub(crate) fn request_body<'a>(
+    parts: &RequestParts<'a>,
+    chat_ctx: &'a ChatContext,
     tools: &[FunctionTool],
     options: &ChatOptions,
-) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("model".to_owned(), Value::String(parts.model.to_owned()));
-    body.insert("messages".to_owned(), Value::Array(chat_messages(chat_ctx)));
+) -> RequestBody<'a> {
+    let mut rest = Map::new();
     if !tools.is_empty() {
         let entries = tools.iter().map(|tool| chat_tool(tool, parts.strict_tools)).collect();
-        body.insert("tools".to_owned(), Value::Array(entries));
+        rest.insert("tools".to_owned(), Value::Array(entries));
         if let Some(choice) = options.tool_choice.as_ref().and_then(tool_choice) {
-            body.insert("tool_choice".to_owned(), choice);
+            rest.insert("tool_choice".to_owned(), choice);
         }
         if let Some(parallel) = options.parallel_tool_calls {
-            body.insert("parallel_tool_calls".to_owned(), Value::Bool(parallel));
+            rest.insert("parallel_tool_calls".to_owned(), Value::Bool(parallel));
         }
     }
-    body.insert("stream".to_owned(), Value::Bool(true));
-    body.insert("stream_options".to_owned(), json!({ "include_usage": true }));
+    rest.insert("stream".to_owned(), Value::Bool(true));
+    rest.insert("stream_options".to_owned(), json!({ "include_usage": true }));
     for (key, value) in parts.extra_body {
         let tool_key = matches!(key.as_str(), "tool_choice" | "parallel_tool_calls");
-        if body.contains_key(key) || (tool_key && tools.is_empty()) {
+        let own_key = matches!(key.as_str(), "model" | "messages");
+        if own_key || rest.contains_key(key) || (tool_key && tools.is_empty()) {
             continue;
         }
-        body.insert(key.clone(), value.clone());
+        rest.insert(key.clone(), value.clone());
     }
-    body
+    RequestBody { model: parts.model, messages: chat_messages(chat_ctx), rest }
 }
 
 /// The `tool_choice` value of `choice`.
@@ -87,6 +108,10 @@ mod tests {
         RequestParts { model: "gpt-test", strict_tools: true, extra_body }
     }
 
+    fn as_value(body: &RequestBody<'_>) -> Value {
+        serde_json::to_value(body).unwrap()
+    }
+
     fn ctx() -> ChatContext {
         let mut ctx = ChatContext::new();
         ctx.add_message(ChatRole::User, "hi");
@@ -99,7 +124,9 @@ mod tests {
         extra.insert("tool_choice".to_owned(), json!("required"));
         extra.insert("temperature".to_owned(), json!(0.2));
         let options = ChatOptions::default().with_tool_choice(ToolChoice::Required);
-        let body = request_body(&parts(&extra), &ctx(), &[], &options);
+        let ctx = ctx();
+        let body = as_value(&request_body(&parts(&extra), &ctx, &[], &options));
+        let body = body.as_object().unwrap();
         let keys: Vec<&str> = body.keys().map(String::as_str).collect();
         assert_eq!(keys, ["model", "messages", "stream", "stream_options", "temperature"]);
         assert_eq!(body["stream_options"], json!({"include_usage": true}));
@@ -114,7 +141,8 @@ mod tests {
         extra.insert("parallel_tool_calls".to_owned(), json!(false));
         let mut options = ChatOptions::default().with_tool_choice(ToolChoice::Named("ping".into()));
         options.parallel_tool_calls = None;
-        let body = request_body(&parts(&extra), &ctx(), &[tool], &options);
+        let ctx = ctx();
+        let body = as_value(&request_body(&parts(&extra), &ctx, &[tool], &options));
         assert_eq!(body["model"], "gpt-test");
         assert_eq!(body["stream"], true);
         assert_eq!(body["tools"][0]["function"]["strict"], true);
