@@ -19,6 +19,16 @@ pub enum AgentState {
     Speaking,
 }
 
+/// What the user is doing (Python's `UserState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UserState {
+    /// The user is speaking.
+    Speaking,
+    /// The user is silent.
+    Listening,
+}
+
 /// Why a session closed (Python's `CloseReason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -41,6 +51,8 @@ pub enum ErrorSource {
     ToolCall,
     /// An agent hook or pipeline node (a panic in user code).
     Hook,
+    /// The speech-to-text.
+    Stt,
 }
 
 /// Metrics of one LLM request.
@@ -82,6 +94,20 @@ pub enum SessionEvent {
         old_state: AgentState,
         /// The new state.
         new_state: AgentState,
+    },
+    /// The user's state changed (from the VAD, or the STT without one).
+    UserStateChanged {
+        /// The previous state.
+        old_state: UserState,
+        /// The new state.
+        new_state: UserState,
+    },
+    /// The STT transcribed the user (Python's `user_input_transcribed`).
+    UserInputTranscribed {
+        /// The text.
+        transcript: String,
+        /// Whether it is final.
+        is_final: bool,
     },
     /// Metrics of an LLM request.
     MetricsCollected {

@@ -7,12 +7,13 @@ mod events;
 mod generation;
 mod hooks;
 mod mock;
+mod recognition;
 mod run_result;
 mod session;
 mod speech;
 
 pub use events::{
-    AgentState, CloseReason, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent,
+    AgentState, CloseReason, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent, UserState,
 };
 pub use hooks::{
     AgentContext, AgentDefinition, AgentHooks, ModelSettings, NoHooks, StopResponse,

@@ -7,24 +7,31 @@ use std::future::{Future, IntoFuture};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
-use super::events::{AgentState, CloseReason, ErrorSource, SessionErrorEvent, SessionEvent};
+use super::events::{
+    AgentState, CloseReason, ErrorSource, SessionErrorEvent, SessionEvent, UserState,
+};
 use super::generation;
 use super::hooks::AgentContext;
 use super::mock::MockTools;
 use super::run_result::{RunEvent, RunResult};
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
+use crate::audio::AudioFrame;
 use crate::llm::{
     AgentHandoff, ApiConnectOptions, ChatContext, ChatItem, ChatMessage, ChatRole, Llm, ToolChoice,
 };
 use crate::room::Room;
+use crate::stt::Stt;
+use crate::vad::Vad;
 
 tokio::task_local! {
     /// The agent whose lifecycle hook is running: the replies the hook asks for run as that
@@ -84,6 +91,15 @@ pub struct SessionOptions {
     pub preemptive_generation: bool,
     /// Retries and timeouts of the LLM requests; `None` leaves them to the LLM client.
     pub conn_options: Option<ApiConnectOptions>,
+    /// How long after the end of the user's speech the turn ends, once a final transcript is
+    /// there (Python's `min_endpointing_delay`, 0.5 s).
+    pub min_endpointing_delay: Duration,
+    /// The longest wait after the end of speech for a final transcript before the turn ends
+    /// with what was heard (Python's `max_endpointing_delay`, 3 s).
+    pub max_endpointing_delay: Duration,
+    /// How long the user must speak over the agent to interrupt it (Python's
+    /// `min_interruption_duration`, 0.5 s).
+    pub min_interruption_duration: Duration,
 }
 
 impl Default for SessionOptions {
@@ -93,6 +109,9 @@ impl Default for SessionOptions {
             allow_interruptions: true,
             preemptive_generation: true,
             conn_options: None,
+            min_endpointing_delay: Duration::from_millis(500),
+            max_endpointing_delay: Duration::from_secs(3),
+            min_interruption_duration: Duration::from_millis(500),
         }
     }
 }
@@ -101,6 +120,8 @@ impl Default for SessionOptions {
 #[derive(Default)]
 pub struct AgentSessionBuilder {
     llm: Option<Arc<dyn Llm>>,
+    vad: Option<Arc<dyn Vad>>,
+    stt: Option<Arc<dyn Stt>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
 }
@@ -123,6 +144,37 @@ impl AgentSessionBuilder {
     /// The LLM, already shared.
     pub fn llm_shared(mut self, llm: Arc<dyn Llm>) -> Self {
         self.llm = Some(llm);
+        self
+    }
+
+    /// The voice activity detector for audio input (Python's `vad=`).
+    pub fn vad(mut self, vad: Arc<dyn Vad>) -> Self {
+        self.vad = Some(vad);
+        self
+    }
+
+    /// The speech-to-text for audio input (Python's `stt=`). A non-streaming STT needs a
+    /// [`vad`](Self::vad) to cut the audio into utterances.
+    pub fn stt(mut self, stt: Arc<dyn Stt>) -> Self {
+        self.stt = Some(stt);
+        self
+    }
+
+    /// Sets `min_endpointing_delay` (default 0.5 s).
+    pub fn min_endpointing_delay(mut self, delay: Duration) -> Self {
+        self.options.min_endpointing_delay = delay;
+        self
+    }
+
+    /// Sets `max_endpointing_delay` (default 3 s).
+    pub fn max_endpointing_delay(mut self, delay: Duration) -> Self {
+        self.options.max_endpointing_delay = delay;
+        self
+    }
+
+    /// Sets `min_interruption_duration` (default 0.5 s).
+    pub fn min_interruption_duration(mut self, duration: Duration) -> Self {
+        self.options.min_interruption_duration = duration;
         self
     }
 
@@ -162,6 +214,8 @@ impl AgentSessionBuilder {
         AgentSession {
             inner: Arc::new(SessionInner {
                 llm: self.llm,
+                vad: self.vad,
+                stt: self.stt,
                 options: self.options,
                 userdata: self.userdata,
                 events,
@@ -189,6 +243,9 @@ pub enum SessionError {
     /// `run` was called while another `run` was in progress.
     #[error("nested runs are not supported: wait for the current `run` to finish")]
     NestedRun,
+    /// Audio input needs a component the session was not built with.
+    #[error("audio input needs {0}")]
+    MissingComponent(&'static str),
 }
 
 /// A running agent session (Python's `AgentSession`): holds the active agent, the
@@ -202,6 +259,8 @@ pub struct AgentSession {
 
 struct SessionInner {
     llm: Option<Arc<dyn Llm>>,
+    vad: Option<Arc<dyn Vad>>,
+    stt: Option<Arc<dyn Stt>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
     events: broadcast::Sender<SessionEvent>,
@@ -228,6 +287,9 @@ struct State {
     mocks: MockTools,
     /// The task finishing `close`, once started.
     closer: Option<JoinHandle<()>>,
+    user_state: Option<UserState>,
+    /// The task turning audio input into user turns.
+    recognition: Option<JoinHandle<()>>,
 }
 
 /// Ends a `run`'s collection when the `run` future ends, finished or dropped.
@@ -294,9 +356,20 @@ pub struct StartSession<'a> {
     session: &'a AgentSession,
     agent: Agent,
     room: Option<Room>,
+    audio: Option<BoxStream<'static, AudioFrame>>,
 }
 
 impl StartSession<'_> {
+    /// Listens to `audio` (the user's microphone, a room track, a WAV file): the VAD and STT
+    /// turn it into user turns, and the user speaking over the agent interrupts it.
+    pub fn audio_input(
+        mut self,
+        audio: impl futures::Stream<Item = AudioFrame> + Send + 'static,
+    ) -> Self {
+        self.audio = Some(Box::pin(audio));
+        self
+    }
+
     /// Starts the session in `room` (Python's `session.start(agent, room=ctx.room)`).
     pub fn room(mut self, room: &Room) -> Self {
         self.room = Some(room.clone());
@@ -309,7 +382,7 @@ impl<'a> IntoFuture for StartSession<'a> {
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.session.start_now(self.agent, self.room) })
+        Box::pin(async move { self.session.start_now(self.agent, self.room, self.audio) })
     }
 }
 
@@ -382,10 +455,16 @@ impl AgentSession {
     /// Starts the session with `agent`: the agent's `on_enter` runs, and replies can be asked
     /// for. Add `.room(&room)` to run it in a room.
     pub fn start(&self, agent: Agent) -> StartSession<'_> {
-        StartSession { session: self, agent, room: None }
+        StartSession { session: self, agent, room: None, audio: None }
     }
 
-    fn start_now(&self, agent: Agent, room: Option<Room>) -> Result<(), SessionError> {
+    fn start_now(
+        &self,
+        agent: Agent,
+        room: Option<Room>,
+        audio: Option<BoxStream<'static, AudioFrame>>,
+    ) -> Result<(), SessionError> {
+        let recognition = audio.map(|audio| self.recognition(audio)).transpose()?;
         let (sender, receiver) = mpsc::unbounded_channel();
         {
             let mut state = self.state();
@@ -400,6 +479,11 @@ impl AgentSession {
             state.queue = Some(sender);
             state.scheduler =
                 Some(tokio::spawn(scheduler(self.clone(), receiver).in_current_span()));
+            if let Some(recognition) = recognition {
+                state.recognition = Some(tokio::spawn(
+                    super::recognition::run(self.clone(), recognition).in_current_span(),
+                ));
+            }
         }
         self.set_agent_state(AgentState::Initializing);
         self.commit(ChatItem::AgentHandoff(AgentHandoff::new(None, agent.id())), None);
@@ -415,6 +499,60 @@ impl AgentSession {
             room.attach_session(self.clone());
         }
         Ok(())
+    }
+
+    /// The streams that turn `audio` into user turns.
+    fn recognition(
+        &self,
+        audio: BoxStream<'static, AudioFrame>,
+    ) -> Result<super::recognition::Recognition, SessionError> {
+        let Some(stt) = self.inner.stt.clone() else {
+            return Err(SessionError::MissingComponent(
+                "a speech-to-text: AgentSession::builder().stt(...)",
+            ));
+        };
+        let vad = self.inner.vad.clone();
+        let stt: Arc<dyn Stt> = match (stt.capabilities().streaming, &vad) {
+            (true, _) => stt,
+            (false, Some(vad)) => Arc::new(crate::stt::StreamAdapter::new(stt, vad.clone())),
+            (false, None) => {
+                return Err(SessionError::MissingComponent(
+                    "a VAD to use a non-streaming speech-to-text: AgentSession::builder().vad(...)",
+                ));
+            }
+        };
+        let options = crate::stt::SttOptions::default();
+        Ok(super::recognition::Recognition {
+            audio,
+            vad: vad.map(|vad| vad.stream()),
+            stt: stt.stream(&options),
+        })
+    }
+
+    /// What the user is doing.
+    pub fn user_state(&self) -> UserState {
+        self.state().user_state.unwrap_or(UserState::Listening)
+    }
+
+    pub(crate) fn set_user_state(&self, new_state: UserState) {
+        let old_state = {
+            let mut state = self.state();
+            let old = state.user_state.replace(new_state).unwrap_or(UserState::Listening);
+            if old == new_state {
+                return;
+            }
+            old
+        };
+        self.emit(SessionEvent::UserStateChanged { old_state, new_state });
+    }
+
+    /// The user speaks over the agent: the current reply is interrupted, if it allows it.
+    pub(crate) fn interrupt_for_user(&self) {
+        if let Some(current) = self.current_speech()
+            && !current.interrupted()
+        {
+            current.interrupt(false);
+        }
     }
 
     /// Asks the agent for a reply (Python's `generate_reply`). It is queued behind replies
@@ -538,6 +676,11 @@ impl AgentSession {
     }
 
     async fn finish_closing(&self, scheduler: Option<JoinHandle<()>>, agent: Option<Agent>) {
+        let recognition = self.state().recognition.take();
+        if let Some(recognition) = recognition {
+            recognition.abort();
+            let _ = recognition.await;
+        }
         self.interrupt_with(true);
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;

@@ -1,0 +1,162 @@
+//! Audio recognition: the user's audio through VAD and STT to committed user turns.
+//!
+//! The VAD tells when the user speaks (user state, interruptions of the agent); the STT gives
+//! the transcript. A turn ends `min_endpointing_delay` after the end of speech once a final
+//! transcript is there (at most `max_endpointing_delay` after the end of speech, with what
+//! was heard), and is committed as a reply to the user's input.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use tokio::time::Instant;
+
+use super::events::{ErrorSource, SessionErrorEvent, SessionEvent, UserState};
+use super::session::{AgentSession, ReplyOptions};
+use crate::audio::AudioFrame;
+use crate::stt::{SpeechEventKind, SttStream};
+use crate::vad::{VadEventKind, VadStream};
+
+/// The streams one recognition task reads.
+pub(crate) struct Recognition {
+    pub(crate) audio: BoxStream<'static, AudioFrame>,
+    pub(crate) vad: Option<Box<dyn VadStream>>,
+    pub(crate) stt: Box<dyn SttStream>,
+}
+
+/// What is heard of the current user turn.
+#[derive(Default)]
+struct Turn {
+    transcript: String,
+    /// When the user stopped speaking (wall clock), while the turn waits to be committed.
+    speech_ended: Option<Instant>,
+    speaking: bool,
+}
+
+/// Runs recognition until the audio and both streams end; commits every finished turn.
+pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
+    let Recognition { mut audio, mut vad, mut stt } = recognition;
+    let options = session.options().clone();
+    let mut turn = Turn::default();
+    let mut audio_done = false;
+    let mut vad_done = vad.is_none();
+    let mut stt_done = false;
+    loop {
+        let deadline = turn.speech_ended.map(|ended| {
+            if turn.transcript.trim().is_empty() {
+                ended + options.max_endpointing_delay
+            } else {
+                ended + options.min_endpointing_delay
+            }
+        });
+        if audio_done && vad_done && stt_done && deadline.is_none() {
+            break;
+        }
+        let far = Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            frame = audio.next(), if !audio_done => match frame {
+                Some(frame) => {
+                    if let Some(vad) = vad.as_mut() {
+                        vad.push_frame(&frame);
+                    }
+                    stt.push_frame(&frame);
+                }
+                None => {
+                    audio_done = true;
+                    if let Some(vad) = vad.as_mut() {
+                        vad.end_input();
+                    }
+                    stt.end_input();
+                }
+            },
+            event = next_vad(&mut vad), if !vad_done => match event {
+                Some(event) => match event.kind {
+                    VadEventKind::StartOfSpeech => {
+                        turn.speaking = true;
+                        turn.speech_ended = None;
+                        session.set_user_state(UserState::Speaking);
+                    }
+                    VadEventKind::InferenceDone => {
+                        let long_enough =
+                            event.speech_duration >= options.min_interruption_duration.as_secs_f64();
+                        if turn.speaking && long_enough && options.allow_interruptions {
+                            session.interrupt_for_user();
+                        }
+                    }
+                    VadEventKind::EndOfSpeech => {
+                        turn.speaking = false;
+                        turn.speech_ended = Some(Instant::now());
+                        session.set_user_state(UserState::Listening);
+                    }
+                },
+                None => vad_done = true,
+            },
+            event = stt.next(), if !stt_done => match event {
+                Some(Ok(event)) => on_speech_event(&session, &mut turn, vad.is_some(), event),
+                Some(Err(error)) => {
+                    session.report_error(SessionErrorEvent::Other(error.to_string().into()), ErrorSource::Stt);
+                    stt_done = true;
+                }
+                None => stt_done = true,
+            },
+            () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
+                let transcript = std::mem::take(&mut turn.transcript);
+                turn.speech_ended = None;
+                let transcript = transcript.trim();
+                if !transcript.is_empty() {
+                    session.generate_reply(ReplyOptions::user_input(transcript));
+                }
+            }
+        }
+    }
+}
+
+async fn next_vad(vad: &mut Option<Box<dyn VadStream>>) -> Option<crate::vad::VadEvent> {
+    match vad.as_mut() {
+        Some(vad) => vad.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn on_speech_event(
+    session: &AgentSession,
+    turn: &mut Turn,
+    has_vad: bool,
+    event: crate::stt::SpeechEvent,
+) {
+    let text =
+        event.alternatives.first().map(|best| best.text.trim().to_owned()).unwrap_or_default();
+    match event.kind {
+        SpeechEventKind::InterimTranscript | SpeechEventKind::PreflightTranscript
+            if !text.is_empty() =>
+        {
+            session.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: false });
+        }
+        SpeechEventKind::FinalTranscript => {
+            if text.is_empty() {
+                return;
+            }
+            if !turn.transcript.is_empty() {
+                turn.transcript.push(' ');
+            }
+            turn.transcript.push_str(&text);
+            session.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: true });
+            // A final transcript after the end of speech: the endpointing delay runs from now.
+            if !turn.speaking && turn.speech_ended.is_some() {
+                turn.speech_ended = Some(Instant::now());
+            }
+        }
+        // Without a VAD, the STT says when speech starts and ends.
+        SpeechEventKind::StartOfSpeech if !has_vad => {
+            turn.speaking = true;
+            turn.speech_ended = None;
+            session.set_user_state(UserState::Speaking);
+        }
+        SpeechEventKind::EndOfSpeech if !has_vad => {
+            turn.speaking = false;
+            turn.speech_ended = Some(Instant::now());
+            session.set_user_state(UserState::Listening);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,171 @@
+//! Audio in: espeak-ng speech in a WAV file → the real Silero VAD → a fake STT (a test double
+//! returning scripted transcripts for each utterance) → the fake OpenAI server → committed
+//! turns, and the user speaking over the agent interrupts it.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agents_core::audio::{AudioFrame, read_wav_frames};
+use agents_core::llm::{ChatItem, ChatRole};
+use agents_core::prelude::*;
+use agents_core::stt::{
+    SpeechData, SpeechEvent, SpeechEventKind, Stt, SttCapabilities, SttError, SttOptions,
+};
+use agents_core::voice::{SessionEvent, UserState};
+use agents_inference::openai;
+use agents_test_support::{FakeOpenAi, FakeResponse};
+use futures::StreamExt;
+
+/// Two sentences: "Hello there, how are you today?" then, 1.5 s later, "Voice detection works
+/// fine." (see crates/agents-plugins-silero/tests/data/README.md).
+fn speech() -> Vec<AudioFrame> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/agents-plugins-silero/tests/data/speech_16k.wav");
+    read_wav_frames(&path, Duration::from_millis(20)).expect("the fixture reads")
+}
+
+/// A non-streaming STT that "recognizes" each utterance as the next scripted transcript and
+/// records how long each utterance was.
+struct ScriptedStt {
+    transcripts: Mutex<Vec<&'static str>>,
+    utterances: Mutex<Vec<Duration>>,
+}
+
+#[async_trait]
+impl Stt for ScriptedStt {
+    fn model(&self) -> &str {
+        "scripted"
+    }
+
+    fn provider(&self) -> &str {
+        "test"
+    }
+
+    fn capabilities(&self) -> SttCapabilities {
+        SttCapabilities::new(false, false)
+    }
+
+    async fn recognize(
+        &self,
+        frames: &[AudioFrame],
+        _: &SttOptions,
+    ) -> Result<SpeechEvent, SttError> {
+        self.utterances.lock().unwrap().push(frames.iter().map(AudioFrame::duration).sum());
+        let mut transcripts = self.transcripts.lock().unwrap();
+        let text = if transcripts.is_empty() { "" } else { transcripts.remove(0) };
+        Ok(SpeechEvent::new(SpeechEventKind::FinalTranscript)
+            .with_alternative(SpeechData::new(text)))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoken_turns_are_committed_and_speaking_over_the_agent_interrupts_it() {
+    // The first reply streams slowly, so the second sentence arrives while it is generated.
+    let fake = FakeOpenAi::with_handler(|request| {
+        let user = request.messages().iter().rev().find(|m| m["role"] == "user").cloned();
+        let text = user.and_then(|m| m["content"].as_str().map(str::to_owned)).unwrap_or_default();
+        if text.starts_with("Hello") {
+            FakeResponse::text_deltas([
+                "I am ", "doing ", "very ", "well, ", "thank ", "you ", "for ", "asking.",
+            ])
+            .paced(Duration::from_millis(250))
+        } else {
+            FakeResponse::text("Glad to hear it.")
+        }
+    })
+    .await
+    .unwrap();
+    let llm = openai::Llm::builder("gpt-4.1-mini")
+        .base_url(fake.base_url())
+        .api_key("k")
+        .build()
+        .unwrap();
+    let stt = Arc::new(ScriptedStt {
+        transcripts: Mutex::new(vec![
+            "Hello there, how are you today?",
+            "Voice detection works fine.",
+        ]),
+        utterances: Mutex::new(Vec::new()),
+    });
+    let vad = agents_plugins_silero::Vad::load()
+        .expect("ONNX Runtime: see .ci/run or set ORT_DYLIB_PATH");
+    let session = AgentSession::builder()
+        .llm(llm)
+        .vad(Arc::new(vad))
+        .stt(stt.clone())
+        .min_endpointing_delay(Duration::from_millis(100))
+        .min_interruption_duration(Duration::from_millis(300))
+        .build();
+    let mut events = session.subscribe();
+
+    // The audio at four times real time: 20 ms frames every 5 ms.
+    let audio = futures::stream::iter(speech()).then(|frame| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        frame
+    });
+    session.start(Agent::new("You are a friendly assistant.")).audio_input(audio).await.unwrap();
+
+    let mut user_states = Vec::new();
+    let mut finals = Vec::new();
+    let mut replies = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while replies < 2 {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("two replies within 30 s")
+            .expect("events");
+        match event {
+            SessionEvent::UserStateChanged { new_state, .. } => user_states.push(new_state),
+            SessionEvent::UserInputTranscribed { transcript, is_final: true } => {
+                finals.push(transcript)
+            }
+            SessionEvent::ConversationItemAdded { item: ChatItem::Message(message) }
+                if message.role == ChatRole::Assistant =>
+            {
+                replies += 1;
+            }
+            _ => {}
+        }
+    }
+    session.wait_for_idle().await;
+
+    assert_eq!(
+        user_states,
+        [UserState::Speaking, UserState::Listening, UserState::Speaking, UserState::Listening]
+    );
+    assert_eq!(finals, ["Hello there, how are you today?", "Voice detection works fine."]);
+    let utterances = stt.utterances.lock().unwrap().clone();
+    assert_eq!(utterances.len(), 2, "one recognition per utterance");
+    for utterance in &utterances {
+        // Each utterance is its sentence (about 1.5–2 s) with 0.5 s of prefix padding and the
+        // trailing silence the VAD waits for — never the whole file.
+        assert!(
+            *utterance > Duration::from_millis(1500) && *utterance < Duration::from_secs(4),
+            "{utterance:?}"
+        );
+    }
+
+    let history = session.history();
+    let messages: Vec<(ChatRole, String, bool)> = history
+        .items()
+        .iter()
+        .filter_map(|item| match item {
+            ChatItem::Message(m) => Some((m.role, m.text(), m.interrupted)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert_eq!(messages[0].1, "Hello there, how are you today?");
+    assert_eq!(messages[1].0, ChatRole::Assistant);
+    assert!(
+        messages[1].2,
+        "the slow first reply was interrupted by the user speaking: {messages:?}"
+    );
+    assert!(!messages[1].1.contains("asking"), "only what came before the interruption is kept");
+    assert_eq!(messages[2].1, "Voice detection works fine.");
+    assert_eq!(messages[3], (ChatRole::Assistant, "Glad to hear it.".to_owned(), false));
+    session.close().await;
+}
