@@ -169,3 +169,222 @@ async fn spoken_turns_are_committed_and_speaking_over_the_agent_interrupts_it() 
     assert_eq!(messages[3], (ChatRole::Assistant, "Glad to hear it.".to_owned(), false));
     session.close().await;
 }
+
+/// A non-streaming TTS double: a 440 Hz tone, 80 ms per character, at 24 kHz.
+struct ToneTts;
+
+#[async_trait]
+impl agents_core::tts::Tts for ToneTts {
+    fn model(&self) -> &str {
+        "tone"
+    }
+
+    fn provider(&self) -> &str {
+        "test"
+    }
+
+    fn capabilities(&self) -> agents_core::tts::TtsCapabilities {
+        agents_core::tts::TtsCapabilities::new(false, false)
+    }
+
+    fn sample_rate(&self) -> u32 {
+        24_000
+    }
+
+    fn num_channels(&self) -> u16 {
+        1
+    }
+
+    fn synthesize(
+        &self,
+        text: &str,
+        _: &agents_core::tts::TtsOptions,
+    ) -> agents_core::tts::ChunkedStream {
+        let samples = text.chars().count() * 24_000 * 80 / 1000;
+        let tone: Vec<i16> = (0..samples)
+            .map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 24_000.0).sin() * 8000.0) as i16)
+            .collect();
+        let frames: Vec<_> = tone
+            .chunks(480)
+            .map(|chunk| {
+                Ok(agents_core::tts::SynthesizedAudio::new(
+                    AudioFrame::new(chunk.to_vec(), 24_000, 1).unwrap(),
+                ))
+            })
+            .collect();
+        agents_core::tts::ChunkedStream::new(text, futures::stream::iter(frames))
+    }
+}
+
+/// An audio output double that "plays" at `speed` times real time and records what it got.
+struct PlayingOutput {
+    speed: f64,
+    state: Mutex<Playout>,
+}
+
+#[derive(Default)]
+struct Playout {
+    captured: Duration,
+    started: Option<tokio::time::Instant>,
+    flushed: bool,
+    cleared_at: Option<Duration>,
+    first_frame_at: Option<tokio::time::Instant>,
+    total: Duration,
+}
+
+impl PlayingOutput {
+    fn played(state: &Playout, speed: f64) -> Duration {
+        let elapsed = state.started.map_or(Duration::ZERO, |s| s.elapsed().mul_f64(speed));
+        elapsed.min(state.captured)
+    }
+}
+
+#[async_trait]
+impl agents_core::voice::AudioOutput for PlayingOutput {
+    async fn capture_frame(&self, frame: AudioFrame) {
+        let mut state = self.state.lock().unwrap();
+        let now = tokio::time::Instant::now();
+        state.started.get_or_insert(now);
+        state.first_frame_at.get_or_insert(now);
+        state.captured += frame.duration();
+        state.total += frame.duration();
+    }
+
+    fn flush(&self) {
+        self.state.lock().unwrap().flushed = true;
+    }
+
+    fn clear_buffer(&self) {
+        let mut state = self.state.lock().unwrap();
+        let played = Self::played(&state, self.speed);
+        state.cleared_at = Some(played);
+    }
+
+    async fn wait_for_playout(&self) -> agents_core::voice::PlaybackFinished {
+        loop {
+            {
+                let mut state = self.state.lock().unwrap();
+                let finished = if let Some(position) = state.cleared_at {
+                    Some(agents_core::voice::PlaybackFinished::new(position, true))
+                } else if state.flushed && Self::played(&state, self.speed) >= state.captured {
+                    Some(agents_core::voice::PlaybackFinished::new(state.captured, false))
+                } else {
+                    None
+                };
+                if let Some(finished) = finished {
+                    let (first, total) = (state.first_frame_at, state.total);
+                    *state = Playout { first_frame_at: first, total, ..Playout::default() };
+                    return finished;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        let last = request.messages().last().cloned().unwrap_or_default();
+        if last["role"] == "tool" {
+            return FakeResponse::text(
+                "It is noon, and I am doing very well, thank you for asking.",
+            );
+        }
+        let text = last["content"].as_str().unwrap_or_default().to_owned();
+        if text.starts_with("Hello") {
+            FakeResponse::tool_call("call_time", "current_time", "{}")
+        } else {
+            FakeResponse::text("Glad to hear it.")
+        }
+    })
+    .await
+    .unwrap();
+    let llm = openai::Llm::builder("gpt-4.1-mini")
+        .base_url(fake.base_url())
+        .api_key("k")
+        .build()
+        .unwrap();
+    let stt = Arc::new(ScriptedStt {
+        transcripts: Mutex::new(vec![
+            "Hello there, how are you today?",
+            "Voice detection works fine.",
+        ]),
+        utterances: Mutex::new(Vec::new()),
+    });
+    let vad = agents_plugins_silero::Vad::load()
+        .expect("ONNX Runtime: see .ci/run or set ORT_DYLIB_PATH");
+    let session = AgentSession::builder()
+        .llm(llm)
+        .vad(Arc::new(vad))
+        .stt(stt)
+        .tts(Arc::new(ToneTts))
+        .min_endpointing_delay(Duration::from_millis(100))
+        .min_interruption_duration(Duration::from_millis(300))
+        .build();
+    let output = Arc::new(PlayingOutput { speed: 4.0, state: Mutex::new(Playout::default()) });
+    let mut events = session.subscribe();
+    let time_tool =
+        function_tool(|| async { "12:00" }, "current_time", "The current time.").unwrap();
+    let agent = Agent::new("You are a friendly assistant.").with_tools([time_tool]).unwrap();
+    let audio = futures::stream::iter(speech()).then(|frame| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        frame
+    });
+    session.start(agent).audio_input(audio).audio_output(output.clone()).await.unwrap();
+
+    let mut first_end_of_speech = None;
+    let mut tools_executed = false;
+    let mut replies = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while replies < 2 {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("in time")
+            .expect("events");
+        match event {
+            SessionEvent::UserStateChanged { new_state: UserState::Listening, .. } => {
+                first_end_of_speech.get_or_insert(tokio::time::Instant::now());
+            }
+            SessionEvent::FunctionToolsExecuted { .. } => tools_executed = true,
+            SessionEvent::ConversationItemAdded { item: ChatItem::Message(message) }
+                if message.role == ChatRole::Assistant =>
+            {
+                replies += 1;
+            }
+            _ => {}
+        }
+    }
+    session.wait_for_idle().await;
+    assert!(tools_executed, "the tool ran");
+
+    let (first_frame_at, total) = {
+        let state = output.state.lock().unwrap();
+        (state.first_frame_at, state.total)
+    };
+    let first_frame_at = first_frame_at.expect("the agent spoke");
+    assert!(first_frame_at > first_end_of_speech.unwrap(), "the agent spoke after the user's turn");
+    assert!(total > Duration::from_secs(1), "agent audio was produced: {total:?}");
+
+    let history = session.history();
+    let replies: Vec<(String, bool)> = history
+        .items()
+        .iter()
+        .filter_map(|item| match item {
+            ChatItem::Message(m) if m.role == ChatRole::Assistant => {
+                Some((m.text(), m.interrupted))
+            }
+            _ => None,
+        })
+        .collect();
+    let (first, interrupted) = &replies[0];
+    assert!(*interrupted, "the user spoke over the first reply: {replies:?}");
+    let full = "It is noon, and I am doing very well, thank you for asking.";
+    assert!(
+        full.starts_with(first.as_str()) && first.len() < full.len(),
+        "kept what was heard: {first:?}"
+    );
+    assert!(!first.is_empty());
+    assert_eq!(replies[1], ("Glad to hear it.".to_owned(), false));
+    session.close().await;
+}

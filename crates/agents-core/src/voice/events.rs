@@ -53,6 +53,8 @@ pub enum ErrorSource {
     Hook,
     /// The speech-to-text.
     Stt,
+    /// The text-to-speech.
+    Tts,
 }
 
 /// Metrics of one LLM request.

@@ -8,6 +8,7 @@ use tokio::task::JoinSet;
 use super::events::{AgentState, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent};
 use super::hooks::{AgentContext, ModelSettings, StopResponse};
 use super::session::{AgentSession, ReplyOptions};
+use super::speaker::Speaker;
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
 use crate::llm::{
@@ -250,12 +251,20 @@ async fn stream_step(
     };
     let tools_allowed = !matches!(settings.tool_choice, Some(ToolChoice::None));
     let mut stream = ctx.agent().hooks().llm_node(ctx, request_ctx, tools, settings);
+    // With a TTS and an audio output, the text is spoken as it streams.
+    let mut speaker = session.voice().map(|(tts, output)| Speaker::new(tts, output));
     loop {
         let next = tokio::select! {
             biased;
             () = handle.wait_for_interruption() => {
                 outcome.interrupted = true;
                 break;
+            }
+            audio = next_audio(&mut speaker) => {
+                if let Some(speaker) = speaker.as_mut() {
+                    speaker.play(session, audio).await;
+                }
+                continue;
             }
             next = stream.next() => next,
         };
@@ -265,8 +274,12 @@ async fn stream_step(
         }
         match next {
             Ok(ChatChunk::Text(delta)) => {
-                if outcome.text.is_empty() {
-                    session.set_agent_state(AgentState::Speaking);
+                match speaker.as_mut() {
+                    Some(speaker) => speaker.push_text(&delta),
+                    None if outcome.text.is_empty() => {
+                        session.set_agent_state(AgentState::Speaking)
+                    }
+                    None => {}
                 }
                 outcome.text.push_str(&delta);
             }
@@ -289,16 +302,39 @@ async fn stream_step(
             }
         }
     }
+    let llm_duration = started.elapsed();
+    if let Some(mut speaker) = speaker {
+        let playback = if outcome.interrupted || outcome.failed {
+            speaker.stop().await
+        } else {
+            speaker.finish(session, handle).await
+        };
+        if playback.interrupted || handle.interrupted() {
+            // What the user did not hear was not said.
+            outcome.interrupted = true;
+            outcome.text = speaker.heard(&outcome.text, playback).to_owned();
+        }
+    }
     session.emit(SessionEvent::MetricsCollected {
         metrics: LlmMetrics {
             ttft,
-            duration: started.elapsed(),
+            duration: llm_duration,
             usage,
             cancelled: outcome.interrupted,
             step,
         },
     });
     outcome
+}
+
+/// The next audio of the speaker, if there is one; never resolves otherwise.
+async fn next_audio(
+    speaker: &mut Option<Speaker>,
+) -> Option<Result<crate::tts::SynthesizedAudio, crate::tts::TtsError>> {
+    match speaker.as_mut() {
+        Some(speaker) => speaker.next_audio().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Executes one call against the snapshot it was offered (or its mock).

@@ -7,9 +7,11 @@ mod events;
 mod generation;
 mod hooks;
 mod mock;
+mod output;
 mod recognition;
 mod run_result;
 mod session;
+mod speaker;
 mod speech;
 
 pub use events::{
@@ -20,6 +22,7 @@ pub use hooks::{
     default_agent_id, default_llm_node,
 };
 pub use mock::{MockTool, MockTools};
+pub use output::{AudioOutput, PlaybackFinished};
 pub use run_result::{
     EventAssert, FunctionCallAssert, FunctionCallOutputAssert, MessageAssert, RunAssert, RunEvent,
     RunResult,

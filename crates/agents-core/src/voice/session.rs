@@ -22,6 +22,7 @@ use super::events::{
 use super::generation;
 use super::hooks::AgentContext;
 use super::mock::MockTools;
+use super::output::AudioOutput;
 use super::run_result::{RunEvent, RunResult};
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
@@ -31,6 +32,7 @@ use crate::llm::{
 };
 use crate::room::Room;
 use crate::stt::Stt;
+use crate::tts::Tts;
 use crate::vad::Vad;
 
 tokio::task_local! {
@@ -122,6 +124,7 @@ pub struct AgentSessionBuilder {
     llm: Option<Arc<dyn Llm>>,
     vad: Option<Arc<dyn Vad>>,
     stt: Option<Arc<dyn Stt>>,
+    tts: Option<Arc<dyn Tts>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
 }
@@ -157,6 +160,13 @@ impl AgentSessionBuilder {
     /// [`vad`](Self::vad) to cut the audio into utterances.
     pub fn stt(mut self, stt: Arc<dyn Stt>) -> Self {
         self.stt = Some(stt);
+        self
+    }
+
+    /// The text-to-speech for audio output (Python's `tts=`). A non-streaming TTS is spoken
+    /// sentence by sentence.
+    pub fn tts(mut self, tts: Arc<dyn Tts>) -> Self {
+        self.tts = Some(tts);
         self
     }
 
@@ -216,6 +226,7 @@ impl AgentSessionBuilder {
                 llm: self.llm,
                 vad: self.vad,
                 stt: self.stt,
+                tts: self.tts,
                 options: self.options,
                 userdata: self.userdata,
                 events,
@@ -261,6 +272,7 @@ struct SessionInner {
     llm: Option<Arc<dyn Llm>>,
     vad: Option<Arc<dyn Vad>>,
     stt: Option<Arc<dyn Stt>>,
+    tts: Option<Arc<dyn Tts>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
     events: broadcast::Sender<SessionEvent>,
@@ -288,6 +300,7 @@ struct State {
     /// The task finishing `close`, once started.
     closer: Option<JoinHandle<()>>,
     user_state: Option<UserState>,
+    audio_output: Option<Arc<dyn AudioOutput>>,
     /// The task turning audio input into user turns.
     recognition: Option<JoinHandle<()>>,
 }
@@ -357,9 +370,16 @@ pub struct StartSession<'a> {
     agent: Agent,
     room: Option<Room>,
     audio: Option<BoxStream<'static, AudioFrame>>,
+    audio_output: Option<Arc<dyn AudioOutput>>,
 }
 
 impl StartSession<'_> {
+    /// Speaks the agent's replies into `output` through the session's TTS.
+    pub fn audio_output(mut self, output: Arc<dyn AudioOutput>) -> Self {
+        self.audio_output = Some(output);
+        self
+    }
+
     /// Listens to `audio` (the user's microphone, a room track, a WAV file): the VAD and STT
     /// turn it into user turns, and the user speaking over the agent interrupts it.
     pub fn audio_input(
@@ -382,7 +402,9 @@ impl<'a> IntoFuture for StartSession<'a> {
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.session.start_now(self.agent, self.room, self.audio) })
+        Box::pin(async move {
+            self.session.start_now(self.agent, self.room, self.audio, self.audio_output)
+        })
     }
 }
 
@@ -455,7 +477,7 @@ impl AgentSession {
     /// Starts the session with `agent`: the agent's `on_enter` runs, and replies can be asked
     /// for. Add `.room(&room)` to run it in a room.
     pub fn start(&self, agent: Agent) -> StartSession<'_> {
-        StartSession { session: self, agent, room: None, audio: None }
+        StartSession { session: self, agent, room: None, audio: None, audio_output: None }
     }
 
     fn start_now(
@@ -463,8 +485,14 @@ impl AgentSession {
         agent: Agent,
         room: Option<Room>,
         audio: Option<BoxStream<'static, AudioFrame>>,
+        audio_output: Option<Arc<dyn AudioOutput>>,
     ) -> Result<(), SessionError> {
         let recognition = audio.map(|audio| self.recognition(audio)).transpose()?;
+        if audio_output.is_some() && self.inner.tts.is_none() {
+            return Err(SessionError::MissingComponent(
+                "a text-to-speech for audio output: AgentSession::builder().tts(...)",
+            ));
+        }
         let (sender, receiver) = mpsc::unbounded_channel();
         {
             let mut state = self.state();
@@ -476,6 +504,7 @@ impl AgentSession {
             }
             state.started = true;
             state.agent = Some(agent.clone());
+            state.audio_output = audio_output;
             state.queue = Some(sender);
             state.scheduler =
                 Some(tokio::spawn(scheduler(self.clone(), receiver).in_current_span()));
@@ -527,6 +556,12 @@ impl AgentSession {
             vad: vad.map(|vad| vad.stream()),
             stt: stt.stream(&options),
         })
+    }
+
+    /// The TTS and the audio output the agent speaks into, when the session has both.
+    pub(crate) fn voice(&self) -> Option<(Arc<dyn Tts>, Arc<dyn AudioOutput>)> {
+        let output = self.state().audio_output.clone()?;
+        Some((self.inner.tts.clone()?, output))
     }
 
     /// What the user is doing.

@@ -1,0 +1,41 @@
+//! Where the agent's voice goes: the `AudioOutput` trait.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::audio::AudioFrame;
+
+/// How a segment's playout ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PlaybackFinished {
+    /// How much of the segment was played.
+    pub position: Duration,
+    /// Whether it was cut short by [`AudioOutput::clear_buffer`].
+    pub interrupted: bool,
+}
+
+impl PlaybackFinished {
+    /// A playout that reached `position`.
+    pub fn new(position: Duration, interrupted: bool) -> Self {
+        Self { position, interrupted }
+    }
+}
+
+/// A sink for the agent's audio (speakers, a room track, a WAV file): frames of one segment
+/// are captured, flushed, and played; an interruption clears what is not played yet.
+#[async_trait]
+pub trait AudioOutput: Send + Sync + 'static {
+    /// Queues `frame` for playout (may wait while the sink's buffer is full).
+    async fn capture_frame(&self, frame: AudioFrame);
+
+    /// The current segment has no more frames.
+    fn flush(&self);
+
+    /// Drops the audio not played yet (the agent was interrupted).
+    fn clear_buffer(&self);
+
+    /// Waits until the current segment has played out or was cleared.
+    async fn wait_for_playout(&self) -> PlaybackFinished;
+}

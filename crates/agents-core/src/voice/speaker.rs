@@ -1,0 +1,145 @@
+//! Speaking a reply: the LLM's text through the TTS into the audio output, as it streams.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::events::{AgentState, ErrorSource, SessionErrorEvent};
+use super::output::{AudioOutput, PlaybackFinished};
+use super::session::AgentSession;
+use super::speech::SpeechHandle;
+use crate::tokenize::SentenceTokenizer;
+use crate::tts::{StreamAdapter, SynthesizeStream, SynthesizedAudio, Tts, TtsError, TtsOptions};
+
+/// One reply step's voice: text in, audio out.
+pub(crate) struct Speaker {
+    synth: Box<dyn SynthesizeStream>,
+    output: Arc<dyn AudioOutput>,
+    /// Audio captured into the output.
+    captured: Duration,
+    /// Characters of text the captured audio speaks, when the TTS says (`delta_text`).
+    captured_text: usize,
+    synth_done: bool,
+    failed: bool,
+}
+
+impl Speaker {
+    pub(crate) fn new(tts: Arc<dyn Tts>, output: Arc<dyn AudioOutput>) -> Self {
+        let options = TtsOptions::default();
+        let synth = if tts.capabilities().streaming {
+            tts.stream(&options)
+        } else {
+            StreamAdapter::new(tts, SentenceTokenizer::default()).stream(&options)
+        };
+        Self {
+            synth,
+            output,
+            captured: Duration::ZERO,
+            captured_text: 0,
+            synth_done: false,
+            failed: false,
+        }
+    }
+
+    /// More of the reply's text.
+    pub(crate) fn push_text(&mut self, text: &str) {
+        if !self.failed {
+            self.synth.push_text(text);
+        }
+    }
+
+    /// The next synthesized audio; never resolves once the synthesis ended.
+    pub(crate) async fn next_audio(&mut self) -> Option<Result<SynthesizedAudio, TtsError>> {
+        if self.synth_done || self.failed {
+            return std::future::pending().await;
+        }
+        let next = self.synth.next().await;
+        if next.is_none() {
+            self.synth_done = true;
+        }
+        next
+    }
+
+    /// Plays synthesized audio (or reports a failed synthesis; the reply goes on as text).
+    pub(crate) async fn play(
+        &mut self,
+        session: &AgentSession,
+        audio: Option<Result<SynthesizedAudio, TtsError>>,
+    ) {
+        match audio {
+            Some(Ok(audio)) => {
+                if self.captured.is_zero() {
+                    session.set_agent_state(AgentState::Speaking);
+                }
+                self.captured += audio.frame.duration();
+                self.captured_text += audio.delta_text.chars().count();
+                self.output.capture_frame(audio.frame).await;
+            }
+            Some(Err(error)) => {
+                self.failed = true;
+                session.report_error(
+                    SessionErrorEvent::Other(error.to_string().into()),
+                    ErrorSource::Tts,
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// The text is complete: speaks the rest and waits for the playout, unless interrupted.
+    pub(crate) async fn finish(
+        &mut self,
+        session: &AgentSession,
+        handle: &SpeechHandle,
+    ) -> PlaybackFinished {
+        if !self.failed {
+            self.synth.flush();
+            self.synth.end_input();
+        }
+        loop {
+            tokio::select! {
+                biased;
+                () = handle.wait_for_interruption() => return self.stop().await,
+                audio = self.next_audio(), if !self.synth_done && !self.failed => {
+                    self.play(session, audio).await;
+                }
+                () = std::future::ready(()), if self.synth_done || self.failed => break,
+            }
+        }
+        self.output.flush();
+        tokio::select! {
+            biased;
+            () = handle.wait_for_interruption() => self.stop().await,
+            playback = self.output.wait_for_playout() => playback,
+        }
+    }
+
+    /// Interrupted: drops the audio not played and tells how much was.
+    pub(crate) async fn stop(&mut self) -> PlaybackFinished {
+        self.output.clear_buffer();
+        self.output.wait_for_playout().await
+    }
+
+    /// The part of `text` the user heard, given how much audio played.
+    pub(crate) fn heard<'t>(&self, text: &'t str, playback: PlaybackFinished) -> &'t str {
+        if self.captured.is_zero() {
+            return "";
+        }
+        let spoken_chars =
+            if self.captured_text > 0 { self.captured_text } else { text.chars().count() };
+        let ratio = (playback.position.as_secs_f64() / self.captured.as_secs_f64()).clamp(0.0, 1.0);
+        let heard_chars = (spoken_chars as f64 * ratio).round() as usize;
+        let end = text.char_indices().nth(heard_chars).map_or(text.len(), |(index, _)| index);
+        let heard = &text[..end];
+        // Cut at the last whole word.
+        if end < text.len() {
+            match heard.rfind(char::is_whitespace) {
+                Some(space) => heard[..space].trim_end(),
+                None => "",
+            }
+        } else {
+            heard
+        }
+    }
+}
