@@ -388,3 +388,28 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
     assert_eq!(replies[1], ("Glad to hear it.".to_owned(), false));
     session.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn say_speaks_through_the_tts() {
+    let session = AgentSession::builder().tts(Arc::new(ToneTts)).build();
+    let output = Arc::new(PlayingOutput { speed: 50.0, state: Mutex::new(Playout::default()) });
+    session.start(Agent::new("x")).audio_output(output.clone()).await.unwrap();
+    let handle = session.say("Welcome to the show.");
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for_playout()).await.unwrap();
+    let total = output.state.lock().unwrap().total;
+    // 20 characters at 80 ms each.
+    assert_eq!(total, Duration::from_millis(1600));
+    let last = session.history().items().last().cloned();
+    assert!(
+        matches!(last, Some(ChatItem::Message(m)) if m.text() == "Welcome to the show." && !m.interrupted)
+    );
+    session.close().await;
+}
+
+#[tokio::test]
+async fn audio_output_needs_a_tts() {
+    let session = AgentSession::builder().build();
+    let output = Arc::new(PlayingOutput { speed: 1.0, state: Mutex::new(Playout::default()) });
+    let error = session.start(Agent::new("x")).audio_output(output).await.unwrap_err();
+    assert!(error.to_string().contains("AgentSession::builder().tts(...)"), "{error}");
+}

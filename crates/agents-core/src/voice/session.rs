@@ -602,8 +602,9 @@ impl AgentSession {
         self.enqueue(JobKind::Reply(options), allow)
     }
 
-    /// Says `text` as the agent (Python's `say`; text only for now): the message is added to
-    /// the conversation without asking the LLM.
+    /// Says `text` as the agent (Python's `say`), without asking the LLM: spoken through the
+    /// TTS when the session has audio output, and added to the conversation (only what was
+    /// heard, if the user interrupts it).
     pub fn say(&self, text: impl Into<String>) -> SpeechHandle {
         self.enqueue(JobKind::Say(text.into()), self.inner.options.allow_interruptions)
     }
@@ -836,8 +837,20 @@ impl AgentSession {
                 generation::run_reply(self, &handle, &agent, options).await;
             }
             (JobKind::Say(text), Some(agent)) => {
-                let message = ChatMessage::new(ChatRole::Assistant, text);
-                self.commit(ChatItem::Message(message), Some(&agent));
+                let mut message = ChatMessage::new(ChatRole::Assistant, text.clone());
+                if let Some((tts, output)) = self.voice() {
+                    // Spoken through the TTS; interrupted, only what was heard is kept.
+                    let mut speaker = super::speaker::Speaker::new(tts, output);
+                    speaker.push_text(&text);
+                    let playback = speaker.finish(self, &handle).await;
+                    if playback.interrupted || handle.interrupted() {
+                        message.content = vec![speaker.heard(&text, playback).to_owned()];
+                        message.interrupted = true;
+                    }
+                }
+                if !message.text().is_empty() {
+                    self.commit(ChatItem::Message(message), Some(&agent));
+                }
             }
             (JobKind::Handoff(new_agent), old_agent) => self.hand_off(old_agent, new_agent),
             (_, None) => {}
