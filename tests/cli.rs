@@ -81,7 +81,7 @@ fn commands_that_are_not_there_yet_say_what_is() {
     for (args, status, expected) in [
         (&["dev"][..], 1, "`dev` is not available yet"),
         (&["start"][..], 1, "`start` is not available yet"),
-        (&["console"][..], 1, "the audio console is not available yet"),
+        (&["console"][..], 1, "the microphone console is not available yet"),
         (&["console", "--record"][..], 2, "`--record` is not available yet"),
         (&[][..], 2, "no command given"),
         (&["consol"][..], 2, "unknown command `consol`"),

@@ -413,3 +413,52 @@ async fn audio_output_needs_a_tts() {
     let error = session.start(Agent::new("x")).audio_output(output).await.unwrap_err();
     assert!(error.to_string().contains("AgentSession::builder().tts(...)"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_talks_with_wav_files() {
+    let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Nice to hear you.")).await.unwrap();
+    let base_url = fake.base_url();
+    let server = AgentServer::new().rtc_session(move |ctx: JobContext| {
+        let base_url = base_url.clone();
+        async move {
+            let llm =
+                openai::Llm::builder("gpt-4.1-mini").base_url(base_url).api_key("k").build()?;
+            let stt = ScriptedStt {
+                transcripts: Mutex::new(vec![
+                    "Hello there, how are you today?",
+                    "Voice detection works fine.",
+                ]),
+                utterances: Mutex::new(Vec::new()),
+            };
+            let session = AgentSession::builder()
+                .llm(llm)
+                .vad(Arc::new(agents_plugins_silero::Vad::load()?))
+                .stt(Arc::new(stt))
+                .tts(Arc::new(ToneTts))
+                // `--fast` reads the file faster than the pauses in it: one turn.
+                .min_endpointing_delay(Duration::from_secs(1))
+                .build();
+            session.start(Agent::new("You are a friendly assistant.")).room(ctx.room()).await?;
+            ctx.connect().await?;
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        }
+    });
+    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/agents-plugins-silero/tests/data/speech_16k.wav");
+    let output =
+        std::env::temp_dir().join(format!("agents-console-test-{}.wav", std::process::id()));
+    let mut transcript = Vec::new();
+    agents_core::cli::run_console_files(&server, &input, Some(&output), true, &mut transcript)
+        .await
+        .expect("the console runs");
+    let transcript = String::from_utf8(transcript).unwrap();
+    assert_eq!(
+        transcript,
+        "● You: Hello there, how are you today? Voice detection works fine.\n● Agent: Nice to hear you.\n"
+    );
+    let spoken = agents_core::audio::read_wav(&output).expect("the agent's audio");
+    std::fs::remove_file(&output).ok();
+    assert_eq!(spoken.sample_rate(), 24_000);
+    // "Nice to hear you." is 17 characters at 80 ms each.
+    assert_eq!(spoken.duration(), Duration::from_millis(1360));
+}

@@ -5,11 +5,13 @@
 //! only needs what this type offers.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use futures::stream::BoxStream;
 use tokio::sync::watch;
 
-use crate::voice::AgentSession;
+use crate::audio::AudioFrame;
+use crate::voice::{AgentSession, AudioOutput};
 
 /// A room: its name, and the agent session running in it.
 #[derive(Clone)]
@@ -20,6 +22,14 @@ pub struct Room {
 struct RoomInner {
     name: String,
     session: watch::Sender<Option<AgentSession>>,
+    audio: Mutex<RoomAudio>,
+}
+
+/// The audio a local room gives the session started in it.
+#[derive(Default)]
+struct RoomAudio {
+    input: Option<BoxStream<'static, AudioFrame>>,
+    output: Option<Arc<dyn AudioOutput>>,
 }
 
 impl fmt::Debug for Room {
@@ -31,7 +41,34 @@ impl fmt::Debug for Room {
 impl Room {
     /// A local room (no LiveKit server), such as the console's.
     pub fn local(name: impl Into<String>) -> Self {
-        Self { inner: Arc::new(RoomInner { name: name.into(), session: watch::Sender::new(None) }) }
+        Self {
+            inner: Arc::new(RoomInner {
+                name: name.into(),
+                session: watch::Sender::new(None),
+                audio: Mutex::new(RoomAudio::default()),
+            }),
+        }
+    }
+
+    /// A local room whose user is `input` (e.g. a microphone or a WAV file) and which plays
+    /// the agent into `output`: a session started in it with `.room(..)` uses them.
+    pub fn local_with_audio(
+        name: impl Into<String>,
+        input: Option<BoxStream<'static, AudioFrame>>,
+        output: Option<Arc<dyn AudioOutput>>,
+    ) -> Self {
+        let room = Self::local(name);
+        *room.inner.audio.lock().unwrap_or_else(PoisonError::into_inner) =
+            RoomAudio { input, output };
+        room
+    }
+
+    /// The room's audio input and output, for the session starting in it (once).
+    pub(crate) fn take_audio(
+        &self,
+    ) -> (Option<BoxStream<'static, AudioFrame>>, Option<Arc<dyn AudioOutput>>) {
+        let mut audio = self.inner.audio.lock().unwrap_or_else(PoisonError::into_inner);
+        (audio.input.take(), audio.output.take())
     }
 
     /// The room's name.

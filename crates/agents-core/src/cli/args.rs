@@ -9,14 +9,17 @@ Run a LiveKit agent.
 Usage: <program> <COMMAND> [OPTIONS]
 
 Commands:
-  console    Talk to the agent in this terminal, with no LiveKit server
-             (text only for now: `console --text`)
+  console    Talk to the agent with no LiveKit server: by text (`console --text`), or
+             with WAV files (`console --input-file in.wav --output-file out.wav`)
   dev        Run as a worker of a LiveKit server, for development (not available yet)
   start      Run as a worker of a LiveKit server, for production (not available yet)
   connect    Join one LiveKit room directly (not available yet)
 
 Options:
   --text               console: talk by text (reads lines from standard input)
+  --input-file <WAV>   console: the user's speech, from a WAV file (real-time paced)
+  --output-file <WAV>  console: write the agent's speech to a WAV file
+  --fast               console: read --input-file as fast as possible
   --log-level <LEVEL>  trace, debug, info, warn, error or off, or a tracing filter such as
                        `info,agents_core=debug` [env: LIVEKIT_LOG_LEVEL] [default: info]
   -h, --help           Print this help
@@ -36,12 +39,25 @@ pub(crate) enum Command {
         text: bool,
         /// `--log-level`, if given.
         log_level: Option<String>,
+        /// `--input-file`, `--output-file` and `--fast`.
+        files: AudioFiles,
     },
     /// A command that exists in Python's CLI but not here yet.
     Unavailable {
         /// The command.
         command: String,
     },
+}
+
+/// The console's audio files.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct AudioFiles {
+    /// The user's speech.
+    pub(crate) input: Option<std::path::PathBuf>,
+    /// Where the agent's speech goes.
+    pub(crate) output: Option<std::path::PathBuf>,
+    /// Read the input as fast as possible.
+    pub(crate) fast: bool,
 }
 
 /// A command line that could not be understood.
@@ -82,6 +98,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     let mut command: Option<String> = None;
     let mut text = false;
     let mut log_level = None;
+    let mut files = AudioFiles::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let arg = arg.into_string().map_err(ArgsError::NotUtf8)?;
@@ -94,7 +111,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--text" => text = true,
-            "--log-level" => {
+            "--fast" => files.fast = true,
+            "--log-level" | "--input-file" | "--output-file" => {
                 let value = match inline_value {
                     Some(value) => value,
                     None => match args.next() {
@@ -102,7 +120,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
                         None => return Err(ArgsError::MissingValue(name)),
                     },
                 };
-                log_level = Some(value);
+                match name.as_str() {
+                    "--input-file" => files.input = Some(value.into()),
+                    "--output-file" => files.output = Some(value.into()),
+                    _ => log_level = Some(value),
+                }
             }
             option if AUDIO_OPTIONS.contains(&option) => {
                 return Err(ArgsError::UnavailableOption(name));
@@ -114,7 +136,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     }
     match command.as_deref() {
         None => Err(ArgsError::NoCommand),
-        Some("console") => Ok(Command::Console { text, log_level }),
+        Some("console") => Ok(Command::Console { text, log_level, files }),
         Some(other) if UNAVAILABLE_COMMANDS.contains(&other) => {
             Ok(Command::Unavailable { command: other.to_owned() })
         }
@@ -136,15 +158,35 @@ mod tests {
     fn console() {
         assert_eq!(
             parse_str(&["console", "--text"]),
-            Ok(Command::Console { text: true, log_level: None })
+            Ok(Command::Console { text: true, log_level: None, files: AudioFiles::default() })
         );
         assert_eq!(
             parse_str(&["--log-level", "debug", "console"]),
-            Ok(Command::Console { text: false, log_level: Some("debug".into()) })
+            Ok(Command::Console {
+                text: false,
+                log_level: Some("debug".into()),
+                files: AudioFiles::default()
+            })
         );
         assert_eq!(
             parse_str(&["console", "--text", "--log-level=warn"]),
-            Ok(Command::Console { text: true, log_level: Some("warn".into()) })
+            Ok(Command::Console {
+                text: true,
+                log_level: Some("warn".into()),
+                files: AudioFiles::default()
+            })
+        );
+        assert_eq!(
+            parse_str(&["console", "--input-file", "in.wav", "--output-file=out.wav", "--fast"]),
+            Ok(Command::Console {
+                text: false,
+                log_level: None,
+                files: AudioFiles {
+                    input: Some("in.wav".into()),
+                    output: Some("out.wav".into()),
+                    fast: true
+                }
+            })
         );
     }
 

@@ -3,14 +3,18 @@
 
 use std::future::Future;
 use std::io::{self, Write};
+use std::path::Path;
 use std::pin::pin;
+use std::sync::Arc;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::printer::Printer;
-use crate::voice::{AgentSession, ReplyOptions, SessionEvent};
+use super::wav_io;
+use crate::room::Room;
+use crate::voice::{AgentSession, AudioOutput, ReplyOptions, SessionEvent};
 use crate::worker::job::RunningJob;
 use crate::worker::{AgentServer, JobContext, JobError};
 
@@ -30,6 +34,9 @@ pub enum ConsoleError {
     /// The output could not be written.
     #[error("cannot write the console output: {0}")]
     Output(io::Error),
+    /// An audio file could not be read or written.
+    #[error(transparent)]
+    Wav(#[from] crate::audio::WavError),
 }
 
 /// Runs `server` in a text console: one local job in the room `console-room`, and a
@@ -86,14 +93,58 @@ where
     W: Write,
     I: Future<Output = ()>,
 {
+    run_console(server, Room::local(CONSOLE_ROOM), input, output, false, interrupt).await
+}
+
+/// Runs `server` in a console whose user speaks the WAV file `input` (paced at real time, or
+/// as fast as it is read with `fast`): the agent session started in the console room hears it
+/// through its VAD and STT, and speaks into the WAV file `output` through its TTS, if given.
+/// The conversation is written to `transcript` as in [`run_console_text`], the user's turns
+/// as `● You: <text>`. It ends once the file is heard and the turns it caused are done.
+///
+/// With `fast`, turn-taking still runs on wall-clock time (`min_endpointing_delay`): pauses the
+/// processing outruns are not heard, and the turns of the file may merge.
+pub async fn run_console_files<W: Write>(
+    server: &AgentServer,
+    input: &Path,
+    output: Option<&Path>,
+    fast: bool,
+    transcript: W,
+) -> Result<(), ConsoleError> {
+    let audio = wav_io::wav_input(input, fast)?;
+    let speakers = output.map(|path| Arc::new(wav_io::WavOutput::new(path)));
+    let sink = speakers.clone().map(|speakers| speakers as Arc<dyn AudioOutput>);
+    let room = Room::local_with_audio(CONSOLE_ROOM, Some(audio), sink);
+    let result =
+        run_console(server, room, tokio::io::empty(), transcript, true, std::future::pending())
+            .await;
+    if let Some(speakers) = speakers {
+        speakers.finish()?;
+    }
+    result
+}
+
+async fn run_console<R, W, I>(
+    server: &AgentServer,
+    room: Room,
+    input: R,
+    output: W,
+    show_user: bool,
+    interrupt: I,
+) -> Result<(), ConsoleError>
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+    I: Future<Output = ()>,
+{
     let mut interrupt = pin!(interrupt);
-    let mut job = server.launch_fake_job(CONSOLE_ROOM).await?;
+    let mut job = server.launch_fake_job(room).await?;
     let ctx = job.context().clone();
 
     let (end, printed) = match wait_for_session(&mut job, &ctx, interrupt.as_mut()).await {
         Ok(session) => {
             let mut events = session.subscribe();
-            let mut printer = Printer::new(output);
+            let mut printer = Printer::new(output, show_user);
             let end =
                 converse(&session, &mut job, &ctx, input, &mut printer, &mut events, interrupt)
                     .await;
@@ -217,7 +268,9 @@ async fn converse<R: AsyncBufRead + Unpin, W: Write>(
 /// Sends the user's lines, one turn at a time.
 async fn talk<R: AsyncBufRead + Unpin>(session: &AgentSession, input: R) -> io::Result<()> {
     // The agent's own turns first: a greeting asked for in `on_enter` (the session is in the
-    // room only once `on_enter` counts as work in flight).
+    // room only once `on_enter` counts as work in flight), and the turns of an audio input.
+    session.wait_for_idle().await;
+    session.wait_for_audio_input().await;
     session.wait_for_idle().await;
     let mut lines = input.lines();
     while let Some(line) = lines.next_line().await? {

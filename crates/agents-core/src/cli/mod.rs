@@ -17,6 +17,7 @@ mod args;
 mod console;
 mod logging;
 mod printer;
+mod wav_io;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -25,7 +26,9 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-pub use console::{CONSOLE_ROOM, ConsoleError, run_console_text, run_console_text_until};
+pub use console::{
+    CONSOLE_ROOM, ConsoleError, run_console_files, run_console_text, run_console_text_until,
+};
 
 use crate::worker::AgentServer;
 use args::Command;
@@ -85,14 +88,19 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             ));
             ExitCode::FAILURE
         }
-        Command::Console { text: false, .. } => {
-            print_error(&format!(
-                "the audio console is not available yet: run `{program} console --text` to talk \
-                 to the agent by text"
-            ));
-            ExitCode::FAILURE
-        }
-        Command::Console { text: true, log_level } => {
+        Command::Console { text, log_level, files } => {
+            if text && files.input.is_some() {
+                print_error("choose `--text` or `--input-file`, not both");
+                return ExitCode::from(USAGE_ERROR);
+            }
+            if !text && files.input.is_none() {
+                print_error(&format!(
+                    "the microphone console is not available yet: run `{program} console --text` \
+                     to talk to the agent by text, or `{program} console --input-file in.wav \
+                     --output-file out.wav` to talk with audio files"
+                ));
+                return ExitCode::FAILURE;
+            }
             let filter = match logging::filter(log_level.as_deref(), "info") {
                 Ok(filter) => filter,
                 Err(error) => {
@@ -106,7 +114,38 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             {
                 tracing::warn!("the .env file was not loaded: {error}");
             }
-            text_console(&server)
+            match files.input {
+                Some(input) if !text => {
+                    file_console(&server, &input, files.output.as_deref(), files.fast)
+                }
+                _ => text_console(&server),
+            }
+        }
+    }
+}
+
+/// Runs the console on audio files, the conversation on standard output.
+fn file_console(
+    server: &AgentServer,
+    input: &std::path::Path,
+    output: Option<&std::path::Path>,
+    fast: bool,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            print_error(&format!("cannot start the tokio runtime: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("starting the console with {}", input.display());
+    let result =
+        runtime.block_on(run_console_files(server, input, output, fast, std::io::stdout()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            print_error(&error.to_string());
+            ExitCode::FAILURE
         }
     }
 }

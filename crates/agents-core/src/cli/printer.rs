@@ -9,6 +9,8 @@ use crate::voice::SessionEvent;
 
 /// The prefix of the agent's messages.
 pub(crate) const AGENT_PREFIX: &str = "● Agent: ";
+/// Before the user's spoken turns (audio console).
+pub(crate) const USER_PREFIX: &str = "● You: ";
 /// The prefix of a tool call.
 pub(crate) const CALL_PREFIX: &str = "➜ ";
 /// The prefix of a tool's output.
@@ -23,11 +25,13 @@ pub(crate) const HANDOFF_PREFIX: &str = "↪ ";
 pub(crate) struct Printer<W> {
     out: W,
     printed: HashSet<String>,
+    /// Whether the user's messages are shown (they were spoken, not typed).
+    show_user: bool,
 }
 
 impl<W: Write> Printer<W> {
-    pub(crate) fn new(out: W) -> Self {
-        Self { out, printed: HashSet::new() }
+    pub(crate) fn new(out: W, show_user: bool) -> Self {
+        Self { out, printed: HashSet::new(), show_user }
     }
 
     /// Prints the items of `history` not printed yet.
@@ -85,10 +89,15 @@ impl<W: Write> Printer<W> {
     }
 
     fn message(&mut self, message: &ChatMessage) -> io::Result<()> {
-        if self.first_time(&message.id) && message.role == ChatRole::Assistant {
+        let prefix = match message.role {
+            ChatRole::Assistant => AGENT_PREFIX,
+            ChatRole::User if self.show_user => USER_PREFIX,
+            _ => return Ok(()),
+        };
+        if self.first_time(&message.id) {
             let text = message.text();
             if !text.trim().is_empty() {
-                writeln!(self.out, "{AGENT_PREFIX}{text}")?;
+                writeln!(self.out, "{prefix}{text}")?;
             }
         }
         Ok(())

@@ -236,6 +236,7 @@ impl AgentSessionBuilder {
                 state: Mutex::new(State::default()),
                 hook_tasks: Mutex::new(JoinSet::new()),
                 closed: watch::Sender::new(false),
+                audio_input_done: watch::Sender::new(true),
             }),
         }
     }
@@ -283,6 +284,8 @@ struct SessionInner {
     state: Mutex<State>,
     hook_tasks: Mutex<JoinSet<()>>,
     closed: watch::Sender<bool>,
+    /// False while audio input is being recognized.
+    audio_input_done: watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -403,7 +406,13 @@ impl<'a> IntoFuture for StartSession<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            self.session.start_now(self.agent, self.room, self.audio, self.audio_output)
+            let Self { session, agent, room, mut audio, mut audio_output } = self;
+            if let Some(room) = &room {
+                let (room_input, room_output) = room.take_audio();
+                audio = audio.or(room_input);
+                audio_output = audio_output.or(room_output);
+            }
+            session.start_now(agent, room, audio, audio_output)
         })
     }
 }
@@ -509,8 +518,14 @@ impl AgentSession {
             state.scheduler =
                 Some(tokio::spawn(scheduler(self.clone(), receiver).in_current_span()));
             if let Some(recognition) = recognition {
+                self.inner.audio_input_done.send_replace(false);
+                let session = self.clone();
                 state.recognition = Some(tokio::spawn(
-                    super::recognition::run(self.clone(), recognition).in_current_span(),
+                    async move {
+                        super::recognition::run(session.clone(), recognition).await;
+                        session.inner.audio_input_done.send_replace(true);
+                    }
+                    .in_current_span(),
                 ));
             }
         }
@@ -717,6 +732,7 @@ impl AgentSession {
             recognition.abort();
             let _ = recognition.await;
         }
+        self.inner.audio_input_done.send_replace(true);
         self.interrupt_with(true);
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
@@ -737,6 +753,14 @@ impl AgentSession {
         self.set_agent_state(AgentState::Listening);
         self.inner.closed.send_replace(true);
         self.emit(SessionEvent::Close { reason: CloseReason::UserInitiated });
+    }
+
+    /// Waits until the audio input has ended and every turn heard in it was committed (at once
+    /// without audio input).
+    pub async fn wait_for_audio_input(&self) {
+        let mut done = self.inner.audio_input_done.subscribe();
+        // The sender lives in `self`, so this only ends once the input is done.
+        let _ = done.wait_for(|done| *done).await;
     }
 
     /// Whether the session has been closed.

@@ -146,12 +146,12 @@ impl AgentServer {
 
     /// Starts a local job with no LiveKit server (Python's `simulate_job(fake_job=True)`):
     /// the process is prepared if needed, then the entrypoint runs in a local room `room`.
-    pub(crate) async fn launch_fake_job(&self, room: &str) -> Result<RunningJob, JobError> {
+    pub(crate) async fn launch_fake_job(&self, room: Room) -> Result<RunningJob, JobError> {
         static MOCK_JOBS: AtomicU64 = AtomicU64::new(1);
         let entrypoint = self.entrypoint.clone().ok_or(JobError::NoEntrypoint)?;
         let process = self.process().await?;
         let job = JobInfo::fake(format!("mock-job-{}", MOCK_JOBS.fetch_add(1, Ordering::Relaxed)));
-        let ctx = JobContext::new(job, Room::local(room), process);
+        let ctx = JobContext::new(job, room, process);
         tracing::debug!(parent: ctx.span(), "starting the job's entrypoint");
         Ok(RunningJob::spawn(&entrypoint, ctx))
     }
