@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use agents_core::llm::{ApiConnectOptions, ChatItem, ChatRole, ToolChoice};
 use agents_core::prelude::*;
-use agents_core::voice::{AgentState, MockTools, RunEvent, SessionErrorEvent, SessionEvent};
+use agents_core::voice::{
+    AgentMetrics, AgentState, MockTools, RunEvent, SessionErrorEvent, SessionEvent,
+};
 use agents_inference::openai;
 use agents_test_support::{FakeOpenAi, FakeResponse, RecordedRequest};
 use serde_json::{Value, json};
@@ -499,7 +501,7 @@ async fn events_report_states_items_and_metrics() {
         match event {
             SessionEvent::AgentStateChanged { new_state, .. } => states.push(new_state),
             SessionEvent::ConversationItemAdded { item } => items.push(item),
-            SessionEvent::MetricsCollected { metrics: m } => metrics.push(m),
+            SessionEvent::MetricsCollected { metrics: AgentMetrics::Llm(m) } => metrics.push(m),
             SessionEvent::Close { .. } => closed = true,
             _ => {}
         }

@@ -14,7 +14,7 @@ use agents_core::prelude::*;
 use agents_core::stt::{
     SpeechData, SpeechEvent, SpeechEventKind, Stt, SttCapabilities, SttError, SttOptions,
 };
-use agents_core::voice::{SessionEvent, UserState};
+use agents_core::voice::{AgentMetrics, SessionEvent, UserState};
 use agents_inference::openai;
 use agents_test_support::{FakeOpenAi, FakeResponse};
 use futures::StreamExt;
@@ -335,6 +335,7 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
 
     let mut first_end_of_speech = None;
     let mut tools_executed = false;
+    let mut metrics = std::collections::BTreeSet::new();
     let mut replies = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while replies < 2 {
@@ -347,6 +348,28 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
                 first_end_of_speech.get_or_insert(tokio::time::Instant::now());
             }
             SessionEvent::FunctionToolsExecuted { .. } => tools_executed = true,
+            SessionEvent::MetricsCollected { metrics: collected } => {
+                metrics.insert(match collected {
+                    AgentMetrics::Llm(_) => "llm",
+                    AgentMetrics::Tts(m) => {
+                        assert!(m.ttfb.is_some() && m.characters > 0, "{m:?}");
+                        "tts"
+                    }
+                    AgentMetrics::EndOfUtterance(m) => {
+                        assert!(m.end_of_utterance_delay >= Duration::from_millis(100), "{m:?}");
+                        "eou"
+                    }
+                    AgentMetrics::Vad(m) => {
+                        assert_eq!(m.inference_count, 31);
+                        "vad"
+                    }
+                    AgentMetrics::Turn(m) => {
+                        assert!(m.e2e_latency >= Duration::from_millis(100), "{m:?}");
+                        "turn"
+                    }
+                    _ => "other",
+                });
+            }
             SessionEvent::ConversationItemAdded { item: ChatItem::Message(message) }
                 if message.role == ChatRole::Assistant =>
             {
@@ -357,6 +380,7 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
     }
     session.wait_for_idle().await;
     assert!(tools_executed, "the tool ran");
+    assert_eq!(metrics.into_iter().collect::<Vec<_>>(), ["eou", "llm", "tts", "turn", "vad"]);
 
     let (first_frame_at, total) = {
         let state = output.state.lock().unwrap();

@@ -73,6 +73,66 @@ pub struct LlmMetrics {
     pub step: u32,
 }
 
+/// Metrics of the text-to-speech for one reply step.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TtsMetrics {
+    /// Time from the first text given to the TTS to its first audio.
+    pub ttfb: Option<Duration>,
+    /// Time from the first text to the end of the synthesis (or the interruption).
+    pub duration: Duration,
+    /// Audio produced.
+    pub audio_duration: Duration,
+    /// Characters of text synthesized.
+    pub characters: usize,
+    /// Whether it was cut short by an interruption.
+    pub cancelled: bool,
+}
+
+/// Metrics of the end of a user's turn (Python's `EOUMetrics`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EouMetrics {
+    /// Time from the end of the user's speech to the turn being committed.
+    pub end_of_utterance_delay: Duration,
+    /// Time from the end of the user's speech to the final transcript.
+    pub transcription_delay: Duration,
+}
+
+/// Metrics of the VAD, about once per second of audio (Python's `VADMetrics`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct VadMetrics {
+    /// Inferences since the last report.
+    pub inference_count: u32,
+    /// Their total inference time.
+    pub inference_duration_total: Duration,
+}
+
+/// Latency of one spoken turn.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TurnMetrics {
+    /// Time from the end of the user's speech to the agent's first audio out.
+    pub e2e_latency: Duration,
+}
+
+/// Metrics, by source (Python's `AgentMetrics`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AgentMetrics {
+    /// An LLM request.
+    Llm(LlmMetrics),
+    /// A TTS synthesis.
+    Tts(TtsMetrics),
+    /// The end of a user's turn.
+    EndOfUtterance(EouMetrics),
+    /// The VAD.
+    Vad(VadMetrics),
+    /// A spoken turn, end to end.
+    Turn(TurnMetrics),
+}
+
 /// An event of an `AgentSession` (Python's `session.on(...)` events).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -111,10 +171,10 @@ pub enum SessionEvent {
         /// Whether it is final.
         is_final: bool,
     },
-    /// Metrics of an LLM request.
+    /// Metrics of a part of the pipeline.
     MetricsCollected {
         /// The metrics.
-        metrics: LlmMetrics,
+        metrics: AgentMetrics,
     },
     /// Something failed; the session carries on.
     Error {

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::task::JoinSet;
 
-use super::events::{AgentState, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent};
+use super::events::{
+    AgentMetrics, AgentState, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent,
+};
 use super::hooks::{AgentContext, ModelSettings, StopResponse};
 use super::session::{AgentSession, ReplyOptions};
 use super::speaker::Speaker;
@@ -66,7 +68,18 @@ pub(crate) async fn run_reply(
         refresh_instructions(agent, &mut reply_ctx);
         let settings = ModelSettings { tool_choice: tool_choice.clone() };
         session.set_agent_state(AgentState::Thinking);
-        let outcome = stream_step(session, handle, &ctx, &reply_ctx, &tools, &settings, step).await;
+        // The end-to-end latency counts from the end of speech to the first step's audio.
+        let end_of_speech = if step == 1 { options.end_of_speech } else { None };
+        let outcome = stream_step(
+            session,
+            handle,
+            &ctx,
+            &reply_ctx,
+            &tools,
+            &settings,
+            Step { number: step, end_of_speech },
+        )
+        .await;
         let StepOutcome { text, calls, mut executions, interrupted, failed } = outcome;
 
         if !text.is_empty() {
@@ -189,7 +202,16 @@ async fn final_reply(
     let settings = ModelSettings { tool_choice: Some(ToolChoice::None) };
     let tools = agent.tools();
     session.set_agent_state(AgentState::Thinking);
-    let outcome = stream_step(session, handle, ctx, reply_ctx, &tools, &settings, step).await;
+    let outcome = stream_step(
+        session,
+        handle,
+        ctx,
+        reply_ctx,
+        &tools,
+        &settings,
+        Step { number: step, end_of_speech: None },
+    )
+    .await;
     if !outcome.text.is_empty() {
         let mut message = ChatMessage::new(ChatRole::Assistant, outcome.text);
         message.interrupted = outcome.interrupted;
@@ -221,6 +243,14 @@ fn refresh_instructions(agent: &Agent, context: &mut ChatContext) {
     }
 }
 
+/// Which step of a reply this is.
+struct Step {
+    /// 1 for the first LLM request of the reply.
+    number: u32,
+    /// When the user stopped speaking, for a spoken turn's first step (end-to-end latency).
+    end_of_speech: Option<tokio::time::Instant>,
+}
+
 struct StepOutcome {
     text: String,
     calls: Vec<FunctionCall>,
@@ -237,8 +267,9 @@ async fn stream_step(
     request_ctx: &ChatContext,
     tools: &ToolSet,
     settings: &ModelSettings,
-    step: u32,
+    step: Step,
 ) -> StepOutcome {
+    let Step { number: step, end_of_speech } = step;
     let started = Instant::now();
     let mut ttft: Option<Duration> = None;
     let mut usage = CompletionUsage::default();
@@ -252,7 +283,9 @@ async fn stream_step(
     let tools_allowed = !matches!(settings.tool_choice, Some(ToolChoice::None));
     let mut stream = ctx.agent().hooks().llm_node(ctx, request_ctx, tools, settings);
     // With a TTS and an audio output, the text is spoken as it streams.
-    let mut speaker = session.voice().map(|(tts, output)| Speaker::new(tts, output));
+    let mut speaker = session
+        .voice()
+        .map(|(tts, output)| Speaker::new(tts, output).with_end_of_speech(end_of_speech));
     loop {
         let next = tokio::select! {
             biased;
@@ -304,11 +337,10 @@ async fn stream_step(
     }
     let llm_duration = started.elapsed();
     if let Some(mut speaker) = speaker {
-        let playback = if outcome.interrupted || outcome.failed {
-            speaker.stop().await
-        } else {
-            speaker.finish(session, handle).await
-        };
+        let cancelled = outcome.interrupted || outcome.failed;
+        let playback =
+            if cancelled { speaker.stop().await } else { speaker.finish(session, handle).await };
+        speaker.report(session, cancelled || playback.interrupted);
         if playback.interrupted || handle.interrupted() {
             // What the user did not hear was not said.
             outcome.interrupted = true;
@@ -316,13 +348,13 @@ async fn stream_step(
         }
     }
     session.emit(SessionEvent::MetricsCollected {
-        metrics: LlmMetrics {
+        metrics: AgentMetrics::Llm(LlmMetrics {
             ttft,
             duration: llm_duration,
             usage,
             cancelled: outcome.interrupted,
             step,
-        },
+        }),
     });
     outcome
 }

@@ -15,7 +15,8 @@ mod speaker;
 mod speech;
 
 pub use events::{
-    AgentState, CloseReason, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent, UserState,
+    AgentMetrics, AgentState, CloseReason, EouMetrics, ErrorSource, LlmMetrics, SessionErrorEvent,
+    SessionEvent, TtsMetrics, TurnMetrics, UserState, VadMetrics,
 };
 pub use hooks::{
     AgentContext, AgentDefinition, AgentHooks, ModelSettings, NoHooks, StopResponse,

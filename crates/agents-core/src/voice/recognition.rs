@@ -11,7 +11,9 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use tokio::time::Instant;
 
-use super::events::{ErrorSource, SessionErrorEvent, SessionEvent, UserState};
+use super::events::{
+    AgentMetrics, EouMetrics, ErrorSource, SessionErrorEvent, SessionEvent, UserState, VadMetrics,
+};
 use super::session::{AgentSession, ReplyOptions};
 use crate::audio::AudioFrame;
 use crate::stt::{SpeechEventKind, SttStream};
@@ -28,10 +30,18 @@ pub(crate) struct Recognition {
 #[derive(Default)]
 struct Turn {
     transcript: String,
-    /// When the user stopped speaking (wall clock), while the turn waits to be committed.
+    /// When the endpointing delay runs from (the end of speech, or a late final transcript),
+    /// while the turn waits to be committed.
     speech_ended: Option<Instant>,
+    /// When the user stopped speaking, for the metrics.
+    ended_at: Option<Instant>,
+    /// When the last final transcript came.
+    final_at: Option<Instant>,
     speaking: bool,
 }
+
+/// VAD inference counts between two reports (about one second of audio at 32 ms a window).
+const VAD_REPORT_EVERY: u32 = 31;
 
 /// Runs recognition until the audio and both streams end; commits every finished turn.
 pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
@@ -41,6 +51,8 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
     let mut audio_done = false;
     let mut vad_done = vad.is_none();
     let mut stt_done = false;
+    let mut vad_inferences = 0u32;
+    let mut vad_inference_time = Duration::ZERO;
     loop {
         let deadline = turn.speech_ended.map(|ended| {
             if turn.transcript.trim().is_empty() {
@@ -51,6 +63,11 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
         });
         if audio_done && vad_done && stt_done && deadline.is_none() {
             break;
+        }
+        // A deadline already passed (a zero delay) commits now, not at the timer's next tick.
+        if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+            commit(&session, &mut turn);
+            continue;
         }
         let far = Instant::now() + Duration::from_secs(3600);
         tokio::select! {
@@ -77,6 +94,18 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                         session.set_user_state(UserState::Speaking);
                     }
                     VadEventKind::InferenceDone => {
+                        vad_inferences += 1;
+                        vad_inference_time += event.inference_duration;
+                        if vad_inferences >= VAD_REPORT_EVERY {
+                            session.emit(SessionEvent::MetricsCollected {
+                                metrics: AgentMetrics::Vad(VadMetrics {
+                                    inference_count: vad_inferences,
+                                    inference_duration_total: vad_inference_time,
+                                }),
+                            });
+                            vad_inferences = 0;
+                            vad_inference_time = Duration::ZERO;
+                        }
                         let long_enough =
                             event.speech_duration >= options.min_interruption_duration.as_secs_f64();
                         if turn.speaking && long_enough && options.allow_interruptions {
@@ -86,6 +115,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                     VadEventKind::EndOfSpeech => {
                         turn.speaking = false;
                         turn.speech_ended = Some(Instant::now());
+                        turn.ended_at = turn.speech_ended;
                         session.set_user_state(UserState::Listening);
                     }
                 },
@@ -100,14 +130,32 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                 None => stt_done = true,
             },
             () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
-                let transcript = std::mem::take(&mut turn.transcript);
-                turn.speech_ended = None;
-                let transcript = transcript.trim();
-                if !transcript.is_empty() {
-                    session.generate_reply(ReplyOptions::user_input(transcript));
-                }
+                commit(&session, &mut turn);
             }
         }
+    }
+}
+
+/// Ends the user's turn: its transcript becomes a reply to it.
+fn commit(session: &AgentSession, turn: &mut Turn) {
+    let transcript = std::mem::take(&mut turn.transcript);
+    turn.speech_ended = None;
+    let ended_at = turn.ended_at.take();
+    let final_at = turn.final_at.take();
+    let transcript = transcript.trim();
+    if !transcript.is_empty() {
+        if let Some(ended_at) = ended_at {
+            session.emit(SessionEvent::MetricsCollected {
+                metrics: AgentMetrics::EndOfUtterance(EouMetrics {
+                    end_of_utterance_delay: ended_at.elapsed(),
+                    transcription_delay: final_at
+                        .map_or(Duration::ZERO, |at| at.saturating_duration_since(ended_at)),
+                }),
+            });
+        }
+        let mut options = ReplyOptions::user_input(transcript);
+        options.end_of_speech = ended_at;
+        session.generate_reply(options);
     }
 }
 
@@ -140,6 +188,7 @@ fn on_speech_event(
                 turn.transcript.push(' ');
             }
             turn.transcript.push_str(&text);
+            turn.final_at = Some(Instant::now());
             session.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: true });
             // A final transcript after the end of speech: the endpointing delay runs from now.
             if !turn.speaking && turn.speech_ended.is_some() {
@@ -155,6 +204,7 @@ fn on_speech_event(
         SpeechEventKind::EndOfSpeech if !has_vad => {
             turn.speaking = false;
             turn.speech_ended = Some(Instant::now());
+            turn.ended_at = turn.speech_ended;
             session.set_user_state(UserState::Listening);
         }
         _ => {}

@@ -53,6 +53,8 @@ pub struct ReplyOptions {
     pub tool_choice: Option<ToolChoice>,
     /// Whether the user may interrupt it; defaults to the session's setting.
     pub allow_interruptions: Option<bool>,
+    /// When the user stopped speaking, for a spoken turn (end-to-end latency).
+    pub(crate) end_of_speech: Option<tokio::time::Instant>,
 }
 
 impl ReplyOptions {
@@ -867,6 +869,7 @@ impl AgentSession {
                     let mut speaker = super::speaker::Speaker::new(tts, output);
                     speaker.push_text(&text);
                     let playback = speaker.finish(self, &handle).await;
+                    speaker.report(self, playback.interrupted);
                     if playback.interrupted || handle.interrupted() {
                         message.content = vec![speaker.heard(&text, playback).to_owned()];
                         message.interrupted = true;

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use super::events::{AgentState, ErrorSource, SessionErrorEvent};
+use super::events::{
+    AgentMetrics, AgentState, ErrorSource, SessionErrorEvent, SessionEvent, TtsMetrics, TurnMetrics,
+};
 use super::output::{AudioOutput, PlaybackFinished};
 use super::session::AgentSession;
 use super::speech::SpeechHandle;
 use crate::tokenize::SentenceTokenizer;
 use crate::tts::{StreamAdapter, SynthesizeStream, SynthesizedAudio, Tts, TtsError, TtsOptions};
+use tokio::time::Instant;
 
 /// One reply step's voice: text in, audio out.
 pub(crate) struct Speaker {
@@ -22,6 +25,12 @@ pub(crate) struct Speaker {
     captured_text: usize,
     synth_done: bool,
     failed: bool,
+    /// When the first text was given, and the first audio came.
+    first_text_at: Option<Instant>,
+    first_audio_at: Option<Instant>,
+    characters: usize,
+    /// When the user stopped speaking, for the end-to-end latency of a spoken turn.
+    end_of_speech: Option<Instant>,
 }
 
 impl Speaker {
@@ -39,12 +48,38 @@ impl Speaker {
             captured_text: 0,
             synth_done: false,
             failed: false,
+            first_text_at: None,
+            first_audio_at: None,
+            characters: 0,
+            end_of_speech: None,
         }
+    }
+
+    /// Measures the end-to-end latency of a spoken turn from `end_of_speech`.
+    pub(crate) fn with_end_of_speech(mut self, end_of_speech: Option<Instant>) -> Self {
+        self.end_of_speech = end_of_speech;
+        self
+    }
+
+    /// Reports the synthesis's metrics.
+    pub(crate) fn report(&self, session: &AgentSession, cancelled: bool) {
+        let Some(started) = self.first_text_at else { return };
+        session.emit(SessionEvent::MetricsCollected {
+            metrics: AgentMetrics::Tts(TtsMetrics {
+                ttfb: self.first_audio_at.map(|first| first - started),
+                duration: started.elapsed(),
+                audio_duration: self.captured,
+                characters: self.characters,
+                cancelled,
+            }),
+        });
     }
 
     /// More of the reply's text.
     pub(crate) fn push_text(&mut self, text: &str) {
         if !self.failed {
+            self.first_text_at.get_or_insert_with(Instant::now);
+            self.characters += text.chars().count();
             self.synth.push_text(text);
         }
     }
@@ -69,8 +104,17 @@ impl Speaker {
     ) {
         match audio {
             Some(Ok(audio)) => {
-                if self.captured.is_zero() {
+                if self.first_audio_at.is_none() {
+                    let now = Instant::now();
+                    self.first_audio_at = Some(now);
                     session.set_agent_state(AgentState::Speaking);
+                    if let Some(end_of_speech) = self.end_of_speech {
+                        session.emit(SessionEvent::MetricsCollected {
+                            metrics: AgentMetrics::Turn(TurnMetrics {
+                                e2e_latency: now - end_of_speech,
+                            }),
+                        });
+                    }
                 }
                 self.captured += audio.frame.duration();
                 self.captured_text += audio.delta_text.chars().count();
