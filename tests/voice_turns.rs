@@ -486,3 +486,66 @@ async fn the_console_talks_with_wav_files() {
     // "Nice to hear you." is 17 characters at 80 ms each.
     assert_eq!(spoken.duration(), Duration::from_millis(1360));
 }
+
+/// The end-to-end latency of the first spoken turn, and how many LLM requests were made.
+async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
+    // The model takes 400 ms to answer; the turn ends 400 ms after the end of speech. The audio
+    // runs at twice real time, so the 1.5 s pause between the sentences (0.75 s) keeps the
+    // two turns apart.
+    let fake = FakeOpenAi::with_handler(|_| {
+        FakeResponse::text("Sure.").delayed(Duration::from_millis(400))
+    })
+    .await
+    .unwrap();
+    let llm = openai::Llm::builder("gpt-4.1-mini")
+        .base_url(fake.base_url())
+        .api_key("k")
+        .build()
+        .unwrap();
+    let stt = Arc::new(ScriptedStt {
+        transcripts: Mutex::new(vec![
+            "Hello there, how are you today?",
+            "Voice detection works fine.",
+        ]),
+        utterances: Mutex::new(Vec::new()),
+    });
+    let session = AgentSession::builder()
+        .llm(llm)
+        .vad(Arc::new(agents_plugins_silero::Vad::load().unwrap()))
+        .stt(stt)
+        .tts(Arc::new(ToneTts))
+        .min_endpointing_delay(Duration::from_millis(400))
+        .preemptive_generation(preemptive)
+        .build();
+    let output = Arc::new(PlayingOutput { speed: 50.0, state: Mutex::new(Playout::default()) });
+    let mut events = session.subscribe();
+    let audio = futures::stream::iter(speech()).then(|frame| async move {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        frame
+    });
+    session.start(Agent::new("Be brief.")).audio_input(audio).audio_output(output).await.unwrap();
+    let latency = loop {
+        let event =
+            tokio::time::timeout(Duration::from_secs(20), events.recv()).await.unwrap().unwrap();
+        if let SessionEvent::MetricsCollected { metrics: AgentMetrics::Turn(turn) } = event {
+            break turn.e2e_latency;
+        }
+    };
+    session.wait_for_audio_input().await;
+    session.wait_for_idle().await;
+    session.close().await;
+    (latency, fake.request_count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preemptive_generation_starts_the_llm_before_the_end_of_the_turn() {
+    let (without, requests_without) = first_turn_latency(false).await;
+    let (with, requests_with) = first_turn_latency(true).await;
+    // Without it, the 400 ms endpointing delay and the 400 ms answer add up; with it, they
+    // overlap.
+    assert!(without >= Duration::from_millis(800), "{without:?}");
+    assert!(with < without - Duration::from_millis(250), "with {with:?}, without {without:?}");
+    // The prepared answer was used, not asked for again.
+    assert_eq!(requests_without, 2);
+    assert_eq!(requests_with, 2);
+}

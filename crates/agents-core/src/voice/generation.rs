@@ -15,7 +15,7 @@ use super::speech::SpeechHandle;
 use crate::agent::Agent;
 use crate::llm::{
     ChatChunk, ChatContext, ChatItem, ChatMessage, ChatRole, CompletionUsage, FunctionCall,
-    FunctionCallOutput, RunContext, ToolChoice, ToolError, ToolOutput, ToolSet,
+    FunctionCallOutput, LlmStream, RunContext, ToolChoice, ToolError, ToolOutput, ToolSet,
 };
 
 /// The id of the instructions message, as in the Python framework.
@@ -40,6 +40,9 @@ pub(crate) async fn run_reply(
     // The reply's conversation, copied from the agent's once: every step appends to it, and
     // every step's request is it (with the instructions refreshed first).
     let mut reply_ctx = initial_context(agent);
+    // An LLM request started on the transcript before the end of the turn, if any.
+    let mut preemptive =
+        options.user_input.as_deref().and_then(|text| session.take_preemptive(text));
     if let Some(text) = options.user_input.clone() {
         let message = ChatMessage::new(ChatRole::User, text);
         reply_ctx.push(message.clone());
@@ -70,6 +73,10 @@ pub(crate) async fn run_reply(
         session.set_agent_state(AgentState::Thinking);
         // The end-to-end latency counts from the end of speech to the first step's audio.
         let end_of_speech = if step == 1 { options.end_of_speech } else { None };
+        let prepared = match (preemptive.take(), &options.tool_choice) {
+            (Some(preemptive), None) => preemptive.into_stream_for(agent, &tools, &reply_ctx),
+            _ => None,
+        };
         let outcome = stream_step(
             session,
             handle,
@@ -77,7 +84,7 @@ pub(crate) async fn run_reply(
             &reply_ctx,
             &tools,
             &settings,
-            Step { number: step, end_of_speech },
+            Step { number: step, end_of_speech, prepared },
         )
         .await;
         let StepOutcome { text, calls, mut executions, interrupted, failed } = outcome;
@@ -209,7 +216,7 @@ async fn final_reply(
         reply_ctx,
         &tools,
         &settings,
-        Step { number: step, end_of_speech: None },
+        Step { number: step, end_of_speech: None, prepared: None },
     )
     .await;
     if !outcome.text.is_empty() {
@@ -221,7 +228,7 @@ async fn final_reply(
 }
 
 /// The agent's instructions followed by its conversation: one copy, made under its lock.
-fn initial_context(agent: &Agent) -> ChatContext {
+pub(crate) fn initial_context(agent: &Agent) -> ChatContext {
     let conversation = agent.chat_ctx_mut();
     let mut context = ChatContext::with_capacity(conversation.len() + 8);
     let mut instructions = ChatMessage::new(ChatRole::System, agent.instructions().as_str());
@@ -249,6 +256,8 @@ struct Step {
     number: u32,
     /// When the user stopped speaking, for a spoken turn's first step (end-to-end latency).
     end_of_speech: Option<tokio::time::Instant>,
+    /// The answer of a preemptive request, to use instead of asking the LLM.
+    prepared: Option<LlmStream>,
 }
 
 struct StepOutcome {
@@ -269,7 +278,7 @@ async fn stream_step(
     settings: &ModelSettings,
     step: Step,
 ) -> StepOutcome {
-    let Step { number: step, end_of_speech } = step;
+    let Step { number: step, end_of_speech, prepared } = step;
     let started = Instant::now();
     let mut ttft: Option<Duration> = None;
     let mut usage = CompletionUsage::default();
@@ -281,7 +290,10 @@ async fn stream_step(
         failed: false,
     };
     let tools_allowed = !matches!(settings.tool_choice, Some(ToolChoice::None));
-    let mut stream = ctx.agent().hooks().llm_node(ctx, request_ctx, tools, settings);
+    let mut stream = match prepared {
+        Some(prepared) => prepared,
+        None => ctx.agent().hooks().llm_node(ctx, request_ctx, tools, settings),
+    };
     // With a TTS and an audio output, the text is spoken as it streams.
     let mut speaker = session
         .voice()

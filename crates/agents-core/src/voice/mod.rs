@@ -8,6 +8,7 @@ mod generation;
 mod hooks;
 mod mock;
 mod output;
+mod preemptive;
 mod recognition;
 mod run_result;
 mod session;

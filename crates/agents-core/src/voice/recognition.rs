@@ -91,6 +91,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                     VadEventKind::StartOfSpeech => {
                         turn.speaking = true;
                         turn.speech_ended = None;
+                        session.cancel_preemptive();
                         session.set_user_state(UserState::Speaking);
                     }
                     VadEventKind::InferenceDone => {
@@ -117,6 +118,10 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                         turn.speech_ended = Some(Instant::now());
                         turn.ended_at = turn.speech_ended;
                         session.set_user_state(UserState::Listening);
+                        // The transcript may already be final: the reply may start already.
+                        if !turn.transcript.trim().is_empty() {
+                            session.start_preemptive(turn.transcript.trim());
+                        }
                     }
                 },
                 None => vad_done = true,
@@ -190,9 +195,11 @@ fn on_speech_event(
             turn.transcript.push_str(&text);
             turn.final_at = Some(Instant::now());
             session.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: true });
-            // A final transcript after the end of speech: the endpointing delay runs from now.
+            // A final transcript after the end of speech: the endpointing delay runs from now,
+            // and the reply may start already.
             if !turn.speaking && turn.speech_ended.is_some() {
                 turn.speech_ended = Some(Instant::now());
+                session.start_preemptive(turn.transcript.trim());
             }
         }
         // Without a VAD, the STT says when speech starts and ends.

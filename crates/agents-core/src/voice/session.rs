@@ -306,6 +306,7 @@ struct State {
     closer: Option<JoinHandle<()>>,
     user_state: Option<UserState>,
     audio_output: Option<Arc<dyn AudioOutput>>,
+    preemptive: Option<super::preemptive::Preemptive>,
     /// The task turning audio input into user turns.
     recognition: Option<JoinHandle<()>>,
 }
@@ -596,6 +597,33 @@ impl AgentSession {
             old
         };
         self.emit(SessionEvent::UserStateChanged { old_state, new_state });
+    }
+
+    /// Starts the LLM on `transcript` before the end of the turn, if preemptive generation is
+    /// on; replaces (cancels) an earlier preemptive request.
+    pub(crate) fn start_preemptive(&self, transcript: &str) {
+        if !self.inner.options.preemptive_generation || self.inner.llm.is_none() {
+            return;
+        }
+        let Some(agent) = self.current_agent() else { return };
+        let preemptive = super::preemptive::Preemptive::start(self, agent, transcript.to_owned());
+        let replaced = self.state().preemptive.replace(preemptive);
+        drop(replaced);
+    }
+
+    /// Cancels the preemptive request (the user goes on speaking).
+    pub(crate) fn cancel_preemptive(&self) {
+        let cancelled = self.state().preemptive.take();
+        drop(cancelled);
+    }
+
+    /// The preemptive request made for `transcript`, if there is one.
+    pub(crate) fn take_preemptive(
+        &self,
+        transcript: &str,
+    ) -> Option<super::preemptive::Preemptive> {
+        let preemptive = self.state().preemptive.take()?;
+        (preemptive.transcript() == transcript).then_some(preemptive)
     }
 
     /// The user speaks over the agent: the current reply is interrupted, if it allows it.
