@@ -27,6 +27,38 @@ fn speech() -> Vec<AudioFrame> {
     read_wav_frames(&path, Duration::from_millis(20)).expect("the fixture reads")
 }
 
+/// The fake server's client.
+fn llm_for(fake: &FakeOpenAi) -> openai::Llm {
+    openai::Llm::builder("gpt-4.1-mini").base_url(fake.base_url()).api_key("k").build().unwrap()
+}
+
+/// The STT double, scripted with the fixture's two sentences.
+fn scripted_stt() -> Arc<ScriptedStt> {
+    Arc::new(ScriptedStt {
+        transcripts: Mutex::new(vec![
+            "Hello there, how are you today?",
+            "Voice detection works fine.",
+        ]),
+        utterances: Mutex::new(Vec::new()),
+    })
+}
+
+/// The real Silero VAD.
+fn silero() -> Arc<agents_plugins_silero::Vad> {
+    Arc::new(
+        agents_plugins_silero::Vad::load()
+            .expect("ONNX Runtime: see .ci/run or set ORT_DYLIB_PATH"),
+    )
+}
+
+/// The fixture's 20 ms frames, one every `every` (5 ms: four times real time).
+fn paced_speech(every: Duration) -> impl futures::Stream<Item = AudioFrame> + Send + 'static {
+    futures::stream::iter(speech()).then(move |frame| async move {
+        tokio::time::sleep(every).await;
+        frame
+    })
+}
+
 /// A non-streaming STT that "recognizes" each utterance as the next scripted transcript and
 /// records how long each utterance was.
 struct ScriptedStt {
@@ -78,23 +110,12 @@ async fn spoken_turns_are_committed_and_speaking_over_the_agent_interrupts_it() 
     })
     .await
     .unwrap();
-    let llm = openai::Llm::builder("gpt-4.1-mini")
-        .base_url(fake.base_url())
-        .api_key("k")
-        .build()
-        .unwrap();
-    let stt = Arc::new(ScriptedStt {
-        transcripts: Mutex::new(vec![
-            "Hello there, how are you today?",
-            "Voice detection works fine.",
-        ]),
-        utterances: Mutex::new(Vec::new()),
-    });
-    let vad = agents_plugins_silero::Vad::load()
-        .expect("ONNX Runtime: see .ci/run or set ORT_DYLIB_PATH");
+    let llm = llm_for(&fake);
+    let stt = scripted_stt();
+    let vad = silero();
     let session = AgentSession::builder()
         .llm(llm)
-        .vad(Arc::new(vad))
+        .vad(vad)
         .stt(stt.clone())
         .min_endpointing_delay(Duration::from_millis(100))
         .min_interruption_duration(Duration::from_millis(300))
@@ -102,10 +123,7 @@ async fn spoken_turns_are_committed_and_speaking_over_the_agent_interrupts_it() 
     let mut events = session.subscribe();
 
     // The audio at four times real time: 20 ms frames every 5 ms.
-    let audio = futures::stream::iter(speech()).then(|frame| async move {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        frame
-    });
+    let audio = paced_speech(Duration::from_millis(5));
     session.start(Agent::new("You are a friendly assistant.")).audio_input(audio).await.unwrap();
 
     let mut user_states = Vec::new();
@@ -300,23 +318,12 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
     })
     .await
     .unwrap();
-    let llm = openai::Llm::builder("gpt-4.1-mini")
-        .base_url(fake.base_url())
-        .api_key("k")
-        .build()
-        .unwrap();
-    let stt = Arc::new(ScriptedStt {
-        transcripts: Mutex::new(vec![
-            "Hello there, how are you today?",
-            "Voice detection works fine.",
-        ]),
-        utterances: Mutex::new(Vec::new()),
-    });
-    let vad = agents_plugins_silero::Vad::load()
-        .expect("ONNX Runtime: see .ci/run or set ORT_DYLIB_PATH");
+    let llm = llm_for(&fake);
+    let stt = scripted_stt();
+    let vad = silero();
     let session = AgentSession::builder()
         .llm(llm)
-        .vad(Arc::new(vad))
+        .vad(vad)
         .stt(stt)
         .tts(Arc::new(ToneTts))
         .min_endpointing_delay(Duration::from_millis(100))
@@ -327,10 +334,7 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
     let time_tool =
         function_tool(|| async { "12:00" }, "current_time", "The current time.").unwrap();
     let agent = Agent::new("You are a friendly assistant.").with_tools([time_tool]).unwrap();
-    let audio = futures::stream::iter(speech()).then(|frame| async move {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        frame
-    });
+    let audio = paced_speech(Duration::from_millis(5));
     session.start(agent).audio_input(audio).audio_output(output.clone()).await.unwrap();
 
     let mut first_end_of_speech = None;
@@ -447,17 +451,11 @@ async fn the_console_talks_with_wav_files() {
         async move {
             let llm =
                 openai::Llm::builder("gpt-4.1-mini").base_url(base_url).api_key("k").build()?;
-            let stt = ScriptedStt {
-                transcripts: Mutex::new(vec![
-                    "Hello there, how are you today?",
-                    "Voice detection works fine.",
-                ]),
-                utterances: Mutex::new(Vec::new()),
-            };
+            let stt = scripted_stt();
             let session = AgentSession::builder()
                 .llm(llm)
                 .vad(Arc::new(agents_plugins_silero::Vad::load()?))
-                .stt(Arc::new(stt))
+                .stt(stt)
                 .tts(Arc::new(ToneTts))
                 // `--fast` reads the file faster than the pauses in it: one turn.
                 .min_endpointing_delay(Duration::from_secs(1))
@@ -497,21 +495,11 @@ async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
     })
     .await
     .unwrap();
-    let llm = openai::Llm::builder("gpt-4.1-mini")
-        .base_url(fake.base_url())
-        .api_key("k")
-        .build()
-        .unwrap();
-    let stt = Arc::new(ScriptedStt {
-        transcripts: Mutex::new(vec![
-            "Hello there, how are you today?",
-            "Voice detection works fine.",
-        ]),
-        utterances: Mutex::new(Vec::new()),
-    });
+    let llm = llm_for(&fake);
+    let stt = scripted_stt();
     let session = AgentSession::builder()
         .llm(llm)
-        .vad(Arc::new(agents_plugins_silero::Vad::load().unwrap()))
+        .vad(silero())
         .stt(stt)
         .tts(Arc::new(ToneTts))
         .min_endpointing_delay(Duration::from_millis(400))
@@ -519,10 +507,7 @@ async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
         .build();
     let output = Arc::new(PlayingOutput { speed: 50.0, state: Mutex::new(Playout::default()) });
     let mut events = session.subscribe();
-    let audio = futures::stream::iter(speech()).then(|frame| async move {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        frame
-    });
+    let audio = paced_speech(Duration::from_millis(10));
     session.start(Agent::new("Be brief.")).audio_input(audio).audio_output(output).await.unwrap();
     let latency = loop {
         let event =
