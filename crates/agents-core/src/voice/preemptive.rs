@@ -21,13 +21,16 @@ pub(crate) struct Preemptive {
     tools: ToolSet,
     request: ChatContext,
     chunks: mpsc::UnboundedReceiver<Result<ChatChunk, LlmError>>,
-    task: JoinHandle<()>,
+    /// The request, until its answer is handed over.
+    task: Option<JoinHandle<()>>,
 }
 
 impl Drop for Preemptive {
     fn drop(&mut self) {
-        // Discarded or used up: the request is not needed anymore.
-        self.task.abort();
+        // Discarded: the request is not needed anymore.
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 }
 
@@ -48,7 +51,7 @@ impl Preemptive {
                 }
             }
         });
-        Self { transcript, agent, tools, request, chunks, task }
+        Self { transcript, agent, tools, request, chunks, task: Some(task) }
     }
 
     /// The transcript it answers.
@@ -72,14 +75,24 @@ impl Preemptive {
             return None;
         }
         let mut this = self;
-        let (_, empty) = mpsc::unbounded_channel();
-        let chunks = std::mem::replace(&mut this.chunks, empty);
-        // Keep the request running while its answer is read: detach the task from `this`.
-        let task = std::mem::replace(&mut this.task, tokio::spawn(async {}));
+        // The request goes on while its answer is read: the stream owns it from here (and
+        // aborts it if dropped early).
+        let task = this.task.take().map(AbortOnDrop);
+        let (_, closed) = mpsc::unbounded_channel();
+        let chunks = std::mem::replace(&mut this.chunks, closed);
         let stream = futures::stream::unfold((chunks, task), |(mut chunks, task)| async move {
             chunks.recv().await.map(|chunk| (chunk, (chunks, task)))
         });
         Some(LlmStream::new(stream))
+    }
+}
+
+/// Aborts the request's task when the stream reading its answer is dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
