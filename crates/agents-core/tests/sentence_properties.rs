@@ -48,6 +48,17 @@ fn without_whitespace(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// The sentences of `text` pushed in the chunks `cuts` makes, then flushed.
+fn streamed(tokenizer: &SentenceTokenizer, text: &str, cuts: &[usize]) -> Vec<String> {
+    let mut stream = tokenizer.stream();
+    let mut sentences = Vec::new();
+    for chunk in chunks(text, cuts) {
+        sentences.extend(stream.push(&chunk));
+    }
+    sentences.extend(stream.flush());
+    sentences
+}
+
 proptest! {
     #[test]
     fn chunking_does_not_change_the_sentences(
@@ -56,14 +67,7 @@ proptest! {
         min_len in 0usize..30,
     ) {
         let tokenizer = SentenceTokenizer::new().with_min_sentence_len(min_len);
-        let whole = tokenizer.tokenize(&text);
-        let mut stream = tokenizer.stream();
-        let mut streamed = Vec::new();
-        for chunk in chunks(&text, &cuts) {
-            streamed.extend(stream.push(&chunk));
-        }
-        streamed.extend(stream.flush());
-        prop_assert_eq!(streamed, whole);
+        prop_assert_eq!(streamed(&tokenizer, &text, &cuts), tokenizer.tokenize(&text));
     }
 
     #[test]
@@ -88,13 +92,6 @@ proptest! {
         cuts in proptest::collection::vec(any::<usize>(), 0..8),
     ) {
         let tokenizer = SentenceTokenizer::new();
-        let whole = tokenizer.tokenize(&text);
-        let mut stream = tokenizer.stream();
-        let mut streamed = Vec::new();
-        for chunk in chunks(&text, &cuts) {
-            streamed.extend(stream.push(&chunk));
-        }
-        streamed.extend(stream.flush());
-        prop_assert_eq!(streamed, whole);
+        prop_assert_eq!(streamed(&tokenizer, &text, &cuts), tokenizer.tokenize(&text));
     }
 }
