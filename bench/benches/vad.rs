@@ -4,19 +4,23 @@
 //! ```text
 //! cargo bench -p agents-bench --bench vad            # everything (about 40 s)
 //! cargo bench -p agents-bench --bench vad -- quick   # shorter paced runs
+//! cargo bench -p agents-bench --bench vad -- streams=100,400,800   # other paced counts
 //! ```
 //!
 //! What it measures (process CPU time, all threads, unless said otherwise):
 //!
 //! 1. **raw**: `session.run` of the bundled model through `ort` directly, one window after the
 //!    other with the state carried over: the floor any Silero VAD on ONNX Runtime pays. Runs
-//!    in a child process, since ONNX Runtime allows one environment per process.
+//!    in a child process, since ONNX Runtime allows one environment per process. And the same
+//!    at batch 8 and 32 (windows of that many streams in one run): the floor of the batching
+//!    engine.
 //! 2. **one stream, as fast as possible**: 62.5 s of speech (the 16 kHz fixture, 8 times)
 //!    pushed in 20 ms frames into one stream, every event read; and the same at 48 kHz
 //!    (resampling included), and the resampler alone.
 //! 3. **paced streams**: N streams, each fed 20 ms frames at real time for a few seconds on one
 //!    tokio thread, events read as they come (what an agent server does); CPU per
-//!    stream-second, and how busy the inference thread was.
+//!    stream-second, how busy the inference thread was, and how late the last stream finished
+//!    (more than a frame late means the process did not keep up with real time).
 //!
 //! The figures and the Python side-by-side (`bench/python/vad_cpu.py`) are in BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used, missing_docs)]
@@ -78,15 +82,25 @@ fn main() {
     // 3. Paced streams.
     let duration = if quick { Duration::from_secs(2) } else { Duration::from_secs(5) };
     println!("\npaced streams, 20 ms frames at real time, {} s", duration.as_secs());
-    println!("  streams | CPU ms per stream-second | streams per core | inference thread busy");
-    for n in [1usize, 10, 50, 100] {
-        let (cpu, engine) = paced(&vad, &audio16, n, duration);
+    println!(
+        "  streams | CPU ms per stream-second | streams per core | inference thread busy | late"
+    );
+    let counts: Vec<usize> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("streams="))
+        .unwrap_or("1,10,50,100,200,400")
+        .split(',')
+        .map(|n| n.parse().expect("streams=N,N,..."))
+        .collect();
+    for n in counts {
+        let (cpu, engine, late) = paced(&vad, &audio16, n, duration);
         let stream_seconds = n as f64 * duration.as_secs_f64();
         let per = cpu.as_secs_f64() * 1e3 / stream_seconds;
         println!(
-            "  {n:>7} | {per:>24.3} | {:>16.0} | {:>5.1}%",
+            "  {n:>7} | {per:>24.3} | {:>16.0} | {:>20.1}% | {:>4.0} ms",
             1000.0 / per,
-            engine.as_secs_f64() / duration.as_secs_f64() * 100.0
+            engine.as_secs_f64() / duration.as_secs_f64() * 100.0,
+            late.as_secs_f64() * 1e3
         );
     }
 }
@@ -151,15 +165,20 @@ fn resample_only(audio: &AudioFrame) {
     std::hint::black_box(&out);
 }
 
-/// `n` streams fed at real time for `duration`; returns the process CPU time and the
-/// inference thread's CPU time.
-fn paced(vad: &Vad, audio: &AudioFrame, n: usize, duration: Duration) -> (Duration, Duration) {
+/// `n` streams fed at real time for `duration`; returns the process CPU time, the inference
+/// thread's CPU time, and how long after the last frame was due the last stream finished.
+fn paced(
+    vad: &Vad,
+    audio: &AudioFrame,
+    n: usize,
+    duration: Duration,
+) -> (Duration, Duration, Duration) {
     let frames = frames(audio);
     let per_stream = (duration.as_millis() as usize / FRAME_MS).min(frames.len());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let engine_before = engine_cpu();
     let cpu_before = process_cpu();
-    runtime.block_on(async {
+    let late = runtime.block_on(async {
         let start = tokio::time::Instant::now() + Duration::from_millis(50);
         let tasks: Vec<_> = (0..n)
             .map(|i| {
@@ -189,8 +208,10 @@ fn paced(vad: &Vad, audio: &AudioFrame, n: usize, duration: Duration) -> (Durati
         for task in tasks {
             assert!(task.await.unwrap() > 0);
         }
+        let last_due = start + Duration::from_millis((per_stream * FRAME_MS) as u64);
+        tokio::time::Instant::now().saturating_duration_since(last_due)
     });
-    (process_cpu() - cpu_before, engine_cpu() - engine_before)
+    (process_cpu() - cpu_before, engine_cpu() - engine_before, late)
 }
 
 /// The raw floor: ort directly, prebuilt tensors, one window after the other.
@@ -255,6 +276,47 @@ fn raw_child(library: &Path) {
     let us = per_window[per_window.len() / 2];
     println!("raw session.run (ort directly, thread CPU): {us:.1} µs per 32 ms window");
     println!("raw_ms_per_audio_second={:.3}", us * 31.25 / 1e3);
+
+    // Batches: the windows of `n` streams (the audio at `n` offsets) in one run.
+    for n in [8usize, 32] {
+        let steps = windows.len() / n;
+        let mut input = Tensor::from_array(([n, 576], vec![0.0f32; n * 576])).unwrap();
+        let mut state = Tensor::from_array(([2usize, n, 128], vec![0.0f32; 256 * n])).unwrap();
+        let mut run_all = || {
+            state.extract_tensor_mut().1.fill(0.0);
+            let mut sum = 0.0f32;
+            for step in 0..steps {
+                {
+                    let (_, data) = input.extract_tensor_mut();
+                    for (row, stream) in data.chunks_exact_mut(576).zip(0..n) {
+                        let at = (stream * steps + step) * 512;
+                        let from = at.saturating_sub(64);
+                        row[576 - (at + 512 - from)..].copy_from_slice(&samples[from..at + 512]);
+                    }
+                }
+                let outputs = session.run(ort::inputs![&input, &state, &sr]).unwrap();
+                sum += outputs["output"].try_extract_tensor::<f32>().unwrap().1[0];
+                let next = outputs["stateN"].try_extract_tensor::<f32>().unwrap().1.to_vec();
+                drop(outputs);
+                state.extract_tensor_mut().1.copy_from_slice(&next);
+            }
+            std::hint::black_box(sum);
+        };
+        run_all();
+        let mut per_window: Vec<f64> = (0..RUNS)
+            .map(|_| {
+                let start = thread_cpu();
+                run_all();
+                (thread_cpu() - start).as_secs_f64() * 1e6 / (steps * n) as f64
+            })
+            .collect();
+        per_window.sort_by(f64::total_cmp);
+        let us = per_window[per_window.len() / 2];
+        println!(
+            "raw session.run at batch {n}: {us:.1} µs per stream-window ({:.3} ms per audio second)",
+            us * 31.25 / 1e3
+        );
+    }
 }
 
 fn process_cpu() -> Duration {

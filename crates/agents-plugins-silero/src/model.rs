@@ -3,8 +3,9 @@
 //! - [`environment`] loads the ONNX Runtime library (once per process) and creates the one
 //!   ONNX Runtime environment that every session shares.
 //! - [`SileroModel`] is a session plus its reusable input tensors. It holds no stream state:
-//!   [`SileroModel::infer`] takes the stream's [`ModelState`] (LSTM state and context) and
-//!   updates it, so one model serves any number of streams.
+//!   [`SileroModel::infer_batch`] takes the [`ModelState`]s (LSTM state and context) of one or
+//!   more streams and runs one window of each as one batch, so one model serves any number of
+//!   streams.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -115,14 +116,20 @@ pub(crate) struct InferenceError(pub(crate) String);
 pub(crate) struct SileroModel {
     session: Session,
     geometry: Geometry,
-    /// `[1, context + window]`.
-    input: Tensor<f32>,
-    /// `[2, 1, 128]`.
-    state: Tensor<f32>,
+    /// Input tensors for a batch of `n` streams at index `n - 1`, made on first use.
+    batches: Vec<Option<BatchTensors>>,
     /// A scalar.
     sample_rate: Tensor<i64>,
     /// Where each of `input`, `state` and `sr` goes in the session's input order.
     order: [usize; 3],
+}
+
+/// The input tensors of a batch of `n` streams.
+struct BatchTensors {
+    /// `[n, context + window]`: one row per stream.
+    input: Tensor<f32>,
+    /// `[2, n, 128]`: the LSTM's `h` rows of every stream, then their `c` rows.
+    state: Tensor<f32>,
 }
 
 impl std::fmt::Debug for SileroModel {
@@ -130,6 +137,9 @@ impl std::fmt::Debug for SileroModel {
         f.debug_struct("SileroModel").field("geometry", &self.geometry).finish_non_exhaustive()
     }
 }
+
+/// Half the LSTM state: `h` or `c` of one stream.
+const HALF_STATE: usize = STATE_LEN / 2;
 
 impl SileroModel {
     /// Loads the model into a new session with the Python plugin's settings: one intra-op and
@@ -161,19 +171,13 @@ impl SileroModel {
                 reason: format!("it has no `{OUTPUT}` and `{STATE_OUT}` outputs"),
             });
         }
-
-        let tensor_error = |e: ort::Error| session_error(&e);
-        let input = Tensor::from_array((
-            [1usize, geometry.context + geometry.window],
-            vec![0.0f32; geometry.context + geometry.window],
-        ))
-        .map_err(tensor_error)?;
-        let state = Tensor::from_array(([2usize, 1, 128], vec![0.0f32; STATE_LEN]))
-            .map_err(tensor_error)?;
         let sample_rate =
             Tensor::from_array((Vec::<usize>::new(), vec![i64::from(geometry.sample_rate)]))
-                .map_err(tensor_error)?;
-        Ok(Self { session, geometry, input, state, sample_rate, order })
+                .map_err(|e| session_error(&e))?;
+        let mut model = Self { session, geometry, batches: Vec::new(), sample_rate, order };
+        // The batch-1 tensors are made now, so that a model that cannot have them fails here.
+        model.tensors(1).map_err(|e| session_error(&e))?;
+        Ok(model)
     }
 
     /// The model's window and context sizes.
@@ -181,32 +185,81 @@ impl SileroModel {
         self.geometry
     }
 
-    /// Runs one window through the model from `state`, which it then advances; returns the raw
-    /// speech probability.
-    pub(crate) fn infer(
+    /// The tensors for a batch of `n` (at least 1) streams.
+    fn tensors(&mut self, n: usize) -> Result<&mut BatchTensors, InferenceError> {
+        let Geometry { window, context, .. } = self.geometry;
+        if self.batches.len() < n {
+            self.batches.resize_with(n, || None);
+        }
+        let slot = &mut self.batches[n - 1];
+        if slot.is_none() {
+            let error = |e: ort::Error| InferenceError(format!("ONNX Runtime: {e}"));
+            let input =
+                Tensor::from_array(([n, context + window], vec![0.0f32; n * (context + window)]))
+                    .map_err(error)?;
+            let state = Tensor::from_array(([2usize, n, HALF_STATE], vec![0.0f32; n * STATE_LEN]))
+                .map_err(error)?;
+            *slot = Some(BatchTensors { input, state });
+        }
+        slot.as_mut().ok_or_else(|| InferenceError("no input tensors".into()))
+    }
+
+    /// Runs one window of each of `states.len()` streams as one batch (`input [n, 576]`,
+    /// `state [2, n, 128]`): `windows[i]` from `states[i]`, which it then advances, its raw
+    /// speech probability in `probabilities[i]`.
+    ///
+    /// The streams' results are those each would get alone (the rows of a batch do not mix);
+    /// on an error no state is advanced.
+    pub(crate) fn infer_batch(
         &mut self,
-        state: &mut ModelState,
-        window: &[f32],
-    ) -> Result<f32, InferenceError> {
+        states: &mut [&mut ModelState],
+        windows: &[&[f32]],
+        probabilities: &mut [f32],
+    ) -> Result<(), InferenceError> {
         let Geometry { window: len, context, .. } = self.geometry;
-        if window.len() != len || state.context.len() != context {
+        let n = states.len();
+        if n == 0 || windows.len() != n || probabilities.len() != n {
             return Err(InferenceError(format!(
-                "expected a window of {len} samples and {context} samples of context, got {} and {}",
-                window.len(),
-                state.context.len()
+                "a batch needs as many windows and results as states, got {n}, {} and {}",
+                windows.len(),
+                probabilities.len()
             )));
         }
-        {
-            let (_, input) = self.input.extract_tensor_mut();
-            input[..context].copy_from_slice(&state.context);
-            input[context..].copy_from_slice(window);
+        for (state, window) in states.iter().zip(windows) {
+            if window.len() != len || state.context.len() != context {
+                return Err(InferenceError(format!(
+                    "expected a window of {len} samples and {context} samples of context, got {} and {}",
+                    window.len(),
+                    state.context.len()
+                )));
+            }
         }
-        self.state.extract_tensor_mut().1.copy_from_slice(&state.lstm);
-
+        let order = self.order;
+        let tensors = self.tensors(n)?;
+        {
+            let (_, input) = tensors.input.extract_tensor_mut();
+            for ((row, state), window) in
+                input.chunks_exact_mut(context + len).zip(&*states).zip(windows)
+            {
+                row[..context].copy_from_slice(&state.context);
+                row[context..].copy_from_slice(window);
+            }
+            let (_, lstm) = tensors.state.extract_tensor_mut();
+            let (h, c) = lstm.split_at_mut(n * HALF_STATE);
+            for (i, state) in states.iter().enumerate() {
+                let rows = i * HALF_STATE..(i + 1) * HALF_STATE;
+                h[rows.clone()].copy_from_slice(&state.lstm[..HALF_STATE]);
+                c[rows].copy_from_slice(&state.lstm[HALF_STATE..]);
+            }
+        }
+        let tensors = &self.batches[n - 1];
+        let Some(tensors) = tensors.as_ref() else {
+            return Err(InferenceError("no input tensors".into()));
+        };
         let mut values: [Option<SessionInputValue<'_>>; 3] = [None, None, None];
-        values[self.order[0]] = Some((&self.input).into());
-        values[self.order[1]] = Some((&self.state).into());
-        values[self.order[2]] = Some((&self.sample_rate).into());
+        values[order[0]] = Some((&tensors.input).into());
+        values[order[1]] = Some((&tensors.state).into());
+        values[order[2]] = Some((&self.sample_rate).into());
         let [Some(a), Some(b), Some(c)] = values else {
             return Err(InferenceError("the model's input order is inconsistent".into()));
         };
@@ -215,19 +268,28 @@ impl SileroModel {
             .run([a, b, c])
             .map_err(|e| InferenceError(format!("ONNX Runtime: {e}")))?;
 
-        let probability = match outputs.get(OUTPUT).map(|v| v.try_extract_tensor::<f32>()) {
-            Some(Ok((_, [p]))) => *p,
+        match outputs.get(OUTPUT).map(|v| v.try_extract_tensor::<f32>()) {
+            Some(Ok((_, p))) if p.len() == n => probabilities.copy_from_slice(p),
             Some(Ok((shape, _))) => {
-                return Err(InferenceError(format!("`{OUTPUT}` has shape {shape:?}, not [1, 1]")));
+                return Err(InferenceError(format!(
+                    "`{OUTPUT}` has shape {shape:?}, not [{n}, 1]"
+                )));
             }
             Some(Err(e)) => return Err(InferenceError(format!("`{OUTPUT}`: {e}"))),
             None => return Err(InferenceError(format!("no `{OUTPUT}` output"))),
-        };
+        }
         match outputs.get(STATE_OUT).map(|v| v.try_extract_tensor::<f32>()) {
-            Some(Ok((_, next))) if next.len() == STATE_LEN => state.lstm.copy_from_slice(next),
+            Some(Ok((_, next))) if next.len() == n * STATE_LEN => {
+                let (h, c) = next.split_at(n * HALF_STATE);
+                for (i, state) in states.iter_mut().enumerate() {
+                    let rows = i * HALF_STATE..(i + 1) * HALF_STATE;
+                    state.lstm[..HALF_STATE].copy_from_slice(&h[rows.clone()]);
+                    state.lstm[HALF_STATE..].copy_from_slice(&c[rows]);
+                }
+            }
             Some(Ok((shape, _))) => {
                 return Err(InferenceError(format!(
-                    "`{STATE_OUT}` has shape {shape:?}, not [2, 1, 128]"
+                    "`{STATE_OUT}` has shape {shape:?}, not [2, {n}, 128]"
                 )));
             }
             Some(Err(e)) => return Err(InferenceError(format!("`{STATE_OUT}`: {e}"))),
@@ -235,8 +297,10 @@ impl SileroModel {
         }
         // The next context is the end of this input: the last `context` samples of the window
         // (the window is always longer than the context).
-        state.context.copy_from_slice(&window[len - context..]);
-        Ok(probability)
+        for (state, window) in states.iter_mut().zip(windows) {
+            state.context.copy_from_slice(&window[len - context..]);
+        }
+        Ok(())
     }
 }
 
