@@ -15,6 +15,10 @@
 //! are needed. A stream's own windows stay in order (one job per stream in flight, its windows
 //! in consecutive steps), so its results are those it would get alone.
 //!
+//! A job that is alone in the engine with several windows (one stream pushing faster than
+//! real time: a file, a backlog) runs them in one call of the sequence export of the model
+//! instead (16 kHz, the bundled model only: see [`SequenceModel`]), with the same results.
+//!
 //! If a model fails to run a batch (a custom model with a fixed batch size of 1), the engine
 //! runs that step's windows one by one and keeps to batch 1 from then on.
 //!
@@ -28,7 +32,7 @@ use std::time::{Duration, Instant};
 use futures::channel::oneshot;
 
 use crate::error::LoadError;
-use crate::model::{Geometry, InferenceError, ModelState, SileroModel};
+use crate::model::{Geometry, InferenceError, ModelState, SequenceModel, SileroModel};
 
 /// At most this many waiting jobs are collected into one round.
 pub(crate) const MAX_BATCH: usize = 32;
@@ -66,13 +70,17 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// Starts the thread, which takes ownership of `model`.
-    pub(crate) fn start(model: SileroModel) -> Result<Self, LoadError> {
+    /// Starts the thread, which takes ownership of `model` and, if given, of its sequence
+    /// export.
+    pub(crate) fn start(
+        model: SileroModel,
+        sequence: Option<SequenceModel>,
+    ) -> Result<Self, LoadError> {
         let geometry = model.geometry();
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("silero-vad".into())
-            .spawn(move || run(model, receiver))
+            .spawn(move || run(model, sequence, receiver))
             .map_err(|source| LoadError::Thread { source })?;
         Ok(Self { sender: Some(sender), thread: Some(thread), geometry })
     }
@@ -117,8 +125,13 @@ impl Running {
         Self { job, next: 0, results, error: None }
     }
 
+    /// Whole windows not run yet.
+    fn remaining(&self, window: usize) -> usize {
+        (self.job.samples.len() / window).saturating_sub(self.next)
+    }
+
     fn finished(&self, window: usize) -> bool {
-        self.error.is_some() || (self.next + 1) * window > self.job.samples.len()
+        self.error.is_some() || self.remaining(window) == 0
     }
 
     /// Sends the result; the stream may be gone (dropped or flushed), then it is not needed.
@@ -131,7 +144,7 @@ impl Running {
 
 /// The thread's loop: until the channel closes and every job has run, take in the jobs that
 /// arrived and run one window of each job held as one batch.
-fn run(mut model: SileroModel, receiver: mpsc::Receiver<Job>) {
+fn run(mut model: SileroModel, mut sequence: Option<SequenceModel>, receiver: mpsc::Receiver<Job>) {
     let window = model.geometry().window;
     let mut running: Vec<Running> = Vec::with_capacity(MAX_BATCH);
     let mut probabilities = Vec::with_capacity(MAX_BATCH);
@@ -153,6 +166,21 @@ fn run(mut model: SileroModel, receiver: mpsc::Receiver<Job>) {
         answer_finished(&mut running, window);
         if running.is_empty() {
             continue;
+        }
+        if let [one] = running.as_mut_slice()
+            && one.remaining(window) >= 2
+            && let Some(model) = sequence.as_mut()
+        {
+            match run_sequence(model, one, &mut probabilities, window) {
+                Ok(()) => {
+                    answer_finished(&mut running, window);
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the Silero sequence model failed; no longer used");
+                    sequence = None;
+                }
+            }
         }
         if batching && let Err(error) = step(&mut model, &mut running, &mut probabilities, window) {
             if running.len() == 1 {
@@ -206,6 +234,24 @@ fn step(
     Ok(())
 }
 
+/// Runs every remaining window of one job in one call of the sequence model.
+fn run_sequence(
+    model: &mut SequenceModel,
+    one: &mut Running,
+    probabilities: &mut Vec<f32>,
+    window: usize,
+) -> Result<(), InferenceError> {
+    let k = one.remaining(window);
+    let start = one.next * window;
+    let started = Instant::now();
+    model.infer(&mut one.job.state, &one.job.samples[start..start + k * window], probabilities)?;
+    // The windows were computed together: each is given its share of the run.
+    let took = started.elapsed() / u32::try_from(k).unwrap_or(u32::MAX);
+    one.results.extend(probabilities.iter().map(|&p| (p, took)));
+    one.next += k;
+    Ok(())
+}
+
 /// Answers the jobs whose windows have all run (or failed), keeping the others in order.
 fn answer_finished(running: &mut Vec<Running>, window: usize) {
     let mut i = 0;
@@ -248,20 +294,10 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn jobs_run_together_get_the_results_they_get_alone() {
+    /// Runs the jobs of `parts`, all waiting before the engine starts, and checks each gets
+    /// the probabilities of its windows run alone by the main model at batch 1.
+    fn check_jobs(parts: &[&[f32]], sequence: Option<SequenceModel>) {
         let mut model = model();
-        let speech = speech();
-        // Jobs of different lengths from different places in the audio (speech and silence),
-        // one with no whole window, all waiting before the engine starts: they run as
-        // batches of 5, then fewer as the shorter ones finish.
-        let parts: Vec<&[f32]> = vec![
-            &speech[..512 * 30],
-            &speech[512 * 40..512 * 48],
-            &speech[512 * 100..512 * 101],
-            &speech[512 * 7..512 * 7 + 300],
-            &speech[512 * 60..512 * 90 + 17],
-        ];
         let expected: Vec<Vec<f32>> = parts.iter().map(|p| alone(&mut model, p)).collect();
 
         let (sender, receiver) = mpsc::channel();
@@ -275,9 +311,9 @@ mod tests {
             })
             .collect();
         drop(sender);
-        run(model, receiver);
+        run(model, sequence, receiver);
 
-        for ((rx, expected), part) in replies.into_iter().zip(expected).zip(&parts) {
+        for ((rx, expected), part) in replies.into_iter().zip(expected).zip(parts) {
             let done = futures::executor::block_on(rx).unwrap();
             assert!(done.error.is_none());
             let got: Vec<f32> = done.results.iter().map(|&(p, _)| p).collect();
@@ -289,6 +325,33 @@ mod tests {
                 assert_eq!(done.state.context, part[windows * 512 - 64..windows * 512]);
             }
         }
+    }
+
+    #[test]
+    fn jobs_run_together_get_the_results_they_get_alone() {
+        let speech = speech();
+        // Jobs of different lengths from different places in the audio (speech and silence),
+        // one with no whole window, all waiting before the engine starts: they run as
+        // batches of 5, then fewer as the shorter ones finish.
+        let parts: Vec<&[f32]> = vec![
+            &speech[..512 * 30],
+            &speech[512 * 40..512 * 48],
+            &speech[512 * 100..512 * 101],
+            &speech[512 * 7..512 * 7 + 300],
+            &speech[512 * 60..512 * 90 + 17],
+        ];
+        check_jobs(&parts, None);
+    }
+
+    #[test]
+    fn a_job_alone_runs_as_one_sequence_with_the_same_results() {
+        let speech = speech();
+        // Alone: one sequence of 61 windows (the engine takes all remaining windows at once).
+        check_jobs(&[&speech[..512 * 61 + 100]], Some(SequenceModel::load().unwrap()));
+        // Batched while the others run, then the longest alone as a sequence.
+        let parts: Vec<&[f32]> =
+            vec![&speech[..512 * 30], &speech[512 * 40..512 * 43], &speech[512 * 90..512 * 91]];
+        check_jobs(&parts, Some(SequenceModel::load().unwrap()));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::engine::Engine;
 use crate::error::{LoadError, OptionsError};
-use crate::model::{self, Geometry, ModelSource, SileroModel};
+use crate::model::{self, Geometry, ModelSource, SequenceModel, SileroModel};
 use crate::options::VadOptions;
 use crate::stream::VadStream;
 
@@ -72,7 +72,12 @@ impl Vad {
         let geometry = Geometry::for_rate(options.sample_rate)
             .ok_or(OptionsError::UnsupportedSampleRate { rate: options.sample_rate })?;
         let model = SileroModel::load(source, geometry)?;
-        let engine = Engine::start(model)?;
+        // The sequence export has the bundled model's weights, at 16 kHz.
+        let sequence = match source {
+            ModelSource::Bundled if geometry.sample_rate == 16_000 => Some(SequenceModel::load()?),
+            _ => None,
+        };
+        let engine = Engine::start(model, sequence)?;
         Ok(Self {
             engine: Arc::new(engine),
             shared: Arc::new(Shared {
