@@ -534,3 +534,117 @@ async fn preemptive_generation_starts_the_llm_before_the_end_of_the_turn() {
     assert_eq!(requests_without, 2);
     assert_eq!(requests_with, 2);
 }
+
+/// A non-streaming TTS double with word timings: 3 s of tone for the text; the first word
+/// takes 1.5 s, the others share the rest evenly.
+struct TimedTts;
+
+#[async_trait]
+impl agents_core::tts::Tts for TimedTts {
+    fn model(&self) -> &str {
+        "timed-tone"
+    }
+
+    fn provider(&self) -> &str {
+        "test"
+    }
+
+    fn capabilities(&self) -> agents_core::tts::TtsCapabilities {
+        agents_core::tts::TtsCapabilities::new(false, true)
+    }
+
+    fn sample_rate(&self) -> u32 {
+        24_000
+    }
+
+    fn num_channels(&self) -> u16 {
+        1
+    }
+
+    fn synthesize(
+        &self,
+        text: &str,
+        _: &agents_core::tts::TtsOptions,
+    ) -> agents_core::tts::ChunkedStream {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let rest = 1.5 / (words.len().max(2) - 1) as f64;
+        let timed: Vec<_> = words
+            .iter()
+            .enumerate()
+            .map(|(i, word)| {
+                let (start, end) = if i == 0 {
+                    (0.0, 1.5)
+                } else {
+                    (1.5 + rest * (i - 1) as f64, 1.5 + rest * i as f64)
+                };
+                agents_core::tts::TimedString::new(format!("{word} "), start, end)
+            })
+            .collect();
+        // 3 s in 100 ms frames; the timings come on the second frame.
+        let frames: Vec<_> = (0..30)
+            .map(|i| {
+                let frame = agents_core::tts::SynthesizedAudio::new(
+                    AudioFrame::new(vec![1000; 2400], 24_000, 1).unwrap(),
+                );
+                Ok(if i == 1 { frame.with_timed_transcript(timed.clone()) } else { frame })
+            })
+            .collect();
+        agents_core::tts::ChunkedStream::new(text, futures::stream::iter(frames))
+    }
+}
+
+/// An output that plays nothing by itself: cleared, it reports `position` played.
+struct StoppedAt {
+    position: Duration,
+    captured: Mutex<Duration>,
+    cleared: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl agents_core::voice::AudioOutput for StoppedAt {
+    async fn capture_frame(&self, frame: AudioFrame) {
+        *self.captured.lock().unwrap() += frame.duration();
+    }
+
+    fn flush(&self) {}
+
+    fn clear_buffer(&self) {
+        self.cleared.notify_one();
+    }
+
+    async fn wait_for_playout(&self) -> agents_core::voice::PlaybackFinished {
+        self.cleared.notified().await;
+        agents_core::voice::PlaybackFinished::new(self.position, true)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_reply_keeps_the_words_the_tts_timed_before_the_cut() {
+    let session = AgentSession::builder().tts(Arc::new(TimedTts)).build();
+    let output = Arc::new(StoppedAt {
+        position: Duration::from_millis(1600),
+        captured: Mutex::new(Duration::ZERO),
+        cleared: tokio::sync::Notify::new(),
+    });
+    session.start(Agent::new("x")).audio_output(output.clone()).await.unwrap();
+    let text = "It is noon, and I am doing very well, thank you for asking.";
+    let handle = session.say(text);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while *output.captured.lock().unwrap() < Duration::from_secs(3) {
+        assert!(tokio::time::Instant::now() < deadline, "the TTS audio was captured");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    session.interrupt();
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for_playout()).await.unwrap();
+    assert!(handle.interrupted());
+    let last = session.history().items().last().cloned();
+    // 1.6 s of 3 s played: "It" (ends at 1.5 s) was heard, "is" (ends at 1.625 s) was not.
+    // Without timings, the share of the audio would have kept about half the text.
+    match last {
+        Some(ChatItem::Message(m)) => {
+            assert_eq!((m.text().as_str(), m.interrupted), ("It", true));
+        }
+        other => panic!("the interrupted reply is in the history: {other:?}"),
+    }
+    session.close().await;
+}

@@ -47,7 +47,9 @@ pub struct SynthesizedAudio {
     pub is_final: bool,
     /// Text this frame starts to speak (e.g. the sentence, on its first frame); empty if none.
     pub delta_text: String,
-    /// Word timings in this frame's segment, when the TTS gives them (aligned transcript).
+    /// Word timings, when the TTS gives them (aligned transcript): words of this frame's
+    /// segment, each given once on any frame of it, with times counted from the start of the
+    /// segment's audio. An interrupted reply keeps the words whose end played.
     pub timed_transcript: Vec<TimedString>,
 }
 
@@ -79,6 +81,18 @@ impl SynthesizedAudio {
     /// Marks the frame as the last of its segment.
     pub fn with_final(mut self, is_final: bool) -> Self {
         self.is_final = is_final;
+        self
+    }
+
+    /// Sets the text this frame starts to speak.
+    pub fn with_delta_text(mut self, delta_text: impl Into<String>) -> Self {
+        self.delta_text = delta_text.into();
+        self
+    }
+
+    /// Sets the word timings this frame carries.
+    pub fn with_timed_transcript(mut self, words: impl IntoIterator<Item = TimedString>) -> Self {
+        self.timed_transcript = words.into_iter().collect();
         self
     }
 }

@@ -23,6 +23,10 @@ pub(crate) struct Speaker {
     captured: Duration,
     /// Characters of text the captured audio speaks, when the TTS says (`delta_text`).
     captured_text: usize,
+    /// The words the TTS timed (`timed_transcript`), with when each ends in the captured audio.
+    words: Vec<(Duration, String)>,
+    /// The segment being captured and where in the captured audio it starts.
+    segment: Option<(String, Duration)>,
     synth_done: bool,
     failed: bool,
     /// When the first text was given, and the first audio came.
@@ -46,6 +50,8 @@ impl Speaker {
             output,
             captured: Duration::ZERO,
             captured_text: 0,
+            words: Vec::new(),
+            segment: None,
             synth_done: false,
             failed: false,
             first_text_at: None,
@@ -116,6 +122,7 @@ impl Speaker {
                         });
                     }
                 }
+                self.timed_words(&audio);
                 self.captured += audio.frame.duration();
                 self.captured_text += audio.delta_text.chars().count();
                 self.output.capture_frame(audio.frame).await;
@@ -165,10 +172,37 @@ impl Speaker {
         self.output.wait_for_playout().await
     }
 
-    /// The part of `text` the user heard, given how much audio played.
+    /// Keeps the frame's word timings, which count from the start of its segment.
+    fn timed_words(&mut self, audio: &SynthesizedAudio) {
+        let segment_start = match &self.segment {
+            Some((id, start)) if *id == audio.segment_id => *start,
+            _ => {
+                self.segment = Some((audio.segment_id.clone(), self.captured));
+                self.captured
+            }
+        };
+        for word in &audio.timed_transcript {
+            let end = Duration::try_from_secs_f64(word.end_time).unwrap_or(Duration::ZERO);
+            self.words.push((segment_start + end, word.text.clone()));
+        }
+    }
+
+    /// The part of `text` the user heard, given how much audio played: the words the TTS
+    /// timed that ended before the playout stopped, when it timed them; else the share of the
+    /// text the share of the audio played speaks. Cut at a whole word.
     pub(crate) fn heard<'t>(&self, text: &'t str, playback: PlaybackFinished) -> &'t str {
         if self.captured.is_zero() {
             return "";
+        }
+        if !self.words.is_empty() {
+            let played = self
+                .words
+                .iter()
+                .filter(|(end, _)| *end <= playback.position)
+                .map(|(_, word)| word.as_str());
+            if let Some(heard) = prefix_of_words(text, played) {
+                return heard;
+            }
         }
         let spoken_chars =
             if self.captured_text > 0 { self.captured_text } else { text.chars().count() };
@@ -185,5 +219,42 @@ impl Speaker {
         } else {
             heard
         }
+    }
+}
+
+/// The start of `text` through the last of `words`, found in order; `None` when a word is not
+/// in the text (the TTS spoke it otherwise, e.g. "twelve" for "12").
+fn prefix_of_words<'t, 'w>(text: &'t str, words: impl Iterator<Item = &'w str>) -> Option<&'t str> {
+    let mut end = 0;
+    for word in words {
+        let word = word.trim();
+        if word.is_empty() {
+            continue;
+        }
+        end += text[end..].find(word)? + word.len();
+    }
+    Some(&text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_of_words;
+
+    #[test]
+    fn heard_words_are_found_in_order_in_the_text() {
+        let text = "It is noon, and I am doing very well.";
+        assert_eq!(prefix_of_words(text, ["It ", "is ", "noon,"].into_iter()), Some("It is noon,"));
+        assert_eq!(prefix_of_words(text, ["It", "is", "noon"].into_iter()), Some("It is noon"));
+        assert_eq!(prefix_of_words(text, std::iter::empty()), Some(""));
+        // "I" is found after "and", not in "It".
+        assert_eq!(
+            prefix_of_words(text, ["It", "is", "noon,", "and", "I"].into_iter()),
+            Some("It is noon, and I")
+        );
+        assert_eq!(prefix_of_words(text, ["It", "twelve"].into_iter()), None);
+        assert_eq!(
+            prefix_of_words("Ça va très bien", ["Ça", "va", "très"].into_iter()),
+            Some("Ça va très")
+        );
     }
 }
