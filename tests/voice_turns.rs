@@ -371,6 +371,14 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
                         assert!(m.e2e_latency >= Duration::from_millis(100), "{m:?}");
                         "turn"
                     }
+                    AgentMetrics::Stt(m) => {
+                        // The scripted STT is non-streaming: one request per utterance, the
+                        // utterance with its VAD padding.
+                        assert!(!m.streamed, "{m:?}");
+                        assert!(m.audio_duration > Duration::from_millis(500), "{m:?}");
+                        assert!(m.duration > Duration::ZERO, "{m:?}");
+                        "stt"
+                    }
                     _ => "other",
                 });
             }
@@ -384,7 +392,7 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
     }
     session.wait_for_idle().await;
     assert!(tools_executed, "the tool ran");
-    assert_eq!(metrics.into_iter().collect::<Vec<_>>(), ["eou", "llm", "tts", "turn", "vad"]);
+    assert_eq!(metrics.into_iter().collect::<Vec<_>>(), ["eou", "llm", "stt", "tts", "turn", "vad"]);
 
     let (first_frame_at, total) = {
         let state = output.state.lock().unwrap();

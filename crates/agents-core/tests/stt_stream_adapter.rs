@@ -155,7 +155,7 @@ fn kinds(events: &[Result<SpeechEvent, SttError>]) -> Vec<SpeechEventKind> {
     events.iter().map(|e| e.as_ref().unwrap().kind).collect()
 }
 
-use SpeechEventKind::{EndOfSpeech, FinalTranscript, StartOfSpeech};
+use SpeechEventKind::{EndOfSpeech, FinalTranscript, RecognitionUsage, StartOfSpeech};
 const START: Option<VadEventKind> = Some(VadEventKind::StartOfSpeech);
 const END: Option<VadEventKind> = Some(VadEventKind::EndOfSpeech);
 
@@ -165,8 +165,25 @@ async fn transcribes_each_utterance_between_vad_events() {
     let events = run(stt.clone(), vec![None, START, None, None, END, None, START, END, None]).await;
     assert_eq!(
         kinds(&events),
-        [StartOfSpeech, FinalTranscript, EndOfSpeech, StartOfSpeech, FinalTranscript, EndOfSpeech]
+        [
+            StartOfSpeech,
+            FinalTranscript,
+            RecognitionUsage,
+            EndOfSpeech,
+            StartOfSpeech,
+            FinalTranscript,
+            RecognitionUsage,
+            EndOfSpeech
+        ]
     );
+    // Each request's usage: the utterance's audio (10 ms frames of 160 samples at 16 kHz)
+    // and the request's duration, with its request id.
+    let usages: Vec<&SpeechEvent> =
+        events.iter().map(|e| e.as_ref().unwrap()).filter(|e| e.kind == RecognitionUsage).collect();
+    let audio: Vec<Duration> = usages.iter().map(|e| e.usage.unwrap().audio_duration).collect();
+    assert_eq!(audio, [Duration::from_millis(40), Duration::from_millis(20)]);
+    assert!(usages.iter().all(|e| e.usage.unwrap().request_duration.is_some()));
+    assert_eq!(usages[0].request_id, "req");
     let finals: Vec<&SpeechEvent> =
         events.iter().map(|e| e.as_ref().unwrap()).filter(|e| e.kind == FinalTranscript).collect();
     assert_eq!(finals[0].text(), "640 samples");
@@ -180,7 +197,8 @@ async fn transcribes_each_utterance_between_vad_events() {
 async fn sends_no_final_transcript_when_nothing_was_recognized() {
     let stt = Arc::new(CountingStt { empty: true, ..CountingStt::default() });
     let events = run(stt, vec![START, END]).await;
-    assert_eq!(kinds(&events), [StartOfSpeech, EndOfSpeech]);
+    // The request was made (and is accounted for), but recognized nothing.
+    assert_eq!(kinds(&events), [StartOfSpeech, RecognitionUsage, EndOfSpeech]);
 }
 
 #[tokio::test]

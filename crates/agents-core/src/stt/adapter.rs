@@ -4,11 +4,15 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream};
 
-use super::{SpeechEvent, SpeechEventKind, Stt, SttCapabilities, SttError, SttOptions, SttStream};
+use super::{
+    RecognitionUsage, SpeechEvent, SpeechEventKind, Stt, SttCapabilities, SttError, SttOptions,
+    SttStream,
+};
 use crate::audio::AudioFrame;
 use crate::vad::{Vad, VadEventKind, VadStream};
 
@@ -18,7 +22,8 @@ use crate::vad::{Vad, VadEventKind, VadStream};
 /// Its streams push the audio through a VAD stream. When the VAD detects speech they send
 /// [`SpeechEventKind::StartOfSpeech`]; when the speech ends they transcribe the utterance
 /// with [`Stt::recognize`] and send [`SpeechEventKind::FinalTranscript`] (unless nothing was
-/// recognized), then [`SpeechEventKind::EndOfSpeech`]. Utterances are transcribed one at a
+/// recognized), a [`SpeechEventKind::RecognitionUsage`] with the utterance's duration and the
+/// request's ([`RecognitionUsage::request`]), then [`SpeechEventKind::EndOfSpeech`]. Utterances are transcribed one at a
 /// time, in order; a failed recognition ends the stream with its error.
 ///
 /// ```no_run
@@ -85,6 +90,7 @@ impl Stt for StreamAdapter {
             options: options.clone(),
             vad: self.vad.stream(),
             recognizing: None,
+            request: None,
             queued: VecDeque::new(),
             done: false,
         })
@@ -96,8 +102,10 @@ pub struct StreamAdapterStream {
     stt: Arc<dyn Stt>,
     options: SttOptions,
     vad: Box<dyn VadStream>,
-    /// The recognition of the last utterance, while it runs.
+    /// The recognition of the last utterance, while it runs, with the utterance's duration
+    /// and when the request started.
     recognizing: Option<BoxFuture<'static, Result<SpeechEvent, SttError>>>,
+    request: Option<(Duration, Instant)>,
     /// Events ready to be returned.
     queued: VecDeque<SpeechEvent>,
     /// The VAD stream ended, or a recognition failed.
@@ -119,19 +127,27 @@ impl StreamAdapterStream {
     fn recognize(&mut self, frames: Vec<AudioFrame>) {
         let stt = self.stt.clone();
         let options = self.options.clone();
+        let audio: Duration = frames.iter().map(AudioFrame::duration).sum();
+        self.request = Some((audio, Instant::now()));
         self.recognizing = Some(async move { stt.recognize(&frames, &options).await }.boxed());
     }
 
-    /// Queues the events of a finished recognition.
+    /// Queues the events of a finished recognition: its transcript, its usage (the
+    /// utterance's duration and the request's), and the end of speech.
     fn recognized(&mut self, result: SpeechEvent) {
+        let request_id = result.request_id;
         if let Some(best) = result.alternatives.into_iter().next()
             && !best.text.is_empty()
         {
             self.queued.push_back(
                 SpeechEvent::new(SpeechEventKind::FinalTranscript)
                     .with_alternative(best)
-                    .with_request_id(result.request_id),
+                    .with_request_id(request_id.clone()),
             );
+        }
+        if let Some((audio, started)) = self.request.take() {
+            let usage = RecognitionUsage::request(audio, started.elapsed());
+            self.queued.push_back(SpeechEvent::usage(usage).with_request_id(request_id));
         }
         self.queued.push_back(SpeechEvent::new(SpeechEventKind::EndOfSpeech));
     }

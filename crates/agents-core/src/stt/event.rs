@@ -29,12 +29,20 @@ pub enum SpeechEventKind {
 pub struct RecognitionUsage {
     /// How much audio the provider processed.
     pub audio_duration: Duration,
+    /// How long the request took, for one non-streaming recognition (an utterance sent whole);
+    /// `None` for a streaming recognition, whose audio is recognized as it comes.
+    pub request_duration: Option<Duration>,
 }
 
 impl RecognitionUsage {
-    /// Usage of `audio_duration` of audio.
+    /// Usage of `audio_duration` of audio, recognized as it streamed.
     pub fn new(audio_duration: Duration) -> Self {
-        Self { audio_duration }
+        Self { audio_duration, request_duration: None }
+    }
+
+    /// Usage of one non-streaming request of `audio_duration` that took `request_duration`.
+    pub fn request(audio_duration: Duration, request_duration: Duration) -> Self {
+        Self { audio_duration, request_duration: Some(request_duration) }
     }
 }
 
@@ -114,12 +122,14 @@ impl SpeechEvent {
         Self { kind, alternatives: Vec::new(), request_id: String::new(), usage: None }
     }
 
-    /// A [`SpeechEventKind::RecognitionUsage`] event.
+    /// A [`SpeechEventKind::RecognitionUsage`] event of a streaming recognition.
     pub fn recognition_usage(audio_duration: Duration) -> Self {
-        Self {
-            usage: Some(RecognitionUsage::new(audio_duration)),
-            ..Self::new(SpeechEventKind::RecognitionUsage)
-        }
+        Self::usage(RecognitionUsage::new(audio_duration))
+    }
+
+    /// A [`SpeechEventKind::RecognitionUsage`] event with `usage`.
+    pub fn usage(usage: RecognitionUsage) -> Self {
+        Self { usage: Some(usage), ..Self::new(SpeechEventKind::RecognitionUsage) }
     }
 
     /// Adds a hypothesis.

@@ -89,6 +89,22 @@ pub struct TtsMetrics {
     pub cancelled: bool,
 }
 
+/// Metrics of speech-to-text (Python's `STTMetrics`): one per usage report of a streaming STT,
+/// one per utterance of a non-streaming one.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SttMetrics {
+    /// The provider's request id; empty if none.
+    pub request_id: String,
+    /// How long the request took (non-streaming); zero for a streaming recognition, as in
+    /// Python.
+    pub duration: Duration,
+    /// Audio recognized.
+    pub audio_duration: Duration,
+    /// Whether the STT recognized the audio as it streamed.
+    pub streamed: bool,
+}
+
 /// Metrics of the end of a user's turn (Python's `EOUMetrics`).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -125,6 +141,8 @@ pub enum AgentMetrics {
     Llm(LlmMetrics),
     /// A TTS synthesis.
     Tts(TtsMetrics),
+    /// Speech recognized by the STT.
+    Stt(SttMetrics),
     /// The end of a user's turn.
     EndOfUtterance(EouMetrics),
     /// The VAD.

@@ -17,7 +17,7 @@ mod speech;
 
 pub use events::{
     AgentMetrics, AgentState, CloseReason, EouMetrics, ErrorSource, LlmMetrics, SessionErrorEvent,
-    SessionEvent, TtsMetrics, TurnMetrics, UserState, VadMetrics,
+    SessionEvent, SttMetrics, TtsMetrics, TurnMetrics, UserState, VadMetrics,
 };
 pub use hooks::{
     AgentContext, AgentDefinition, AgentHooks, ModelSettings, NoHooks, StopResponse,

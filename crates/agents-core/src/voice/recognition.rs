@@ -12,7 +12,8 @@ use futures::stream::BoxStream;
 use tokio::time::Instant;
 
 use super::events::{
-    AgentMetrics, EouMetrics, ErrorSource, SessionErrorEvent, SessionEvent, UserState, VadMetrics,
+    AgentMetrics, EouMetrics, ErrorSource, SessionErrorEvent, SessionEvent, SttMetrics, UserState,
+    VadMetrics,
 };
 use super::session::{AgentSession, ReplyOptions};
 use crate::audio::AudioFrame;
@@ -200,6 +201,18 @@ fn on_speech_event(
             if !turn.speaking && turn.speech_ended.is_some() {
                 turn.speech_ended = Some(Instant::now());
                 session.start_preemptive(turn.transcript.trim());
+            }
+        }
+        SpeechEventKind::RecognitionUsage => {
+            if let Some(usage) = event.usage {
+                session.emit(SessionEvent::MetricsCollected {
+                    metrics: AgentMetrics::Stt(SttMetrics {
+                        request_id: event.request_id,
+                        duration: usage.request_duration.unwrap_or_default(),
+                        audio_duration: usage.audio_duration,
+                        streamed: usage.request_duration.is_none(),
+                    }),
+                });
             }
         }
         // Without a VAD, the STT says when speech starts and ends.
