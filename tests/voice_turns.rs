@@ -188,8 +188,14 @@ async fn spoken_turns_are_committed_and_speaking_over_the_agent_interrupts_it() 
     session.close().await;
 }
 
-/// A non-streaming TTS double: a 440 Hz tone, 80 ms per character, at 24 kHz.
-struct ToneTts;
+/// A non-streaming TTS double at 24 kHz: `ToneTts::PerCharacter`, a 440 Hz tone, 80 ms per
+/// character; `ToneTts::Timed`, 3 s of audio with word timings, the first word taking 1.5 s
+/// and the others sharing the rest evenly (the timings come on the second frame).
+#[derive(Clone, Copy)]
+enum ToneTts {
+    PerCharacter,
+    Timed,
+}
 
 #[async_trait]
 impl agents_core::tts::Tts for ToneTts {
@@ -202,7 +208,8 @@ impl agents_core::tts::Tts for ToneTts {
     }
 
     fn capabilities(&self) -> agents_core::tts::TtsCapabilities {
-        agents_core::tts::TtsCapabilities::new(false, false)
+        // Not streaming; aligned transcripts for the timed one.
+        agents_core::tts::TtsCapabilities::new(false, matches!(self, ToneTts::Timed))
     }
 
     fn sample_rate(&self) -> u32 {
@@ -218,6 +225,9 @@ impl agents_core::tts::Tts for ToneTts {
         text: &str,
         _: &agents_core::tts::TtsOptions,
     ) -> agents_core::tts::ChunkedStream {
+        if let ToneTts::Timed = self {
+            return timed_speech(text);
+        }
         let samples = text.chars().count() * 24_000 * 80 / 1000;
         let tone: Vec<i16> = (0..samples)
             .map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 24_000.0).sin() * 8000.0) as i16)
@@ -232,6 +242,32 @@ impl agents_core::tts::Tts for ToneTts {
             .collect();
         agents_core::tts::ChunkedStream::new(text, futures::stream::iter(frames))
     }
+}
+
+fn timed_speech(text: &str) -> agents_core::tts::ChunkedStream {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let rest = 1.5 / (words.len().max(2) - 1) as f64;
+    let timed: Vec<_> = words
+        .iter()
+        .enumerate()
+        .map(|(i, word)| {
+            let (start, end) = if i == 0 {
+                (0.0, 1.5)
+            } else {
+                (1.5 + rest * (i - 1) as f64, 1.5 + rest * i as f64)
+            };
+            agents_core::tts::TimedString::new(format!("{word} "), start, end)
+        })
+        .collect();
+    let frames: Vec<_> = (0..30)
+        .map(|i| {
+            let frame = agents_core::tts::SynthesizedAudio::new(
+                AudioFrame::new(vec![1000; 2400], 24_000, 1).unwrap(),
+            );
+            Ok(if i == 1 { frame.with_timed_transcript(timed.clone()) } else { frame })
+        })
+        .collect();
+    agents_core::tts::ChunkedStream::new(text, futures::stream::iter(frames))
 }
 
 /// An audio output double that "plays" at `speed` times real time and records what it got.
@@ -325,7 +361,7 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
         .llm(llm)
         .vad(vad)
         .stt(stt)
-        .tts(Arc::new(ToneTts))
+        .tts(Arc::new(ToneTts::PerCharacter))
         .min_endpointing_delay(Duration::from_millis(100))
         .min_interruption_duration(Duration::from_millis(300))
         .build();
@@ -392,7 +428,10 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
     }
     session.wait_for_idle().await;
     assert!(tools_executed, "the tool ran");
-    assert_eq!(metrics.into_iter().collect::<Vec<_>>(), ["eou", "llm", "stt", "tts", "turn", "vad"]);
+    assert_eq!(
+        metrics.into_iter().collect::<Vec<_>>(),
+        ["eou", "llm", "stt", "tts", "turn", "vad"]
+    );
 
     let (first_frame_at, total) = {
         let state = output.state.lock().unwrap();
@@ -427,7 +466,7 @@ async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn say_speaks_through_the_tts() {
-    let session = AgentSession::builder().tts(Arc::new(ToneTts)).build();
+    let session = AgentSession::builder().tts(Arc::new(ToneTts::PerCharacter)).build();
     let output = Arc::new(PlayingOutput { speed: 50.0, state: Mutex::new(Playout::default()) });
     session.start(Agent::new("x")).audio_output(output.clone()).await.unwrap();
     let handle = session.say("Welcome to the show.");
@@ -464,7 +503,7 @@ async fn the_console_talks_with_wav_files() {
                 .llm(llm)
                 .vad(Arc::new(agents_plugins_silero::Vad::load()?))
                 .stt(stt)
-                .tts(Arc::new(ToneTts))
+                .tts(Arc::new(ToneTts::PerCharacter))
                 // `--fast` reads the file faster than the pauses in it: one turn.
                 .min_endpointing_delay(Duration::from_secs(1))
                 .build();
@@ -509,7 +548,7 @@ async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
         .llm(llm)
         .vad(silero())
         .stt(stt)
-        .tts(Arc::new(ToneTts))
+        .tts(Arc::new(ToneTts::PerCharacter))
         .min_endpointing_delay(Duration::from_millis(400))
         .preemptive_generation(preemptive)
         .build();
@@ -543,64 +582,6 @@ async fn preemptive_generation_starts_the_llm_before_the_end_of_the_turn() {
     assert_eq!(requests_with, 2);
 }
 
-/// A non-streaming TTS double with word timings: 3 s of tone for the text; the first word
-/// takes 1.5 s, the others share the rest evenly.
-struct TimedTts;
-
-#[async_trait]
-impl agents_core::tts::Tts for TimedTts {
-    fn model(&self) -> &str {
-        "timed-tone"
-    }
-
-    fn provider(&self) -> &str {
-        "test"
-    }
-
-    fn capabilities(&self) -> agents_core::tts::TtsCapabilities {
-        agents_core::tts::TtsCapabilities::new(false, true)
-    }
-
-    fn sample_rate(&self) -> u32 {
-        24_000
-    }
-
-    fn num_channels(&self) -> u16 {
-        1
-    }
-
-    fn synthesize(
-        &self,
-        text: &str,
-        _: &agents_core::tts::TtsOptions,
-    ) -> agents_core::tts::ChunkedStream {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let rest = 1.5 / (words.len().max(2) - 1) as f64;
-        let timed: Vec<_> = words
-            .iter()
-            .enumerate()
-            .map(|(i, word)| {
-                let (start, end) = if i == 0 {
-                    (0.0, 1.5)
-                } else {
-                    (1.5 + rest * (i - 1) as f64, 1.5 + rest * i as f64)
-                };
-                agents_core::tts::TimedString::new(format!("{word} "), start, end)
-            })
-            .collect();
-        // 3 s in 100 ms frames; the timings come on the second frame.
-        let frames: Vec<_> = (0..30)
-            .map(|i| {
-                let frame = agents_core::tts::SynthesizedAudio::new(
-                    AudioFrame::new(vec![1000; 2400], 24_000, 1).unwrap(),
-                );
-                Ok(if i == 1 { frame.with_timed_transcript(timed.clone()) } else { frame })
-            })
-            .collect();
-        agents_core::tts::ChunkedStream::new(text, futures::stream::iter(frames))
-    }
-}
-
 /// An output that plays nothing by itself: cleared, it reports `position` played.
 struct StoppedAt {
     position: Duration,
@@ -628,7 +609,7 @@ impl agents_core::voice::AudioOutput for StoppedAt {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_reply_keeps_the_words_the_tts_timed_before_the_cut() {
-    let session = AgentSession::builder().tts(Arc::new(TimedTts)).build();
+    let session = AgentSession::builder().tts(Arc::new(ToneTts::Timed)).build();
     let output = Arc::new(StoppedAt {
         position: Duration::from_millis(1600),
         captured: Mutex::new(Duration::ZERO),

@@ -227,27 +227,10 @@ fn paced(
 
 /// The raw floor: ort directly, prebuilt tensors, one window after the other.
 fn raw_child(library: &Path) {
-    use ort::session::Session;
-    use ort::session::builder::GraphOptimizationLevel;
     use ort::value::Tensor;
 
     let env = ort::init_from(library).unwrap().build().unwrap();
-    let mut session = Session::builder(&env)
-        .unwrap()
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .unwrap()
-        .with_intra_threads(1)
-        .unwrap()
-        .with_inter_threads(1)
-        .unwrap()
-        .with_parallel_execution(false)
-        .unwrap()
-        .with_intra_op_spinning(false)
-        .unwrap()
-        .with_inter_op_spinning(false)
-        .unwrap()
-        .commit_from_memory(agents_plugins_silero::BUNDLED_MODEL)
-        .unwrap();
+    let mut session = plugin_session(&env, agents_plugins_silero::BUNDLED_MODEL);
     let audio = repeat(&fixture("speech_16k.wav"), REPEAT);
     let samples: Vec<f32> = audio.data().iter().map(|&s| f32::from(s) / 32767.0).collect();
     let mut input = Tensor::from_array(([1usize, 576], vec![0.0f32; 576])).unwrap();
@@ -330,25 +313,12 @@ fn raw_child(library: &Path) {
     }
 
     // The sequence export: one stream's windows, 32 at a time (the plugin's largest job).
-    let mut sequence = Session::builder(&env)
-        .unwrap()
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .unwrap()
-        .with_intra_threads(1)
-        .unwrap()
-        .with_inter_threads(1)
-        .unwrap()
-        .with_parallel_execution(false)
-        .unwrap()
-        .with_intra_op_spinning(false)
-        .unwrap()
-        .with_inter_op_spinning(false)
-        .unwrap()
-        .commit_from_file(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../crates/agents-plugins-silero/models/silero_vad_16k_sequence.onnx"),
-        )
-        .unwrap();
+    let model = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/agents-plugins-silero/models/silero_vad_16k_sequence.onnx"),
+    )
+    .unwrap();
+    let mut sequence = plugin_session(&env, &model);
     const L: usize = 32;
     let mut input = Tensor::from_array(([L, 576], vec![0.0f32; L * 576])).unwrap();
     let mut h = Tensor::from_array(([1usize, 1, 128], vec![0.0f32; 128])).unwrap();
@@ -393,6 +363,26 @@ fn raw_child(library: &Path) {
         us * 31.25 / 1e3
     );
     println!("raw_sequence_ms_per_audio_second={:.3}", us * 31.25 / 1e3);
+}
+
+/// A session of `model` with the plugin's options.
+fn plugin_session(env: &ort::environment::Environment, model: &[u8]) -> ort::session::Session {
+    ort::session::Session::builder(env)
+        .unwrap()
+        .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
+        .unwrap()
+        .with_intra_threads(1)
+        .unwrap()
+        .with_inter_threads(1)
+        .unwrap()
+        .with_parallel_execution(false)
+        .unwrap()
+        .with_intra_op_spinning(false)
+        .unwrap()
+        .with_inter_op_spinning(false)
+        .unwrap()
+        .commit_from_memory(model)
+        .unwrap()
 }
 
 fn process_cpu() -> Duration {
