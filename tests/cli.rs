@@ -81,7 +81,6 @@ fn commands_that_are_not_there_yet_say_what_is() {
     for (args, status, expected) in [
         (&["dev"][..], 1, "`dev` is not available yet"),
         (&["start"][..], 1, "`start` is not available yet"),
-        (&["console"][..], 1, "the microphone console is not available yet"),
         (&["console", "--record"][..], 2, "`--record` is not available yet"),
         (&[][..], 2, "no command given"),
         (&["consol"][..], 2, "unknown command `consol`"),
@@ -94,6 +93,53 @@ fn commands_that_are_not_there_yet_say_what_is() {
         assert!(stderr.contains("console --text") || status == 2, "{args:?}: {stderr}");
         assert_eq!(text(&output.stdout), "", "{args:?}");
     }
+}
+
+/// An ALSA configuration (the system's, then `extra`) in `dir`, for `ALSA_CONFIG_PATH`.
+fn alsa_config(dir: &Path, extra: &str) -> String {
+    let path = dir.join("asound.conf");
+    std::fs::write(&path, format!("</usr/share/alsa/alsa.conf>\n{extra}")).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn the_microphone_console_lists_the_devices_and_says_what_is_missing() {
+    let dir = work_dir("devices");
+    let devices = r#"
+pcm.test_mic { type file slave.pcm "null" file "/dev/null" infile "/dev/zero" hint { show on description "Test microphone" } }
+pcm.!default { type hw card 99 }
+"#;
+    let config = alsa_config(&dir, devices);
+    let env = [("ALSA_CONFIG_PATH", config.as_str())];
+
+    let listed = run(&dir, &["console", "--list-devices"], "", &env);
+    let stdout = text(&listed.stdout);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(
+        stdout.starts_with("Input devices (--input-device NAME; * the default):\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("* default") && stdout.contains("  test_mic  (Test microphone)"));
+    assert!(stdout.contains("Output devices (--output-device NAME; * the default):"), "{stdout}");
+
+    // The default device is a sound card that is not there.
+    let missing = run(&dir, &["console"], "", &env);
+    let stderr = text(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: cannot open the input device `default`: "), "{stderr}");
+    assert!(stderr.contains("plug in a microphone, pick one with --input-device NAME"), "{stderr}");
+    assert!(stderr.contains("`console --text` / `--input-file`"), "{stderr}");
+    assert_eq!(text(&missing.stdout), "");
+
+    let unknown = run(&dir, &["console", "--input-device", "nope"], "", &env);
+    let stderr = text(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: no input device named `nope` ("), "{stderr}");
+    assert!(stderr.contains("test_mic") && stderr.contains("see --list-devices"), "{stderr}");
+
+    let mixed = run(&dir, &["console", "--text", "--output-device", "x"], "", &env);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(text(&mixed.stderr).contains("are for the microphone console"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

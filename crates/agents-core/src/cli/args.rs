@@ -9,23 +9,29 @@ Run a LiveKit agent.
 Usage: <program> <COMMAND> [OPTIONS]
 
 Commands:
-  console    Talk to the agent with no LiveKit server: by text (`console --text`), or
-             with WAV files (`console --input-file in.wav --output-file out.wav`)
+  console    Talk to the agent with no LiveKit server: with the microphone and speakers
+             (`console`; Ctrl+T to type instead), by text (`console --text`), or with WAV
+             files (`console --input-file in.wav --output-file out.wav`)
   dev        Run as a worker of a LiveKit server, for development (not available yet)
   start      Run as a worker of a LiveKit server, for production (not available yet)
   connect    Join one LiveKit room directly (not available yet)
 
 Options:
-  --text               console: talk by text (reads lines from standard input)
-  --input-file <WAV>   console: the user's speech, from a WAV file (real-time paced)
-  --output-file <WAV>  console: write the agent's speech to a WAV file
-  --fast               console: read --input-file as fast as possible
-  --log-level <LEVEL>  trace, debug, info, warn, error or off, or a tracing filter such as
-                       `info,agents_core=debug` [env: LIVEKIT_LOG_LEVEL] [default: info]
-  -h, --help           Print this help
+  --text                  console: talk by text (reads lines from standard input)
+  --input-file <WAV>      console: the user's speech, from a WAV file (real-time paced)
+  --output-file <WAV>     console: write the agent's speech to a WAV file
+  --fast                  console: read --input-file as fast as possible
+  --input-device <NAME>   console: the microphone (default: the system's default)
+  --output-device <NAME>  console: the speakers (default: the system's default)
+  --list-devices          console: list the input and output devices (* the defaults) and exit
+  --log-level <LEVEL>     trace, debug, info, warn, error or off, or a tracing filter such as
+                          `info,agents_core=debug` [env: LIVEKIT_LOG_LEVEL] [default: info]
+  -h, --help              Print this help
 
 Agent replies and tool calls go to standard output, logs to standard error. Variables in a
-`.env` file in the working directory (or a parent) are loaded first.
+`.env` file in the working directory (or a parent) are loaded first. The microphone console
+(`console` alone) is built with the `audio-devices` feature of agents-core; in it, Ctrl+T (or
+a line `/text`) switches to typing, `/audio` back to the microphone.
 ";
 
 /// What the command line asks for.
@@ -41,6 +47,8 @@ pub(crate) enum Command {
         log_level: Option<String>,
         /// `--input-file`, `--output-file` and `--fast`.
         files: AudioFiles,
+        /// `--input-device`, `--output-device` and `--list-devices`.
+        devices: Devices,
     },
     /// A command that exists in Python's CLI but not here yet.
     Unavailable {
@@ -60,6 +68,17 @@ pub(crate) struct AudioFiles {
     pub(crate) fast: bool,
 }
 
+/// The console's audio devices.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Devices {
+    /// The microphone's name.
+    pub(crate) input: Option<String>,
+    /// The speakers' name.
+    pub(crate) output: Option<String>,
+    /// List the devices and exit.
+    pub(crate) list: bool,
+}
+
 /// A command line that could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ArgsError {
@@ -76,7 +95,7 @@ pub(crate) enum ArgsError {
     #[error("`{0}` is not available yet: only the text console (`console --text`) is")]
     UnavailableOption(String),
     /// An option needs a value.
-    #[error("`{0}` needs a value, e.g. `{0} debug`")]
+    #[error("`{0}` needs a value: see `--help`")]
     MissingValue(String),
     /// An argument is not valid UTF-8.
     #[error("the argument {0:?} is not valid UTF-8")]
@@ -86,9 +105,8 @@ pub(crate) enum ArgsError {
     Unexpected(String),
 }
 
-/// Options of Python's console that need audio, which this console does not have yet.
-const AUDIO_OPTIONS: [&str; 4] =
-    ["--input-device", "--output-device", "--list-devices", "--record"];
+/// Options of Python's console that this console does not have yet.
+const AUDIO_OPTIONS: [&str; 1] = ["--record"];
 
 /// Commands of Python's CLI that are not here yet.
 const UNAVAILABLE_COMMANDS: [&str; 4] = ["dev", "start", "connect", "download-files"];
@@ -99,6 +117,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     let mut text = false;
     let mut log_level = None;
     let mut files = AudioFiles::default();
+    let mut devices = Devices::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let arg = arg.into_string().map_err(ArgsError::NotUtf8)?;
@@ -112,7 +131,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
             "-h" | "--help" => return Ok(Command::Help),
             "--text" => text = true,
             "--fast" => files.fast = true,
-            "--log-level" | "--input-file" | "--output-file" => {
+            "--list-devices" => devices.list = true,
+            "--log-level" | "--input-file" | "--output-file" | "--input-device"
+            | "--output-device" => {
                 let value = match inline_value {
                     Some(value) => value,
                     None => match args.next() {
@@ -123,6 +144,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
                 match name.as_str() {
                     "--input-file" => files.input = Some(value.into()),
                     "--output-file" => files.output = Some(value.into()),
+                    "--input-device" => devices.input = Some(value),
+                    "--output-device" => devices.output = Some(value),
                     _ => log_level = Some(value),
                 }
             }
@@ -136,7 +159,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     }
     match command.as_deref() {
         None => Err(ArgsError::NoCommand),
-        Some("console") => Ok(Command::Console { text, log_level, files }),
+        Some("console") => Ok(Command::Console { text, log_level, files, devices }),
         Some(other) if UNAVAILABLE_COMMANDS.contains(&other) => {
             Ok(Command::Unavailable { command: other.to_owned() })
         }
@@ -158,14 +181,20 @@ mod tests {
     fn console() {
         assert_eq!(
             parse_str(&["console", "--text"]),
-            Ok(Command::Console { text: true, log_level: None, files: AudioFiles::default() })
+            Ok(Command::Console {
+                text: true,
+                log_level: None,
+                files: AudioFiles::default(),
+                devices: Devices::default()
+            })
         );
         assert_eq!(
             parse_str(&["--log-level", "debug", "console"]),
             Ok(Command::Console {
                 text: false,
                 log_level: Some("debug".into()),
-                files: AudioFiles::default()
+                files: AudioFiles::default(),
+                devices: Devices::default()
             })
         );
         assert_eq!(
@@ -173,7 +202,8 @@ mod tests {
             Ok(Command::Console {
                 text: true,
                 log_level: Some("warn".into()),
-                files: AudioFiles::default()
+                files: AudioFiles::default(),
+                devices: Devices::default()
             })
         );
         assert_eq!(
@@ -185,9 +215,51 @@ mod tests {
                     input: Some("in.wav".into()),
                     output: Some("out.wav".into()),
                     fast: true
+                },
+                devices: Devices::default()
+            })
+        );
+    }
+
+    #[test]
+    fn devices() {
+        assert_eq!(
+            parse_str(&["console", "--input-device", "hw:CARD=0,DEV=0", "--output-device=pulse"]),
+            Ok(Command::Console {
+                text: false,
+                log_level: None,
+                files: AudioFiles::default(),
+                devices: Devices {
+                    input: Some("hw:CARD=0,DEV=0".into()),
+                    output: Some("pulse".into()),
+                    list: false
                 }
             })
         );
+        assert_eq!(
+            parse_str(&["console", "--list-devices"]),
+            Ok(Command::Console {
+                text: false,
+                log_level: None,
+                files: AudioFiles::default(),
+                devices: Devices { list: true, ..Devices::default() }
+            })
+        );
+        // A name with `=` in it, given inline: split at the first `=` only.
+        assert_eq!(
+            parse_str(&["console", "--input-device=plughw:CARD=1"]),
+            Ok(Command::Console {
+                text: false,
+                log_level: None,
+                files: AudioFiles::default(),
+                devices: Devices { input: Some("plughw:CARD=1".into()), ..Devices::default() }
+            })
+        );
+        assert_eq!(
+            parse_str(&["console", "--output-device"]),
+            Err(ArgsError::MissingValue("--output-device".into()))
+        );
+        assert!(USAGE.contains("--input-device <NAME>") && USAGE.contains("--list-devices"));
     }
 
     #[test]

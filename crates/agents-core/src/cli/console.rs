@@ -37,6 +37,10 @@ pub enum ConsoleError {
     /// An audio file could not be read or written.
     #[error(transparent)]
     Wav(#[from] crate::audio::WavError),
+    /// The microphone or the speakers could not be used.
+    #[cfg(feature = "audio-devices")]
+    #[error(transparent)]
+    Device(#[from] super::devices::DeviceError),
 }
 
 /// Runs `server` in a text console: one local job in the room `console-room`, and a
@@ -93,7 +97,10 @@ where
     W: Write,
     I: Future<Output = ()>,
 {
-    run_console(server, Room::local(CONSOLE_ROOM), input, output, false, interrupt).await
+    let talk = |session: AgentSession| async move {
+        talk(&session, input).await.map_err(ConsoleError::Input)
+    };
+    run_console(server, Room::local(CONSOLE_ROOM), output, false, interrupt, talk).await
 }
 
 /// Runs `server` in a console whose user speaks the WAV file `input` (paced at real time, or
@@ -115,27 +122,31 @@ pub async fn run_console_files<W: Write>(
     let speakers = output.map(|path| Arc::new(wav_io::WavOutput::new(path)));
     let sink = speakers.clone().map(|speakers| speakers as Arc<dyn AudioOutput>);
     let room = Room::local_with_audio(CONSOLE_ROOM, Some(audio), sink);
-    let result =
-        run_console(server, room, tokio::io::empty(), transcript, true, std::future::pending())
-            .await;
+    let talk = |session: AgentSession| async move {
+        talk(&session, tokio::io::empty()).await.map_err(ConsoleError::Input)
+    };
+    let result = run_console(server, room, transcript, true, std::future::pending(), talk).await;
     if let Some(speakers) = speakers {
         speakers.finish()?;
     }
     result
 }
 
-async fn run_console<R, W, I>(
+/// Runs a console in `room`: `talk` is the user's side once the session is there (its end
+/// ends the console), `output` receives the conversation.
+pub(super) async fn run_console<W, I, T, F>(
     server: &AgentServer,
     room: Room,
-    input: R,
     output: W,
     show_user: bool,
     interrupt: I,
+    talk: T,
 ) -> Result<(), ConsoleError>
 where
-    R: AsyncBufRead + Unpin,
     W: Write,
     I: Future<Output = ()>,
+    T: FnOnce(AgentSession) -> F,
+    F: Future<Output = Result<(), ConsoleError>>,
 {
     let mut interrupt = pin!(interrupt);
     let mut job = server.launch_fake_job(room).await?;
@@ -145,8 +156,9 @@ where
         Ok(session) => {
             let mut events = session.subscribe();
             let mut printer = Printer::new(output, show_user);
+            let talk = talk(session.clone());
             let end =
-                converse(&session, &mut job, &ctx, input, &mut printer, &mut events, interrupt)
+                converse(&session, &mut job, &ctx, talk, &mut printer, &mut events, interrupt)
                     .await;
             session.close().await;
             (end, drain(&mut printer, &mut events))
@@ -217,11 +229,11 @@ async fn wait_for_session(
 
 /// Prints the session's events while the user's lines are sent, until something ends the
 /// console.
-async fn converse<R: AsyncBufRead + Unpin, W: Write>(
+async fn converse<W: Write>(
     session: &AgentSession,
     job: &mut RunningJob,
     ctx: &JobContext,
-    input: R,
+    talk: impl Future<Output = Result<(), ConsoleError>>,
     printer: &mut Printer<W>,
     events: &mut Receiver<SessionEvent>,
     mut interrupt: std::pin::Pin<&mut impl Future<Output = ()>>,
@@ -230,7 +242,7 @@ async fn converse<R: AsyncBufRead + Unpin, W: Write>(
     if let Err(error) = printer.print_history(&session.history()) {
         return End::Failed(ConsoleError::Output(error));
     }
-    let mut talk = pin!(talk(session, input));
+    let mut talk = pin!(talk);
     loop {
         tokio::select! {
             biased;
@@ -258,7 +270,7 @@ async fn converse<R: AsyncBufRead + Unpin, W: Write>(
             talked = talk.as_mut() => {
                 return match talked {
                     Ok(()) => End::InputDone,
-                    Err(error) => End::Failed(ConsoleError::Input(error)),
+                    Err(error) => End::Failed(error),
                 };
             }
         }

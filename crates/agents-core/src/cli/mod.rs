@@ -8,13 +8,33 @@
 //! | command | what it does |
 //! |---|---|
 //! | `console --text` | runs one local job (room `console-room`) and talks to its agent by text: lines from standard input, replies on standard output |
-//! | `console` (audio), `dev`, `start`, `connect` | not available yet: they exit with an error saying so |
+//! | `console --input-file in.wav [--output-file out.wav] [--fast]` | the same job, its user speaking the WAV file, the agent's speech written to a WAV file ([`run_console_files`]) |
+//! | `console` | the same job on the machine's microphone and speakers, with a level meter; Ctrl+T (or a line `/text`) to type instead; `--input-device NAME`, `--output-device NAME`, `--list-devices` (needs the `audio-devices` feature: [`run_console_devices`]) |
+//! | `dev`, `start`, `connect` | not available yet: they exit with an error saying so |
 //!
 //! Options: `--log-level <LEVEL>` (or `LIVEKIT_LOG_LEVEL`; default `info`), `--help`. Logs go
 //! to standard error. A `.env` file in the working directory, or a parent, is loaded first.
+//!
+//! The audio console is behind agents-core's `audio-devices` feature (cpal; on Linux it
+//! builds against ALSA: `apt-get install libasound2-dev`). Without it, `console` with neither
+//! `--text` nor `--input-file` says which feature to enable. Both devices run in their own
+//! format; the console converts to and from the session's 10 ms mono 24 kHz frames. The level
+//! meter is drawn only when standard error is a terminal, and Ctrl+T is read as pressed only
+//! when standard input is one (it is then in key-at-a-time mode, without echo, until text
+//! mode or the end of the console); a line `/text` works on any standard input. In text mode
+//! the microphone is muted, each line is a user turn, `/audio` goes back to the microphone and
+//! Ctrl+D ends the console.
 
 mod args;
 mod console;
+#[cfg(any(feature = "audio-devices", test))]
+mod device_audio;
+#[cfg(feature = "audio-devices")]
+mod device_console;
+#[cfg(feature = "audio-devices")]
+mod devices;
+#[cfg(any(feature = "audio-devices", test))]
+mod keys;
 mod logging;
 mod printer;
 mod wav_io;
@@ -29,6 +49,10 @@ use tokio::sync::oneshot;
 pub use console::{
     CONSOLE_ROOM, ConsoleError, run_console_files, run_console_text, run_console_text_until,
 };
+#[cfg(feature = "audio-devices")]
+pub use device_console::{DeviceOptions, run_console_devices};
+#[cfg(feature = "audio-devices")]
+pub use devices::{DeviceError, DeviceKind, list_devices};
 
 use crate::worker::AgentServer;
 use args::Command;
@@ -88,16 +112,27 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             ));
             ExitCode::FAILURE
         }
-        Command::Console { text, log_level, files } => {
+        Command::Console { text, log_level, files, devices } => {
             if text && files.input.is_some() {
                 print_error("choose `--text` or `--input-file`, not both");
                 return ExitCode::from(USAGE_ERROR);
             }
-            if !text && files.input.is_none() {
+            let microphone = !text && files.input.is_none();
+            if !microphone && (devices.input.is_some() || devices.output.is_some()) {
+                print_error(
+                    "`--input-device` and `--output-device` are for the microphone console: \
+                     drop `--text` and `--input-file`",
+                );
+                return ExitCode::from(USAGE_ERROR);
+            }
+            if (microphone || devices.list) && !cfg!(feature = "audio-devices") {
                 print_error(&format!(
-                    "the microphone console is not available yet: run `{program} console --text` \
-                     to talk to the agent by text, or `{program} console --input-file in.wav \
-                     --output-file out.wav` to talk with audio files"
+                    "the microphone console is not built in: rebuild with the `audio-devices` \
+                     feature of agents-core (`agents-core = {{ version = \"0.1\", features = \
+                     [\"audio-devices\"] }}`; on Linux it needs `apt-get install \
+                     libasound2-dev`), or run `{program} console --text` to talk to the agent \
+                     by text, or `{program} console --input-file in.wav --output-file out.wav` \
+                     to talk with audio files"
                 ));
                 return ExitCode::FAILURE;
             }
@@ -114,12 +149,70 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             {
                 tracing::warn!("the .env file was not loaded: {error}");
             }
+            #[cfg(feature = "audio-devices")]
+            if devices.list {
+                return match list_devices(std::io::stdout()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        print_error(&error.to_string());
+                        ExitCode::FAILURE
+                    }
+                };
+            }
+            #[cfg(feature = "audio-devices")]
+            if microphone {
+                return device_console(&server, devices);
+            }
             match files.input {
                 Some(input) if !text => {
                     file_console(&server, &input, files.output.as_deref(), files.fast)
                 }
                 _ => text_console(&server),
             }
+        }
+    }
+}
+
+/// Runs the audio console on the machine's devices, the conversation on standard output.
+#[cfg(feature = "audio-devices")]
+fn device_console(server: &AgentServer, devices: args::Devices) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            print_error(&format!("cannot start the tokio runtime: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut options = DeviceOptions::new()
+        .level_meter(device_console::meter_wanted())
+        .terminal(device_console::keys_wanted());
+    if let Some(input) = devices.input {
+        options = options.input_device(input);
+    }
+    if let Some(output) = devices.output {
+        options = options.output_device(output);
+    }
+    let result = runtime.block_on(async {
+        let (interrupted, on_interrupt) = oneshot::channel();
+        let ctrl_c = tokio::spawn(watch_ctrl_c(interrupted));
+        let interrupt = async move {
+            if on_interrupt.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let result =
+            run_console_devices(server, &options, std::io::stdin(), std::io::stdout(), interrupt)
+                .await;
+        ctrl_c.abort();
+        result
+    });
+    // The keyboard's thread may be blocked reading standard input: it must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            print_error(&error.to_string());
+            ExitCode::FAILURE
         }
     }
 }
@@ -195,6 +288,9 @@ async fn watch_ctrl_c(interrupted: oneshot::Sender<()>) {
     tracing::info!("closing the session (press Ctrl+C again to quit at once)");
     let _ = interrupted.send(());
     if tokio::signal::ctrl_c().await.is_ok() {
+        // The audio console's terminal mode does not outlive the process.
+        #[cfg(feature = "audio-devices")]
+        keys::restore_terminal();
         std::process::exit(INTERRUPTED);
     }
 }
