@@ -20,6 +20,24 @@ use tokio::sync::mpsc;
 use super::device_audio::{Capture, Level, Playout, level_dbfs};
 use crate::audio::AudioFrame;
 
+/// `Some($build::<T>(args))` with `T` the sample type of `$format`; `None` for a format that
+/// cpal added and the console does not know.
+macro_rules! by_sample_format {
+    ($format:expr, $build:ident($($arg:expr),*)) => {
+        match $format {
+            SampleFormat::I8 => Some($build::<i8>($($arg),*)),
+            SampleFormat::I16 => Some($build::<i16>($($arg),*)),
+            SampleFormat::I32 => Some($build::<i32>($($arg),*)),
+            SampleFormat::U8 => Some($build::<u8>($($arg),*)),
+            SampleFormat::U16 => Some($build::<u16>($($arg),*)),
+            SampleFormat::U32 => Some($build::<u32>($($arg),*)),
+            SampleFormat::F32 => Some($build::<f32>($($arg),*)),
+            SampleFormat::F64 => Some($build::<f64>($($arg),*)),
+            _ => None,
+        }
+    };
+}
+
 /// Frames the microphone may run ahead of the session before frames are dropped (5 s).
 const INPUT_QUEUE: usize = 500;
 
@@ -305,24 +323,17 @@ pub(crate) fn open_input(
     let sink = InputSink { capture, level, sender, dropped: Arc::new(AtomicU64::new(0)) };
     let errors = on_error(direction, device_id.clone(), failures, None);
     let stream_config = config.config();
-    let stream = match config.sample_format() {
-        SampleFormat::I8 => build_input::<i8>(&device, &stream_config, sink, errors),
-        SampleFormat::I16 => build_input::<i16>(&device, &stream_config, sink, errors),
-        SampleFormat::I32 => build_input::<i32>(&device, &stream_config, sink, errors),
-        SampleFormat::U8 => build_input::<u8>(&device, &stream_config, sink, errors),
-        SampleFormat::U16 => build_input::<u16>(&device, &stream_config, sink, errors),
-        SampleFormat::U32 => build_input::<u32>(&device, &stream_config, sink, errors),
-        SampleFormat::F32 => build_input::<f32>(&device, &stream_config, sink, errors),
-        SampleFormat::F64 => build_input::<f64>(&device, &stream_config, sink, errors),
-        other => {
-            return Err(DeviceError::UnsupportedFormat {
-                direction,
-                device: device_id,
-                format: other.to_string(),
-            });
-        }
-    }
-    .map_err(open_error)?;
+    let format = config.sample_format();
+    let Some(stream) =
+        by_sample_format!(format, build_input(&device, &stream_config, sink, errors))
+    else {
+        return Err(DeviceError::UnsupportedFormat {
+            direction,
+            device: device_id,
+            format: format.to_string(),
+        });
+    };
+    let stream = stream.map_err(open_error)?;
     stream.play().map_err(open_error)?;
     let frames = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|frame| (frame, receiver))
@@ -416,24 +427,17 @@ pub(crate) fn open_output(name: Option<&str>, failures: Failures) -> Result<Spea
     let errors = on_error(direction, device_id.clone(), failures, Some(playout.clone()));
     let stream_config = config.config();
     let source = playout.clone();
-    let stream = match config.sample_format() {
-        SampleFormat::I8 => build_output::<i8>(&device, &stream_config, source, errors),
-        SampleFormat::I16 => build_output::<i16>(&device, &stream_config, source, errors),
-        SampleFormat::I32 => build_output::<i32>(&device, &stream_config, source, errors),
-        SampleFormat::U8 => build_output::<u8>(&device, &stream_config, source, errors),
-        SampleFormat::U16 => build_output::<u16>(&device, &stream_config, source, errors),
-        SampleFormat::U32 => build_output::<u32>(&device, &stream_config, source, errors),
-        SampleFormat::F32 => build_output::<f32>(&device, &stream_config, source, errors),
-        SampleFormat::F64 => build_output::<f64>(&device, &stream_config, source, errors),
-        other => {
-            return Err(DeviceError::UnsupportedFormat {
-                direction,
-                device: device_id,
-                format: other.to_string(),
-            });
-        }
-    }
-    .map_err(open_error)?;
+    let format = config.sample_format();
+    let Some(stream) =
+        by_sample_format!(format, build_output(&device, &stream_config, source, errors))
+    else {
+        return Err(DeviceError::UnsupportedFormat {
+            direction,
+            device: device_id,
+            format: format.to_string(),
+        });
+    };
+    let stream = stream.map_err(open_error)?;
     stream.play().map_err(open_error)?;
     Ok(Speakers { _stream: stream, name: device_id, playout })
 }

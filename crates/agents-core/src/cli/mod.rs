@@ -176,13 +176,6 @@ pub fn run_app(server: AgentServer) -> ExitCode {
 /// Runs the audio console on the machine's devices, the conversation on standard output.
 #[cfg(feature = "audio-devices")]
 fn device_console(server: &AgentServer, devices: args::Devices) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            print_error(&format!("cannot start the tokio runtime: {error}"));
-            return ExitCode::FAILURE;
-        }
-    };
     let mut options = DeviceOptions::new()
         .level_meter(device_console::meter_wanted())
         .terminal(device_console::keys_wanted());
@@ -192,29 +185,9 @@ fn device_console(server: &AgentServer, devices: args::Devices) -> ExitCode {
     if let Some(output) = devices.output {
         options = options.output_device(output);
     }
-    let result = runtime.block_on(async {
-        let (interrupted, on_interrupt) = oneshot::channel();
-        let ctrl_c = tokio::spawn(watch_ctrl_c(interrupted));
-        let interrupt = async move {
-            if on_interrupt.await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        let result =
-            run_console_devices(server, &options, std::io::stdin(), std::io::stdout(), interrupt)
-                .await;
-        ctrl_c.abort();
-        result
-    });
-    // The keyboard's thread may be blocked reading standard input: it must not hold the exit.
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            print_error(&error.to_string());
-            ExitCode::FAILURE
-        }
-    }
+    until_ctrl_c(|interrupt| async move {
+        run_console_devices(server, &options, std::io::stdin(), std::io::stdout(), interrupt).await
+    })
 }
 
 /// Runs the console on audio files, the conversation on standard output.
@@ -224,52 +197,61 @@ fn file_console(
     output: Option<&std::path::Path>,
     fast: bool,
 ) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            print_error(&format!("cannot start the tokio runtime: {error}"));
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(runtime) = new_runtime() else { return ExitCode::FAILURE };
     tracing::info!("starting the console with {}", input.display());
-    let result =
-        runtime.block_on(run_console_files(server, input, output, fast, std::io::stdout()));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            print_error(&error.to_string());
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(runtime.block_on(run_console_files(server, input, output, fast, std::io::stdout())))
 }
 
 /// Runs the text console on standard input and output.
 fn text_console(server: &AgentServer) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            print_error(&format!("cannot start the tokio runtime: {error}"));
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        let (interrupted, on_interrupt) = oneshot::channel();
-        let ctrl_c = tokio::spawn(watch_ctrl_c(interrupted));
+    until_ctrl_c(|interrupt| async move {
         tracing::info!(
             "starting the text console: type a message and press Enter; end with Ctrl+D, or Ctrl+C"
         );
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        let interrupt = async move {
+        run_console_text_until(server, stdin, std::io::stdout(), interrupt).await
+    })
+}
+
+/// Runs `console` on a new runtime, its `interrupt` the first Ctrl+C; the exit code says
+/// whether it succeeded (its error printed).
+fn until_ctrl_c<F, Fut>(console: F) -> ExitCode
+where
+    F: FnOnce(futures::future::BoxFuture<'static, ()>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ConsoleError>>,
+{
+    let Some(runtime) = new_runtime() else { return ExitCode::FAILURE };
+    let result = runtime.block_on(async {
+        let (interrupted, on_interrupt) = oneshot::channel();
+        let ctrl_c = tokio::spawn(watch_ctrl_c(interrupted));
+        let interrupt = Box::pin(async move {
             if on_interrupt.await.is_err() {
                 std::future::pending::<()>().await;
             }
-        };
-        let result = run_console_text_until(server, stdin, std::io::stdout(), interrupt).await;
+        });
+        let result = console(interrupt).await;
         ctrl_c.abort();
         result
     });
-    // A read of standard input blocked in the background must not hold the exit.
+    // A read of standard input blocked in the background (the text console's reader, the
+    // audio console's keyboard thread) must not hold the exit.
     runtime.shutdown_timeout(Duration::from_millis(100));
+    exit_code(result)
+}
+
+/// A multi-thread runtime; `None` (the error printed) if it cannot start.
+fn new_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            print_error(&format!("cannot start the tokio runtime: {error}"));
+            None
+        }
+    }
+}
+
+/// Success, or the error printed and failure.
+fn exit_code(result: Result<(), ConsoleError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
