@@ -23,8 +23,9 @@ use crate::vad::{Vad, VadEventKind, VadStream};
 /// [`SpeechEventKind::StartOfSpeech`]; when the speech ends they transcribe the utterance
 /// with [`Stt::recognize`] and send [`SpeechEventKind::FinalTranscript`] (unless nothing was
 /// recognized), a [`SpeechEventKind::RecognitionUsage`] with the utterance's duration and the
-/// request's ([`RecognitionUsage::request`]), then [`SpeechEventKind::EndOfSpeech`]. Utterances are transcribed one at a
-/// time, in order; a failed recognition ends the stream with its error.
+/// request's ([`RecognitionUsage::request`]), then [`SpeechEventKind::EndOfSpeech`].
+/// Utterances are transcribed one at a time, in order; a failed recognition ends the stream
+/// with its error.
 ///
 /// ```no_run
 /// # fn example(whisper: std::sync::Arc<dyn agents_core::stt::Stt>, silero: std::sync::Arc<dyn agents_core::vad::Vad>) {
@@ -90,7 +91,6 @@ impl Stt for StreamAdapter {
             options: options.clone(),
             vad: self.vad.stream(),
             recognizing: None,
-            request: None,
             queued: VecDeque::new(),
             done: false,
         })
@@ -102,10 +102,8 @@ pub struct StreamAdapterStream {
     stt: Arc<dyn Stt>,
     options: SttOptions,
     vad: Box<dyn VadStream>,
-    /// The recognition of the last utterance, while it runs, with the utterance's duration
-    /// and when the request started.
-    recognizing: Option<BoxFuture<'static, Result<SpeechEvent, SttError>>>,
-    request: Option<(Duration, Instant)>,
+    /// The recognition of the last utterance, while it runs: its result and its usage.
+    recognizing: Option<BoxFuture<'static, (Result<SpeechEvent, SttError>, RecognitionUsage)>>,
     /// Events ready to be returned.
     queued: VecDeque<SpeechEvent>,
     /// The VAD stream ended, or a recognition failed.
@@ -128,13 +126,17 @@ impl StreamAdapterStream {
         let stt = self.stt.clone();
         let options = self.options.clone();
         let audio: Duration = frames.iter().map(AudioFrame::duration).sum();
-        self.request = Some((audio, Instant::now()));
-        self.recognizing = Some(async move { stt.recognize(&frames, &options).await }.boxed());
+        let request = async move {
+            let started = Instant::now();
+            let result = stt.recognize(&frames, &options).await;
+            (result, RecognitionUsage::request(audio, started.elapsed()))
+        };
+        self.recognizing = Some(request.boxed());
     }
 
     /// Queues the events of a finished recognition: its transcript, its usage (the
     /// utterance's duration and the request's), and the end of speech.
-    fn recognized(&mut self, result: SpeechEvent) {
+    fn recognized(&mut self, result: SpeechEvent, usage: RecognitionUsage) {
         let request_id = result.request_id;
         if let Some(best) = result.alternatives.into_iter().next()
             && !best.text.is_empty()
@@ -145,10 +147,7 @@ impl StreamAdapterStream {
                     .with_request_id(request_id.clone()),
             );
         }
-        if let Some((audio, started)) = self.request.take() {
-            let usage = RecognitionUsage::request(audio, started.elapsed());
-            self.queued.push_back(SpeechEvent::usage(usage).with_request_id(request_id));
-        }
+        self.queued.push_back(SpeechEvent::usage(usage).with_request_id(request_id));
         self.queued.push_back(SpeechEvent::new(SpeechEventKind::EndOfSpeech));
     }
 }
@@ -163,13 +162,13 @@ impl Stream for StreamAdapterStream {
                 return Poll::Ready(Some(Ok(event)));
             }
             if let Some(recognizing) = this.recognizing.as_mut() {
-                let result = match recognizing.poll_unpin(cx) {
+                let (result, usage) = match recognizing.poll_unpin(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(result) => result,
+                    Poll::Ready(done) => done,
                 };
                 this.recognizing = None;
                 match result {
-                    Ok(event) => this.recognized(event),
+                    Ok(event) => this.recognized(event, usage),
                     Err(error) => {
                         this.done = true;
                         return Poll::Ready(Some(Err(error)));
