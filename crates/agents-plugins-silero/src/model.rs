@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use ort::environment::Environment;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
-use ort::session::{Session, SessionInputValue};
+use ort::session::{Session, SessionInputValue, SessionOutputs};
 use ort::value::Tensor;
 
 use crate::error::LoadError;
@@ -147,6 +147,16 @@ impl std::fmt::Debug for SileroModel {
     }
 }
 
+impl BatchTensors {
+    /// Zeroed tensors for `n` streams of `row` input samples each.
+    fn new(n: usize, row: usize) -> Result<Self, InferenceError> {
+        let input = Tensor::from_array(([n, row], vec![0.0f32; n * row])).map_err(runtime_error)?;
+        let state = Tensor::from_array(([2usize, n, HALF_STATE], vec![0.0f32; n * STATE_LEN]))
+            .map_err(runtime_error)?;
+        Ok(Self { input, state })
+    }
+}
+
 /// Half the LSTM state: `h` or `c` of one stream.
 const HALF_STATE: usize = STATE_LEN / 2;
 
@@ -185,32 +195,15 @@ impl SileroModel {
                 .map_err(|e| session_error(&e))?;
         let mut model = Self { session, geometry, batches: Vec::new(), sample_rate, order };
         // The batch-1 tensors are made now, so that a model that cannot have them fails here.
-        model.tensors(1).map_err(|e| session_error(&e))?;
+        let row = geometry.context + geometry.window;
+        sized(&mut model.batches, 1, || BatchTensors::new(1, row))
+            .map_err(|e| session_error(&e))?;
         Ok(model)
     }
 
     /// The model's window and context sizes.
     pub(crate) fn geometry(&self) -> Geometry {
         self.geometry
-    }
-
-    /// The tensors for a batch of `n` (at least 1) streams.
-    fn tensors(&mut self, n: usize) -> Result<&mut BatchTensors, InferenceError> {
-        let Geometry { window, context, .. } = self.geometry;
-        if self.batches.len() < n {
-            self.batches.resize_with(n, || None);
-        }
-        let slot = &mut self.batches[n - 1];
-        if slot.is_none() {
-            let error = |e: ort::Error| InferenceError(format!("ONNX Runtime: {e}"));
-            let input =
-                Tensor::from_array(([n, context + window], vec![0.0f32; n * (context + window)]))
-                    .map_err(error)?;
-            let state = Tensor::from_array(([2usize, n, HALF_STATE], vec![0.0f32; n * STATE_LEN]))
-                .map_err(error)?;
-            *slot = Some(BatchTensors { input, state });
-        }
-        slot.as_mut().ok_or_else(|| InferenceError("no input tensors".into()))
     }
 
     /// Runs one window of each of `states.len()` streams as one batch (`input [n, 576]`,
@@ -243,8 +236,8 @@ impl SileroModel {
                 )));
             }
         }
-        let order = self.order;
-        let tensors = self.tensors(n)?;
+        let Self { session, batches, sample_rate, order, .. } = self;
+        let tensors = sized(batches, n, || BatchTensors::new(n, context + len))?;
         {
             let (_, input) = tensors.input.extract_tensor_mut();
             for ((row, state), window) in
@@ -261,48 +254,22 @@ impl SileroModel {
                 c[rows].copy_from_slice(&state.lstm[HALF_STATE..]);
             }
         }
-        let tensors = &self.batches[n - 1];
-        let Some(tensors) = tensors.as_ref() else {
-            return Err(InferenceError("no input tensors".into()));
-        };
         let mut values: [Option<SessionInputValue<'_>>; 3] = [None, None, None];
         values[order[0]] = Some((&tensors.input).into());
         values[order[1]] = Some((&tensors.state).into());
-        values[order[2]] = Some((&self.sample_rate).into());
+        values[order[2]] = Some((&*sample_rate).into());
         let [Some(a), Some(b), Some(c)] = values else {
             return Err(InferenceError("the model's input order is inconsistent".into()));
         };
-        let outputs = self
-            .session
-            .run([a, b, c])
-            .map_err(|e| InferenceError(format!("ONNX Runtime: {e}")))?;
+        let outputs = session.run([a, b, c]).map_err(runtime_error)?;
 
-        match outputs.get(OUTPUT).map(|v| v.try_extract_tensor::<f32>()) {
-            Some(Ok((_, p))) if p.len() == n => probabilities.copy_from_slice(p),
-            Some(Ok((shape, _))) => {
-                return Err(InferenceError(format!(
-                    "`{OUTPUT}` has shape {shape:?}, not [{n}, 1]"
-                )));
-            }
-            Some(Err(e)) => return Err(InferenceError(format!("`{OUTPUT}`: {e}"))),
-            None => return Err(InferenceError(format!("no `{OUTPUT}` output"))),
-        }
-        match outputs.get(STATE_OUT).map(|v| v.try_extract_tensor::<f32>()) {
-            Some(Ok((_, next))) if next.len() == n * STATE_LEN => {
-                let (h, c) = next.split_at(n * HALF_STATE);
-                for (i, state) in states.iter_mut().enumerate() {
-                    let rows = i * HALF_STATE..(i + 1) * HALF_STATE;
-                    state.lstm[..HALF_STATE].copy_from_slice(&h[rows.clone()]);
-                    state.lstm[HALF_STATE..].copy_from_slice(&c[rows]);
-                }
-            }
-            Some(Ok((shape, _))) => {
-                return Err(InferenceError(format!(
-                    "`{STATE_OUT}` has shape {shape:?}, not [2, {n}, 128]"
-                )));
-            }
-            Some(Err(e)) => return Err(InferenceError(format!("`{STATE_OUT}`: {e}"))),
-            None => return Err(InferenceError(format!("no `{STATE_OUT}` output"))),
+        probabilities.copy_from_slice(output(&outputs, OUTPUT, &[n, 1])?);
+        let next = output(&outputs, STATE_OUT, &[2, n, HALF_STATE])?;
+        let (h, c) = next.split_at(n * HALF_STATE);
+        for (i, state) in states.iter_mut().enumerate() {
+            let rows = i * HALF_STATE..(i + 1) * HALF_STATE;
+            state.lstm[..HALF_STATE].copy_from_slice(&h[rows.clone()]);
+            state.lstm[HALF_STATE..].copy_from_slice(&c[rows]);
         }
         // The next context is the end of this input: the last `context` samples of the window
         // (the window is always longer than the context).
@@ -382,19 +349,9 @@ impl SequenceModel {
             )));
         }
         let row = SEQUENCE_CONTEXT + SEQUENCE_WINDOW;
-        if self.inputs.len() < l {
-            self.inputs.resize_with(l, || None);
-        }
-        let slot = &mut self.inputs[l - 1];
-        if slot.is_none() {
-            *slot = Some(
-                Tensor::from_array(([l, row], vec![0.0f32; l * row]))
-                    .map_err(|e| InferenceError(format!("ONNX Runtime: {e}")))?,
-            );
-        }
-        let Some(input) = slot.as_mut() else {
-            return Err(InferenceError("no input tensor".into()));
-        };
+        let input = sized(&mut self.inputs, l, || {
+            Tensor::from_array(([l, row], vec![0.0f32; l * row])).map_err(runtime_error)
+        })?;
         {
             // Row k is the window k with the 64 samples before it: the stream's context for
             // the first, the end of the previous window for the others.
@@ -415,25 +372,54 @@ impl SequenceModel {
         let outputs = self
             .session
             .run(ort::inputs!["input" => &*input, "h" => &self.h, "c" => &self.c])
-            .map_err(|e| InferenceError(format!("ONNX Runtime: {e}")))?;
-        let tensor = |name: &str, len: usize| match outputs
-            .get(name)
-            .map(|v| v.try_extract_tensor::<f32>())
-        {
-            Some(Ok((_, data))) if data.len() == len => Ok(data),
-            Some(Ok((shape, _))) => Err(InferenceError(format!("`{name}` has shape {shape:?}"))),
-            Some(Err(e)) => Err(InferenceError(format!("`{name}`: {e}"))),
-            None => Err(InferenceError(format!("no `{name}` output"))),
-        };
-        let probs = tensor("speech_probs", l)?;
-        let hn = tensor("hn", HALF_STATE)?;
-        let cn = tensor("cn", HALF_STATE)?;
+            .map_err(runtime_error)?;
+        let probs = output(&outputs, "speech_probs", &[l])?;
+        let hn = output(&outputs, "hn", &[1, 1, HALF_STATE])?;
+        let cn = output(&outputs, "cn", &[1, 1, HALF_STATE])?;
         probabilities.clear();
         probabilities.extend_from_slice(probs);
         state.lstm[..HALF_STATE].copy_from_slice(hn);
         state.lstm[HALF_STATE..].copy_from_slice(cn);
         state.context.copy_from_slice(&samples[samples.len() - SEQUENCE_CONTEXT..]);
         Ok(())
+    }
+}
+
+/// An error of ONNX Runtime during an inference.
+fn runtime_error(e: ort::Error) -> InferenceError {
+    InferenceError(format!("ONNX Runtime: {e}"))
+}
+
+/// The entry of `cache` for size `n` (at least 1), made by `make` on first use.
+fn sized<T>(
+    cache: &mut Vec<Option<T>>,
+    n: usize,
+    make: impl FnOnce() -> Result<T, InferenceError>,
+) -> Result<&mut T, InferenceError> {
+    if cache.len() < n {
+        cache.resize_with(n, || None);
+    }
+    let slot = &mut cache[n - 1];
+    let value = match slot.take() {
+        Some(value) => value,
+        None => make()?,
+    };
+    Ok(slot.insert(value))
+}
+
+/// The output `name` of a run, which must have the values of `shape`.
+fn output<'o>(
+    outputs: &'o SessionOutputs<'_>,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'o [f32], InferenceError> {
+    match outputs.get(name).map(|v| v.try_extract_tensor::<f32>()) {
+        Some(Ok((_, data))) if data.len() == shape.iter().product::<usize>() => Ok(data),
+        Some(Ok((got, _))) => {
+            Err(InferenceError(format!("`{name}` has shape {got:?}, not {shape:?}")))
+        }
+        Some(Err(e)) => Err(InferenceError(format!("`{name}`: {e}"))),
+        None => Err(InferenceError(format!("no `{name}` output"))),
     }
 }
 
