@@ -247,3 +247,39 @@ impl<T: IntoToolOutput, E: Into<ToolError>> IntoToolOutput for Result<T, E> {
         }
     }
 }
+
+/// `?` in a tool: errors a tool commonly meets become [`ToolError::Internal`] — logged in full,
+/// and reported to the model only as "An internal error occurred" (like
+/// [`ToolError::internal`]). Return [`ToolError::message`] for an error the model should read.
+///
+/// A blanket impl over every `std::error::Error` is not possible (it would overlap with
+/// `From<ToolError> for ToolError` and the text conversions), hence the list; any other error
+/// converts with `.map_err(ToolError::internal)`, or through `Box<dyn Error + Send + Sync>`.
+macro_rules! internal_tool_error {
+    ($($ty:ty),* $(,)?) => {$(
+        impl From<$ty> for ToolError {
+            fn from(error: $ty) -> Self {
+                Self::internal(error)
+            }
+        }
+    )*};
+}
+
+internal_tool_error!(
+    super::ToolSetError,
+    super::ToolDefinitionError,
+    super::LlmError,
+    crate::voice::SessionError,
+    std::io::Error,
+    serde_json::Error,
+    std::fmt::Error,
+    std::num::ParseIntError,
+    std::num::ParseFloatError,
+    std::str::ParseBoolError,
+    std::str::Utf8Error,
+    std::string::FromUtf8Error,
+    std::net::AddrParseError,
+    std::time::SystemTimeError,
+    tokio::task::JoinError,
+    tokio::time::error::Elapsed,
+);
