@@ -10,10 +10,10 @@ use std::time::Duration;
 use agents_core::llm::{ApiConnectOptions, ChatItem, ChatRole, ToolChoice};
 use agents_core::prelude::*;
 use agents_core::voice::{
-    AgentMetrics, AgentState, MockTools, RunEvent, SessionErrorEvent, SessionEvent,
+    AgentMetrics, AgentState, MockTools, RunEvent, SessionError, SessionErrorEvent, SessionEvent,
 };
 use agents_inference::openai;
-use agents_test_support::{FakeOpenAi, FakeResponse, RecordedRequest};
+use agents_test_support::{FakeOpenAi, FakeResponse, RecordedRequest, StreamPart};
 use serde_json::{Value, json};
 
 const INSTRUCTIONS: &str = "You are a helpful assistant.";
@@ -151,28 +151,72 @@ async fn a_tool_call_runs_and_the_model_is_asked_again() {
 }
 
 #[tokio::test]
-async fn parallel_calls_run_concurrently_and_commit_in_completion_order() {
+async fn parallel_calls_run_concurrently_and_are_recorded_in_the_models_order() {
+    // The model says "Checking." and calls `slow` then `fast`; `fast` finishes first.
     let fake = FakeOpenAi::with_handler(|request| {
         if last_is_tool_output(request) {
             FakeResponse::text("Both done.")
         } else {
-            FakeResponse::tool_calls([("call_slow", "slow", "{}"), ("call_fast", "fast", "{}")])
+            FakeResponse::stream([
+                StreamPart::text("Checking."),
+                StreamPart::tool_call("call_slow", "slow", "{}"),
+                StreamPart::tool_call("call_fast", "fast", "{}"),
+                StreamPart::finish("tool_calls"),
+                StreamPart::Done,
+            ])
         }
     })
     .await
     .unwrap();
     let session = session_for(&fake).build();
+    let mut events = session.subscribe();
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
     let started = std::time::Instant::now();
     let result = session.run("do both").await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "the calls ran concurrently");
+
+    // What the model said, in its order: the calls, then their outputs in the same order.
     let mut expect = result.expect();
-    expect.next_event().is_function_call("fast");
-    expect.next_event().is_function_call_output().with_output("fast done");
+    expect.next_event().is_message(ChatRole::Assistant).containing("Checking.");
     expect.next_event().is_function_call("slow");
+    expect.next_event().is_function_call("fast");
     expect.next_event().is_function_call_output().with_output("slow done");
-    expect.next_event().is_message(ChatRole::Assistant);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    expect.next_event().is_function_call_output().with_output("fast done");
+    expect.next_event().is_message(ChatRole::Assistant).containing("Both done.");
+    expect.no_more_events();
+
+    // On the wire: one assistant message with its text and both calls, then the outputs.
+    let follow_up = &fake.requests()[1];
+    assert_eq!(roles(follow_up), ["system", "user", "assistant", "tool", "tool"]);
+    let assistant = &follow_up.messages()[2];
+    assert_eq!(assistant["content"], "Checking.");
+    assert_eq!(assistant["tool_calls"][0]["id"], "call_slow");
+    assert_eq!(assistant["tool_calls"][1]["id"], "call_fast");
+    assert_eq!(follow_up.messages()[3]["tool_call_id"], "call_slow");
+    assert_eq!(follow_up.messages()[4]["tool_call_id"], "call_fast");
+
+    // Each call is announced as it starts, before the batch is done; the batch is in the
+    // model's order too.
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        match event {
+            SessionEvent::FunctionToolStarted { function_call } => {
+                seen.push(format!("started {}", function_call.name));
+            }
+            SessionEvent::FunctionToolsExecuted { function_calls, function_call_outputs } => {
+                let calls: Vec<&str> = function_calls.iter().map(|c| c.name.as_str()).collect();
+                let outputs: Vec<&str> =
+                    function_call_outputs.iter().map(|o| o.output.as_str()).collect();
+                seen.push(format!("executed {calls:?} {outputs:?}"));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        seen,
+        ["started slow", "started fast", r#"executed ["slow", "fast"] ["slow done", "fast done"]"#]
+    );
     session.close().await;
 }
 
@@ -387,7 +431,11 @@ async fn llm_failures_are_reported_and_the_session_survives() {
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
 
-    let failed = session.run("hello?").await.unwrap();
+    // The run fails, as Python's `run` raises; its result comes with the error.
+    let failed = match session.run("hello?").await {
+        Err(SessionError::RunFailed(failed)) => failed,
+        other => panic!("expected a failed run, got {other:?}"),
+    };
     assert!(failed.events().is_empty());
     match failed.errors() {
         [SessionErrorEvent::Llm(error)] => assert!(error.retryable()),
@@ -822,4 +870,202 @@ async fn a_session_closed_before_start_cannot_start() {
     session.close().await;
     assert!(session.is_closed());
     assert!(session.start(Agent::new(INSTRUCTIONS)).await.is_err());
+}
+
+/// Greets in `on_enter`, as a new user's agent does.
+struct GreetOnEnter;
+
+#[async_trait]
+impl AgentHooks for GreetOnEnter {
+    async fn on_enter(&self, ctx: AgentContext) {
+        ctx.session().generate_reply(ReplyOptions::instructions("Greet the user."));
+    }
+}
+
+#[tokio::test]
+async fn run_right_after_start_holds_only_what_its_input_caused() {
+    // The greeting is slow, so it is still in flight when the run starts.
+    let fake = FakeOpenAi::with_handler(|request| {
+        let last = request.messages().last().map(|m| m["content"].clone()).unwrap_or_default();
+        if last == "Greet the user." {
+            FakeResponse::text("Welcome!").delayed(Duration::from_millis(100))
+        } else {
+            FakeResponse::text("Hi back.")
+        }
+    })
+    .await
+    .unwrap();
+    for delay in [Duration::ZERO, Duration::from_millis(150)] {
+        let session = session_for(&fake).build();
+        let agent = Agent::from_parts("a", INSTRUCTIONS, vec![], Arc::new(GreetOnEnter)).unwrap();
+        session.start(agent).await.unwrap();
+        tokio::time::sleep(delay).await;
+
+        let result = session.run("hi").await.unwrap();
+        let mut expect = result.expect();
+        expect.next_event().is_message(ChatRole::Assistant).containing("Hi back.");
+        expect.no_more_events();
+        // The greeting comes before the input in the history, whatever the timing.
+        let texts: Vec<String> = session
+            .history()
+            .items()
+            .iter()
+            .filter_map(|item| match item {
+                ChatItem::Message(message) => Some(message.text()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["Welcome!", "hi", "Hi back."], "after {delay:?}");
+        session.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_run_is_an_error_and_its_assertions_show_why() {
+    let fake = FakeOpenAi::with_responses([FakeResponse::error(
+        401,
+        json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}),
+    )])
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+
+    let error = session.run("hello?").await.unwrap_err();
+    assert!(error.to_string().contains("401"), "the error says why: {error}");
+    let SessionError::RunFailed(failed) = error else { panic!("expected a failed run") };
+    assert!(matches!(failed.errors(), [SessionErrorEvent::Llm(_)]));
+
+    // An assertion on the failed run shows the run's errors, not only "no events".
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        failed.expect().next_event();
+    }))
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("(no events)"), "{message}");
+    assert!(message.contains("errors reported during the run"), "{message}");
+    assert!(message.contains("401"), "{message}");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_reply_cut_mid_stream_is_kept_marked_interrupted() {
+    // The role chunk and two deltas, then the connection drops.
+    let fake = FakeOpenAi::with_responses([FakeResponse::text_deltas([
+        "The weather ",
+        "in Paris ",
+        "is",
+    ])
+    .cut_after(3)])
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let (_, agent) = weather_agent();
+    session.start(agent).await.unwrap();
+
+    let Err(SessionError::RunFailed(failed)) = session.run("weather?").await else {
+        panic!("the broken stream fails the run");
+    };
+    let message = failed.expect().next_event().is_message(ChatRole::Assistant).message().clone();
+    assert_eq!(message.text(), "The weather in Paris ");
+    assert!(message.interrupted, "a partial reply is marked interrupted");
+    let history = session.history();
+    let Some(ChatItem::Message(last)) = history.items().last() else { panic!("no message") };
+    assert!(last.interrupted);
+    assert_eq!(fake.request_count(), 1, "a stream that already answered is not retried");
+    session.close().await;
+}
+
+#[derive(Agent)]
+#[agent(instructions = "You handle billing.")]
+struct Billing;
+
+/// Tools that meet errors of other libraries and pass them on with `?`.
+struct Fallible;
+
+#[function_tools]
+impl Fallible {
+    /// Hand off to billing.
+    #[function_tool]
+    async fn to_billing(&self) -> Result<Agent, ToolError> {
+        Ok(Billing.into_agent()?)
+    }
+
+    /// Build an agent with clashing tools.
+    #[function_tool]
+    async fn clash(&self) -> Result<String, ToolError> {
+        let tool =
+            function_tool(|| async { "x" }, "same", "A tool.").map_err(ToolError::internal)?;
+        Agent::new("clash").with_tools(vec![tool.clone(), tool])?;
+        Ok("built".to_owned())
+    }
+
+    /// Read a missing file.
+    #[function_tool]
+    async fn read_file(&self) -> Result<String, ToolError> {
+        Ok(std::fs::read_to_string("/nonexistent/agents-tests/secret-path.txt")?)
+    }
+
+    /// Parse broken JSON.
+    #[function_tool]
+    async fn parse(&self) -> Result<String, ToolError> {
+        let value: Value = serde_json::from_str("{\"broken\": ")?;
+        Ok(value.to_string())
+    }
+
+    /// Fail with a boxed error.
+    #[function_tool]
+    async fn boxed(&self) -> Result<String, ToolError> {
+        Ok(check_password()?)
+    }
+}
+
+fn check_password() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    Err("database password rejected".into())
+}
+
+#[tokio::test]
+async fn errors_met_in_tools_convert_with_question_mark_and_stay_hidden() {
+    let fake = FakeOpenAi::with_handler(|request| {
+        let outputs = request.messages().iter().filter(|m| m["role"] == "tool").count();
+        match outputs {
+            0 => FakeResponse::tool_calls([
+                ("call_1", "clash", "{}"),
+                ("call_2", "read_file", "{}"),
+                ("call_3", "parse", "{}"),
+                ("call_4", "boxed", "{}"),
+            ]),
+            4 => FakeResponse::tool_call("call_5", "to_billing", "{}"),
+            _ => FakeResponse::text("Billing here."),
+        }
+    })
+    .await
+    .unwrap();
+    let session = session_for(&fake).build();
+    let agent = Agent::new(INSTRUCTIONS).with_tools(Arc::new(Fallible).function_tools()).unwrap();
+    session.start(agent).await.unwrap();
+
+    let result = session.run("try everything").await.unwrap();
+    let mut expect = result.expect();
+    for name in ["clash", "read_file", "parse", "boxed"] {
+        expect.next_event().is_function_call(name);
+    }
+    for _ in 0..4 {
+        // Internal errors reach the model only as this sentence (the path, the password and
+        // the parser's words stay in the logs).
+        expect
+            .next_event()
+            .is_function_call_output()
+            .with_output("An internal error occurred")
+            .is_error(true);
+    }
+    expect.next_event().is_function_call("to_billing");
+    expect.next_event().is_function_call_output().with_output("").is_error(false);
+    expect.next_event().is_agent_handoff("billing");
+    expect.no_more_events();
+    assert_eq!(session.current_agent().unwrap().id(), "billing");
+    let sent = serde_json::to_string(fake.requests()[1].messages()).unwrap();
+    assert!(!sent.contains("secret-path") && !sent.contains("password"), "{sent}");
+    session.close().await;
 }

@@ -49,6 +49,11 @@ impl<W: Write> Printer<W> {
                 self.item(item)?;
                 self.out.flush()?;
             }
+            // `➜ tool` as the call starts, not when the batch is done.
+            SessionEvent::FunctionToolStarted { function_call } => {
+                self.call(function_call)?;
+                self.out.flush()?;
+            }
             SessionEvent::FunctionToolsExecuted { function_calls, function_call_outputs } => {
                 let count = function_calls.len().max(function_call_outputs.len());
                 for index in 0..count {
@@ -116,5 +121,41 @@ impl<W: Write> Printer<W> {
             writeln!(self.out, "{prefix}{}", output.output)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::FunctionCallOutput;
+
+    fn printed(printer: &Printer<Vec<u8>>) -> String {
+        String::from_utf8_lossy(&printer.out).into_owned()
+    }
+
+    #[test]
+    fn a_call_is_shown_when_it_starts_and_once() {
+        let mut printer = Printer::new(Vec::new(), false);
+        let slow = FunctionCall::new("call_1", "lookup_weather", "{}");
+        let fast = FunctionCall::new("call_2", "plan_trip", "{}");
+        for call in [&slow, &fast] {
+            let started = SessionEvent::FunctionToolStarted { function_call: call.clone() };
+            assert!(!printer.print_event(&started).unwrap());
+        }
+        assert_eq!(printed(&printer), "➜ lookup_weather\n➜ plan_trip\n");
+
+        let executed = SessionEvent::FunctionToolsExecuted {
+            function_calls: vec![slow, fast],
+            function_call_outputs: vec![
+                FunctionCallOutput::new("call_1", "lookup_weather", "sunny", false),
+                FunctionCallOutput::new("call_2", "plan_trip", "no trains", true),
+            ],
+        };
+        printer.print_event(&executed).unwrap();
+        assert_eq!(
+            printed(&printer),
+            "➜ lookup_weather\n➜ plan_trip\n✓ sunny\n✗ no trains\n",
+            "the calls are not printed again with their outputs"
+        );
     }
 }

@@ -161,7 +161,16 @@ pub enum SessionEvent {
         /// The item.
         item: ChatItem,
     },
-    /// A batch of tool calls finished: parallel lists, in completion order.
+    /// A tool call started running, as soon as the model's answer carried it (Python's
+    /// `ToolCallStarted`). Calls the reply may not make (tools not allowed) are not run and
+    /// have no such event.
+    FunctionToolStarted {
+        /// The call.
+        function_call: FunctionCall,
+    },
+    /// A batch of tool calls finished: parallel lists, in the order the model made the calls
+    /// (the order of the history), whatever order they finished in. After an interruption,
+    /// only the calls that had finished.
     FunctionToolsExecuted {
         /// The calls.
         function_calls: Vec<FunctionCall>,

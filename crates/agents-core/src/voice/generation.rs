@@ -9,7 +9,7 @@ use super::events::{
     AgentMetrics, AgentState, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent,
 };
 use super::hooks::{AgentContext, ModelSettings, StopResponse};
-use super::session::{AgentSession, ReplyOptions};
+use super::session::{AgentSession, ReplyOptions, in_current_run};
 use super::speaker::Speaker;
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
@@ -91,7 +91,8 @@ pub(crate) async fn run_reply(
 
         if !text.is_empty() {
             let mut message = ChatMessage::new(ChatRole::Assistant, text);
-            message.interrupted = interrupted;
+            // A stream that broke off mid-reply was cut short as surely as an interruption.
+            message.interrupted = interrupted || failed;
             reply_ctx.push(message.clone());
             session.commit(ChatItem::Message(message), Some(agent));
         }
@@ -101,6 +102,10 @@ pub(crate) async fn run_reply(
         }
 
         let mut executed = Vec::with_capacity(calls.len());
+        // By the position of their call in the model's answer: the history keeps that order,
+        // whatever order the tools finish in.
+        let mut finished: Vec<Option<Executed>> = Vec::new();
+        finished.resize_with(calls.len(), || None);
         let mut interrupted_during_tools = false;
         if tools_disallowed && !calls.is_empty() {
             // The model called tools although it was told not to: record each call with an
@@ -127,7 +132,7 @@ pub(crate) async fn run_reply(
                         // Interrupted while tools run: the unfinished ones are cancelled; the
                         // finished ones are committed, without asking for a reply.
                         executions.shutdown().await;
-                        for done in &mut executed {
+                        for done in finished.iter_mut().flatten() {
                             done.reply_required = false;
                             done.handoff = None;
                         }
@@ -137,20 +142,29 @@ pub(crate) async fn run_reply(
                     next = executions.join_next() => next,
                 };
                 match next {
-                    Some(Ok(done)) => executed.push(done),
+                    Some(Ok((position, done))) => {
+                        if let Some(slot) = finished.get_mut(position) {
+                            *slot = Some(done);
+                        }
+                    }
                     Some(Err(join_error)) => tracing::error!("a tool task failed: {join_error}"),
                     None => break,
                 }
             }
+            executed.extend(finished.into_iter().flatten());
         }
         if executed.is_empty() {
             return;
         }
 
+        // As the model said it: its calls (one assistant message on the wire, with the text
+        // before them), then their outputs, both in the order of the calls.
         for done in &executed {
             reply_ctx.push(ChatItem::FunctionCall(done.call.clone()));
-            reply_ctx.push(ChatItem::FunctionCallOutput(done.output.clone()));
             session.commit(ChatItem::FunctionCall(done.call.clone()), Some(agent));
+        }
+        for done in &executed {
+            reply_ctx.push(ChatItem::FunctionCallOutput(done.output.clone()));
             session.commit(ChatItem::FunctionCallOutput(done.output.clone()), Some(agent));
         }
         session.emit(SessionEvent::FunctionToolsExecuted {
@@ -221,7 +235,7 @@ async fn final_reply(
     .await;
     if !outcome.text.is_empty() {
         let mut message = ChatMessage::new(ChatRole::Assistant, outcome.text);
-        message.interrupted = outcome.interrupted;
+        message.interrupted = outcome.interrupted || outcome.failed;
         reply_ctx.push(message.clone());
         session.commit(ChatItem::Message(message), Some(agent));
     }
@@ -263,7 +277,8 @@ struct Step {
 struct StepOutcome {
     text: String,
     calls: Vec<FunctionCall>,
-    executions: JoinSet<Executed>,
+    /// The running calls, each with its position in `calls`.
+    executions: JoinSet<(usize, Executed)>,
     interrupted: bool,
     failed: bool,
 }
@@ -330,12 +345,13 @@ async fn stream_step(
             }
             Ok(ChatChunk::ToolCall(call)) => {
                 if tools_allowed {
-                    outcome.executions.spawn(execute(
-                        session.clone(),
-                        handle.clone(),
-                        tools.clone(),
-                        call.clone(),
-                    ));
+                    session.emit(SessionEvent::FunctionToolStarted { function_call: call.clone() });
+                    let position = outcome.calls.len();
+                    let execution =
+                        execute(session.clone(), handle.clone(), tools.clone(), call.clone());
+                    outcome
+                        .executions
+                        .spawn(in_current_run(async move { (position, execution.await) }));
                 }
                 outcome.calls.push(call);
             }

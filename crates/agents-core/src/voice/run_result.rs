@@ -87,34 +87,101 @@ impl RunResult {
         })
     }
 
-    /// A cursor over the events for assertions (Python's `result.expect`).
+    /// A cursor over the events for assertions (Python's `result.expect`). A failed
+    /// assertion panics with the run's events and errors.
     ///
-    /// ```no_run
-    /// # async fn demo(session: agents_core::voice::AgentSession) -> Result<(), agents_core::voice::SessionError> {
-    /// use agents_core::llm::ChatRole;
-    /// use serde_json::json;
+    /// The events are in the order of the history: the model's tool calls in the order it made
+    /// them, then their outputs in the same order, whatever order the tools finished in.
+    ///
+    /// ```
+    /// use agents_core::llm::{ChatChunk, ChatContext, ChatItem, ChatOptions, ChatRole, Llm, LlmStream};
+    /// use agents_core::prelude::*;
+    /// use agents_core::serde_json::json;
+    ///
+    /// /// A scripted model: it calls `lookup_weather`, then reads the tool's output back.
+    /// struct Scripted;
+    ///
+    /// impl Llm for Scripted {
+    ///     fn model(&self) -> &str { "scripted" }
+    ///     fn provider(&self) -> &str { "example" }
+    ///     fn chat(&self, chat_ctx: &ChatContext, _: &[FunctionTool], _: &ChatOptions) -> LlmStream {
+    ///         let output = chat_ctx.items().iter().find_map(|item| match item {
+    ///             ChatItem::FunctionCallOutput(output) => Some(output.output.clone()),
+    ///             _ => None,
+    ///         });
+    ///         let chunk = match output {
+    ///             Some(weather) => ChatChunk::Text(format!("It is {weather}.")),
+    ///             None => ChatChunk::ToolCall(FunctionCall::new(
+    ///                 "call_1",
+    ///                 "lookup_weather",
+    ///                 r#"{"location": "Paris"}"#,
+    ///             )),
+    ///         };
+    ///         LlmStream::new(futures::stream::iter([Ok(chunk)]))
+    ///     }
+    /// }
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Location { location: String }
+    ///
+    /// async fn lookup_weather(args: Location) -> String {
+    ///     format!("sunny in {}", args.location)
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let tool = function_tool(lookup_weather, "lookup_weather", "Look up the weather.")?;
+    /// let agent = Agent::new("You tell the weather.").with_tools([tool])?;
+    /// let session = AgentSession::builder().llm(Scripted).build();
+    /// session.start(agent).await?;
     ///
     /// let result = session.run("what's the weather in Paris?").await?;
     /// let mut expect = result.expect();
     /// expect.next_event().is_function_call("lookup_weather").with_arguments(json!({"location": "Paris"}));
-    /// expect.next_event().is_function_call_output().with_output("sunny");
-    /// expect.next_event().is_message(ChatRole::Assistant);
+    /// // `with_output` compares the whole output.
+    /// expect.next_event().is_function_call_output().with_output("sunny in Paris");
+    /// expect.next_event().is_message(ChatRole::Assistant).containing("sunny");
     /// expect.no_more_events();
-    /// # Ok(()) }
+    /// session.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })
+    /// # }
     /// ```
     pub fn expect(&self) -> RunAssert<'_> {
-        RunAssert { events: &self.events, position: 0 }
+        RunAssert { run: self, position: 0 }
+    }
+
+    /// What failed, for [`SessionError::RunFailed`](super::SessionError::RunFailed).
+    pub(crate) fn failure(&self) -> String {
+        let mut text = String::from("the run's reply failed: ");
+        match self.errors.as_slice() {
+            [] => text.push_str("(no error was reported)"),
+            [error] => text.push_str(&error.to_string()),
+            errors => {
+                let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                text.push_str(&listed.join("; "));
+            }
+        }
+        text
     }
 }
 
-fn dump(events: &[RunEvent], marker: Option<usize>) -> String {
+/// The run's events (the one at `marker` pointed at), then its errors, which often say why
+/// an event is missing.
+fn dump(run: &RunResult, marker: Option<usize>) -> String {
     let mut text = String::new();
-    for (index, event) in events.iter().enumerate() {
+    for (index, event) in run.events.iter().enumerate() {
         let pointer = if marker == Some(index) { ">>>" } else { "   " };
         let _ = writeln!(text, "{pointer} [{index}] {}", event.describe());
     }
-    if events.is_empty() {
+    if run.events.is_empty() {
         text.push_str("    (no events)\n");
+    }
+    if !run.errors.is_empty() {
+        text.push_str("errors reported during the run:\n");
+        for error in &run.errors {
+            let _ = writeln!(text, "    {error}");
+        }
     }
     text
 }
@@ -122,7 +189,7 @@ fn dump(events: &[RunEvent], marker: Option<usize>) -> String {
 /// A cursor over a run's events.
 #[derive(Debug, Clone)]
 pub struct RunAssert<'a> {
-    events: &'a [RunEvent],
+    run: &'a RunResult,
     position: usize,
 }
 
@@ -130,26 +197,26 @@ impl<'a> RunAssert<'a> {
     /// The next event; fails when there is none.
     #[track_caller]
     pub fn next_event(&mut self) -> EventAssert<'a> {
-        let Some(event) = self.events.get(self.position) else {
+        let Some(event) = self.run.events.get(self.position) else {
             panic!(
                 "expected another event at index {}, but the run has no more:\n{}",
                 self.position,
-                dump(self.events, None)
+                dump(self.run, None)
             );
         };
         let index = self.position;
         self.position += 1;
-        EventAssert { events: self.events, index, event }
+        EventAssert { run: self.run, index, event }
     }
 
     /// Skips `count` events.
     #[track_caller]
     pub fn skip_next(&mut self, count: usize) -> &mut Self {
-        if self.position + count > self.events.len() {
+        if self.position + count > self.run.events.len() {
             panic!(
                 "cannot skip {count} events from index {}:\n{}",
                 self.position,
-                dump(self.events, None)
+                dump(self.run, None)
             );
         }
         self.position += count;
@@ -159,45 +226,42 @@ impl<'a> RunAssert<'a> {
     /// Fails when events are left.
     #[track_caller]
     pub fn no_more_events(&self) {
-        if self.position < self.events.len() {
-            panic!(
-                "expected no more events, but found:\n{}",
-                dump(self.events, Some(self.position))
-            );
+        if self.position < self.run.events.len() {
+            panic!("expected no more events, but found:\n{}", dump(self.run, Some(self.position)));
         }
     }
 
     /// The first call to `name` anywhere in the run; fails when there is none.
     #[track_caller]
     pub fn contains_function_call(&self, name: &str) -> FunctionCallAssert<'a> {
-        for (index, event) in self.events.iter().enumerate() {
+        for (index, event) in self.run.events.iter().enumerate() {
             if let RunEvent::FunctionCall(call) = event
                 && call.name == name
             {
-                return FunctionCallAssert { events: self.events, index, call };
+                return FunctionCallAssert { run: self.run, index, call };
             }
         }
-        panic!("expected a call to `{name}` in the run:\n{}", dump(self.events, None));
+        panic!("expected a call to `{name}` in the run:\n{}", dump(self.run, None));
     }
 
     /// The first message from `role` anywhere in the run; fails when there is none.
     #[track_caller]
     pub fn contains_message(&self, role: ChatRole) -> MessageAssert<'a> {
-        for (index, event) in self.events.iter().enumerate() {
+        for (index, event) in self.run.events.iter().enumerate() {
             if let RunEvent::Message(message) = event
                 && message.role == role
             {
-                return MessageAssert { events: self.events, index, message };
+                return MessageAssert { run: self.run, index, message };
             }
         }
-        panic!("expected a {role:?} message in the run:\n{}", dump(self.events, None));
+        panic!("expected a {role:?} message in the run:\n{}", dump(self.run, None));
     }
 }
 
 /// One event, to be checked for its kind.
 #[derive(Debug, Clone)]
 pub struct EventAssert<'a> {
-    events: &'a [RunEvent],
+    run: &'a RunResult,
     index: usize,
     event: &'a RunEvent,
 }
@@ -210,11 +274,7 @@ impl<'a> EventAssert<'a> {
 
     #[track_caller]
     fn fail(&self, expected: &str) -> ! {
-        panic!(
-            "expected {expected} at index {}:\n{}",
-            self.index,
-            dump(self.events, Some(self.index))
-        )
+        panic!("expected {expected} at index {}:\n{}", self.index, dump(self.run, Some(self.index)))
     }
 
     /// Checks it is a message from `role`.
@@ -222,7 +282,7 @@ impl<'a> EventAssert<'a> {
     pub fn is_message(&self, role: ChatRole) -> MessageAssert<'a> {
         match self.event {
             RunEvent::Message(message) if message.role == role => {
-                MessageAssert { events: self.events, index: self.index, message }
+                MessageAssert { run: self.run, index: self.index, message }
             }
             _ => self.fail(&format!("a {role:?} message")),
         }
@@ -233,7 +293,7 @@ impl<'a> EventAssert<'a> {
     pub fn is_function_call(&self, name: &str) -> FunctionCallAssert<'a> {
         match self.event {
             RunEvent::FunctionCall(call) if call.name == name => {
-                FunctionCallAssert { events: self.events, index: self.index, call }
+                FunctionCallAssert { run: self.run, index: self.index, call }
             }
             _ => self.fail(&format!("a call to `{name}`")),
         }
@@ -244,7 +304,7 @@ impl<'a> EventAssert<'a> {
     pub fn is_function_call_output(&self) -> FunctionCallOutputAssert<'a> {
         match self.event {
             RunEvent::FunctionCallOutput(output) => {
-                FunctionCallOutputAssert { events: self.events, index: self.index, output }
+                FunctionCallOutputAssert { run: self.run, index: self.index, output }
             }
             _ => self.fail("a function call output"),
         }
@@ -263,7 +323,7 @@ impl<'a> EventAssert<'a> {
 /// A message event.
 #[derive(Debug, Clone)]
 pub struct MessageAssert<'a> {
-    events: &'a [RunEvent],
+    run: &'a RunResult,
     index: usize,
     message: &'a ChatMessage,
 }
@@ -281,7 +341,7 @@ impl<'a> MessageAssert<'a> {
             panic!(
                 "expected the message at index {} to contain {needle:?}:\n{}",
                 self.index,
-                dump(self.events, Some(self.index))
+                dump(self.run, Some(self.index))
             );
         }
         self
@@ -291,7 +351,7 @@ impl<'a> MessageAssert<'a> {
 /// A function call event.
 #[derive(Debug, Clone)]
 pub struct FunctionCallAssert<'a> {
-    events: &'a [RunEvent],
+    run: &'a RunResult,
     index: usize,
     call: &'a FunctionCall,
 }
@@ -317,7 +377,7 @@ impl<'a> FunctionCallAssert<'a> {
             panic!(
                 "expected the arguments of the call at index {} to include {expected}:\n{}",
                 self.index,
-                dump(self.events, Some(self.index))
+                dump(self.run, Some(self.index))
             );
         }
         self
@@ -327,7 +387,7 @@ impl<'a> FunctionCallAssert<'a> {
 /// A function call output event.
 #[derive(Debug, Clone)]
 pub struct FunctionCallOutputAssert<'a> {
-    events: &'a [RunEvent],
+    run: &'a RunResult,
     index: usize,
     output: &'a FunctionCallOutput,
 }
@@ -345,7 +405,7 @@ impl<'a> FunctionCallOutputAssert<'a> {
             panic!(
                 "expected the output at index {} to be {expected:?}:\n{}",
                 self.index,
-                dump(self.events, Some(self.index))
+                dump(self.run, Some(self.index))
             );
         }
         self
@@ -359,7 +419,7 @@ impl<'a> FunctionCallOutputAssert<'a> {
                 "expected the output at index {} to {}be an error:\n{}",
                 self.index,
                 if expected { "" } else { "not " },
-                dump(self.events, Some(self.index))
+                dump(self.run, Some(self.index))
             );
         }
         self

@@ -39,6 +39,20 @@ tokio::task_local! {
     /// The agent whose lifecycle hook is running: the replies the hook asks for run as that
     /// agent, ahead of queued ones.
     static IN_HOOK: Agent;
+    /// The `run` whose input caused the work of this task (0: none). Replies, handoffs and
+    /// hooks inherit it from whoever asked for them, so a run collects what it caused and
+    /// nothing else.
+    static RUN_ID: u64;
+}
+
+/// The `run` that caused the work of the current task (0: none).
+pub(crate) fn current_run() -> u64 {
+    RUN_ID.try_with(|id| *id).unwrap_or(0)
+}
+
+/// `future`, run as part of the current task's `run` (for the tasks it spawns).
+pub(crate) fn in_current_run<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    RUN_ID.scope(current_run(), future)
 }
 
 /// Options of one reply (Python's `generate_reply` keyword arguments).
@@ -244,8 +258,8 @@ impl AgentSessionBuilder {
     }
 }
 
-/// Misuse of a session.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Misuse of a session, or a [`run`](AgentSession::run) whose reply failed.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
     /// The session is not running: call `start` first (or it was closed).
@@ -260,6 +274,11 @@ pub enum SessionError {
     /// Audio input needs a component the session was not built with.
     #[error("audio input needs {0}")]
     MissingComponent(&'static str),
+    /// A reply of the run failed: an LLM request failed (after its retries), or an agent hook
+    /// or node panicked. The run's result is kept, with its events (a partial reply, the tools
+    /// that ran) and its errors.
+    #[error("{}", .0.failure())]
+    RunFailed(Box<RunResult>),
 }
 
 /// A running agent session (Python's `AgentSession`): holds the active agent, the
@@ -301,6 +320,8 @@ struct State {
     scheduler: Option<JoinHandle<()>>,
     current: Option<SpeechHandle>,
     run: Option<RunCollector>,
+    /// The id of the last `run`.
+    last_run: u64,
     mocks: MockTools,
     /// The task finishing `close`, once started.
     closer: Option<JoinHandle<()>>,
@@ -333,8 +354,12 @@ impl Drop for HookGuard {
 
 #[derive(Default)]
 struct RunCollector {
+    /// Its id, never 0.
+    id: u64,
     events: Vec<RunEvent>,
     errors: Vec<SessionErrorEvent>,
+    /// Whether one of its replies failed (an LLM error, a panic in a hook or node).
+    failed: bool,
 }
 
 pub(crate) enum JobKind {
@@ -349,6 +374,8 @@ struct Job {
     /// The agent of the hook that asked for it (`None`: the session's current agent).
     hook_agent: Option<Agent>,
     epoch: u64,
+    /// The `run` that caused it (0: none).
+    run: u64,
 }
 
 impl Job {
@@ -667,6 +694,7 @@ impl AgentSession {
             kind,
             hook_agent: IN_HOOK.try_with(Agent::clone).ok(),
             epoch: *self.inner.interrupt_epoch.borrow(),
+            run: current_run(),
         };
         let queue = self.state().queue.clone();
         let Some(queue) = queue else {
@@ -705,10 +733,28 @@ impl AgentSession {
     }
 
     /// Sends `user_input` and waits for everything it causes — replies, tool steps,
-    /// handoffs — to finish (Python's `session.run(user_input=...)`), for tests and text
-    /// clients.
+    /// handoffs and the new agent's `on_enter` — to finish (Python's
+    /// `session.run(user_input=...)`), for tests and text clients.
+    ///
+    /// The result holds only what the input caused, as in Python. Work asked for before — the
+    /// `on_enter` of [`start`](Self::start) and the greeting it asks for, replies from
+    /// [`generate_reply`](Self::generate_reply) — is not in it, whatever its timing: the run
+    /// first waits for the hooks in flight (so a greeting always comes before the input in the
+    /// history), queues its input behind the replies already asked for, and returns once the
+    /// session is idle. Read [`history`](Self::history) or [`subscribe`](Self::subscribe) to
+    /// check a greeting.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::RunFailed`] when a reply of the run failed — an LLM request failed after
+    /// its retries (a partial reply is kept, marked interrupted), or an agent hook or node
+    /// panicked — as Python's `run` raises the speech's error. The error carries the
+    /// [`RunResult`] with the events and errors; its message names the errors. Errors that
+    /// leave the reply whole (a tool call the model made where tools were not allowed) are in
+    /// [`RunResult::errors`] of an `Ok` result. [`SessionError::NotRunning`] before `start` or
+    /// after `close`, and [`SessionError::NestedRun`] while another run is in progress.
     pub async fn run(&self, user_input: impl Into<String>) -> Result<RunResult, SessionError> {
-        {
+        let id = {
             let mut state = self.state();
             if !state.started || state.closed {
                 return Err(SessionError::NotRunning);
@@ -716,15 +762,26 @@ impl AgentSession {
             if state.run.is_some() {
                 return Err(SessionError::NestedRun);
             }
-            state.run = Some(RunCollector::default());
-        }
+            state.last_run += 1;
+            let id = state.last_run;
+            state.run = Some(RunCollector { id, ..RunCollector::default() });
+            id
+        };
         // If this future is dropped before the end, the next `run` must still be possible.
         let guard = RunGuard(self);
-        self.generate_reply(ReplyOptions::user_input(user_input));
+        // The hooks in flight (the `on_enter` of `start`) queue their replies first.
+        let mut hooks_running = self.inner.hooks_running.subscribe();
+        // The sender lives in `self`, so this only ends when no hook runs.
+        let _ = hooks_running.wait_for(|running| *running == 0).await;
+        RUN_ID.sync_scope(id, || self.generate_reply(ReplyOptions::user_input(user_input)));
         self.wait_for_idle().await;
         let collected = self.state().run.take().unwrap_or_default();
         drop(guard);
-        Ok(RunResult::new(collected.events, collected.errors))
+        let result = RunResult::new(collected.events, collected.errors);
+        if collected.failed {
+            return Err(SessionError::RunFailed(Box::new(result)));
+        }
+        Ok(result)
     }
 
     /// Closes the session: the current reply is interrupted, queued ones are dropped, the
@@ -811,7 +868,7 @@ impl AgentSession {
         self.inner.busy.send_modify(|busy| *busy += 1);
         self.inner.hooks_running.send_modify(|running| *running += 1);
         let guard = HookGuard(self.clone());
-        let task = async move {
+        let task = in_current_run(async move {
             if AssertUnwindSafe(hook).catch_unwind().await.is_err() {
                 guard.0.report_error(
                     SessionErrorEvent::Other("an agent hook panicked".into()),
@@ -819,7 +876,7 @@ impl AgentSession {
                 );
             }
             drop(guard);
-        };
+        });
         self.inner
             .hook_tasks
             .lock()
@@ -856,6 +913,7 @@ impl AgentSession {
             let mut state = self.state();
             state.history.push(item.clone());
             if let Some(run) = state.run.as_mut()
+                && run.id == current_run()
                 && let Some(event) = RunEvent::from_item(&item)
             {
                 run.events.push(event);
@@ -866,17 +924,20 @@ impl AgentSession {
         }
     }
 
-    /// Reports an error: an event, and the result of a `run` in progress.
+    /// Reports an error: an event, and the result of the `run` that caused the failing work.
     pub(crate) fn report_error(&self, error: SessionErrorEvent, source: ErrorSource) {
         tracing::error!(?source, "{error}");
-        if let Some(run) = self.state().run.as_mut() {
+        if let Some(run) = self.state().run.as_mut()
+            && run.id == current_run()
+        {
             run.errors.push(error.clone());
+            run.failed |= matches!(source, ErrorSource::Llm | ErrorSource::Hook);
         }
         self.emit(SessionEvent::Error { error, source });
     }
 
     async fn run_job(&self, job: Job) {
-        let Job { handle, kind, hook_agent, epoch } = job;
+        let Job { handle, kind, hook_agent, epoch, run: _ } = job;
         let agent = {
             let mut state = self.state();
             state.current = Some(handle.clone());
@@ -962,16 +1023,22 @@ async fn scheduler(session: AgentSession, mut receiver: mpsc::UnboundedReceiver<
         };
         if let Some(job) = next.and_then(|position| pending.remove(position)) {
             let handle = job.handle.clone();
-            if AssertUnwindSafe(session.run_job(job)).catch_unwind().await.is_err() {
+            let run = job.run;
+            let job = RUN_ID.scope(run, session.run_job(job));
+            if AssertUnwindSafe(job).catch_unwind().await.is_err() {
                 // A panic in user code run by the reply (`on_user_turn_completed`, `llm_node`):
                 // the reply ends, the session carries on.
                 session.state().current = None;
                 handle.mark_done();
                 session.set_agent_state(AgentState::Listening);
-                session.report_error(
-                    SessionErrorEvent::Other("a reply panicked in an agent hook or node".into()),
-                    ErrorSource::Hook,
-                );
+                RUN_ID.sync_scope(run, || {
+                    session.report_error(
+                        SessionErrorEvent::Other(
+                            "a reply panicked in an agent hook or node".into(),
+                        ),
+                        ErrorSource::Hook,
+                    );
+                });
             }
             session.inner.busy.send_modify(|busy| *busy = busy.saturating_sub(1));
             continue;
