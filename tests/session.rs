@@ -872,12 +872,13 @@ async fn a_session_closed_before_start_cannot_start() {
     assert!(session.start(Agent::new(INSTRUCTIONS)).await.is_err());
 }
 
-/// Greets in `on_enter`, as a new user's agent does.
+/// Greets in `on_enter`, as a new user's agent does, after looking the user up.
 struct GreetOnEnter;
 
 #[async_trait]
 impl AgentHooks for GreetOnEnter {
     async fn on_enter(&self, ctx: AgentContext) {
+        tokio::time::sleep(Duration::from_millis(30)).await;
         ctx.session().generate_reply(ReplyOptions::instructions("Greet the user."));
     }
 }

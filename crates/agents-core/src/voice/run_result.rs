@@ -57,7 +57,7 @@ impl RunEvent {
 }
 
 /// The result of [`AgentSession::run`](super::AgentSession::run): the events of everything the
-/// input caused, in order, and the errors reported meanwhile.
+/// input caused, in the order of the history, and the errors that work reported.
 #[derive(Debug, Clone)]
 pub struct RunResult {
     events: Vec<RunEvent>,
@@ -74,7 +74,8 @@ impl RunResult {
         &self.events
     }
 
-    /// The errors reported during the run (LLM failures, disallowed tool calls).
+    /// The errors reported by the work the run caused (LLM failures, disallowed tool calls,
+    /// panics in hooks).
     pub fn errors(&self) -> &[SessionErrorEvent] {
         &self.errors
     }

@@ -736,13 +736,13 @@ impl AgentSession {
     /// handoffs and the new agent's `on_enter` — to finish (Python's
     /// `session.run(user_input=...)`), for tests and text clients.
     ///
-    /// The result holds only what the input caused, as in Python. Work asked for before — the
-    /// `on_enter` of [`start`](Self::start) and the greeting it asks for, replies from
-    /// [`generate_reply`](Self::generate_reply) — is not in it, whatever its timing: the run
-    /// first waits for the hooks in flight (so a greeting always comes before the input in the
-    /// history), queues its input behind the replies already asked for, and returns once the
-    /// session is idle. Read [`history`](Self::history) or [`subscribe`](Self::subscribe) to
-    /// check a greeting.
+    /// The result holds only what the input caused, as in Python. Work asked for outside the
+    /// run — the greeting the `on_enter` of [`start`](Self::start) asks for, replies from
+    /// [`generate_reply`](Self::generate_reply) or [`say`](Self::say) — is not in it, whatever
+    /// its timing: the run first waits for the hooks in flight (so a greeting always comes
+    /// before the input in the history), queues its input behind the replies already asked
+    /// for, and returns once the session is idle. Read [`history`](Self::history) or
+    /// [`subscribe`](Self::subscribe) to check a greeting.
     ///
     /// # Errors
     ///
