@@ -126,6 +126,8 @@ impl<W: Write> Printer<W> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use crate::llm::FunctionCallOutput;
 
