@@ -131,6 +131,27 @@ pub struct Json<T>(pub T);
 /// `bool` and `char` (their display form), JSON values and collections of `Serialize` values
 /// (compact JSON), [`Json<T>`], `Option<T>` (`None` is no output), [`ToolOutput`] itself, and
 /// `Result<T, E>` where `E: Into<ToolError>`.
+///
+/// In a tool returning `Result<T, ToolError>`, `?` converts the errors tools commonly meet —
+/// [`ToolSetError`](super::ToolSetError) (from `into_agent()` in a handoff),
+/// `std::io::Error`, `serde_json::Error`, [`LlmError`](super::LlmError), parse errors,
+/// `Box<dyn Error + Send + Sync>` and a few more — into [`ToolError::Internal`]: logged in full,
+/// shown to the model only as "An internal error occurred". Other errors convert with
+/// `.map_err(ToolError::internal)`; [`ToolError::message`] is for what the model should read.
+///
+/// ```
+/// use agents_core::prelude::*;
+///
+/// #[derive(Agent)]
+/// #[agent(instructions = "You handle billing.")]
+/// struct Billing;
+///
+/// /// Transfer the user to billing.
+/// #[function_tool]
+/// async fn to_billing() -> Result<Agent, ToolError> {
+///     Ok(Billing.into_agent()?)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a function tool",
     note = "return `()`, text, a number, `ToolOutput`, or wrap a `Serialize` value in `Json(..)`; \
