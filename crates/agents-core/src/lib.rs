@@ -11,6 +11,9 @@ pub mod llm;
 pub mod prelude;
 pub mod room;
 pub mod stt;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 pub mod tokenize;
 pub mod tts;
 pub mod vad;

@@ -1,0 +1,121 @@
+//! A spoken session on `agents_core::testing`'s in-process fakes only: audio in through the
+//! fake VAD and STT, the fake LLM, the fake TTS into the fake speaker — no network, no model.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agents_core::audio::AudioFrame;
+use agents_core::llm::{ChatItem, ChatRole};
+use agents_core::prelude::*;
+use agents_core::testing::{
+    FakeAudioOutput, FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad, silence, tone,
+};
+
+/// Two utterances (a tone each) separated by silence long enough to end each turn, paced at
+/// four times real time.
+fn two_utterances() -> impl futures::Stream<Item = AudioFrame> + Send + 'static {
+    use futures::StreamExt;
+    let rate = 16_000;
+    let frames: Vec<AudioFrame> = tone(Duration::from_millis(600), 300.0, rate)
+        .into_iter()
+        .chain(silence(Duration::from_millis(2_500), rate))
+        .chain(tone(Duration::from_millis(400), 300.0, rate))
+        .chain(silence(Duration::from_millis(2_500), rate))
+        .collect();
+    futures::stream::iter(frames).then(|frame| async move {
+        tokio::time::sleep(Duration::from_micros(2_500)).await;
+        frame
+    })
+}
+
+fn llm() -> FakeLlm {
+    FakeLlm::new()
+        .on_input(
+            "What time is it?",
+            FakeLlmResponse::tool_call("current_time", serde_json::json!({})),
+        )
+        .on_input("12:00", FakeLlmResponse::text("It is noon."))
+        .on_input("Thanks.", FakeLlmResponse::text("You are welcome."))
+}
+
+fn agent() -> Agent {
+    let time = function_tool(|| async { "12:00" }, "current_time", "The current time.").unwrap();
+    Agent::new("You are a friendly assistant.").with_tools([time]).unwrap()
+}
+
+/// The user's and the agent's messages, in order.
+fn transcript(session: &AgentSession) -> Vec<(ChatRole, String)> {
+    session
+        .history()
+        .items()
+        .iter()
+        .filter_map(|item| match item {
+            ChatItem::Message(m) if m.role != ChatRole::System => Some((m.role, m.text())),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn spoken_session(stt: FakeStt, vad: Option<FakeVad>) {
+    let llm = llm();
+    let tts = FakeTts::new().with_char_duration(Duration::from_millis(10));
+    let output = Arc::new(FakeAudioOutput::with_speed(4.0));
+    let mut builder = AgentSession::builder()
+        .llm(llm.clone())
+        .stt(Arc::new(stt.clone()))
+        .tts(Arc::new(tts.clone()))
+        .min_endpointing_delay(Duration::from_millis(200));
+    if let Some(vad) = vad {
+        builder = builder.vad(Arc::new(vad));
+    }
+    let session = builder.build();
+    session
+        .start(agent())
+        .audio_input(two_utterances())
+        .audio_output(output.clone())
+        .await
+        .unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while transcript(&session).len() < 4 {
+        assert!(tokio::time::Instant::now() < deadline, "turns so far: {:?}", transcript(&session));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    session.wait_for_idle().await;
+    assert_eq!(
+        transcript(&session),
+        [
+            (ChatRole::User, "What time is it?".to_owned()),
+            (ChatRole::Assistant, "It is noon.".to_owned()),
+            (ChatRole::User, "Thanks.".to_owned()),
+            (ChatRole::Assistant, "You are welcome.".to_owned()),
+        ]
+    );
+    let inputs: Vec<Option<String>> = llm.requests().iter().map(|r| r.input()).collect();
+    assert_eq!(
+        inputs,
+        [Some("What time is it?".into()), Some("12:00".into()), Some("Thanks.".into())]
+    );
+    assert_eq!(tts.texts(), ["It is noon.", "You are welcome."]);
+    // 27 characters at 10 ms each, spoken whole.
+    assert_eq!(output.captured(), Duration::from_millis(270));
+    assert!(
+        output.segments().iter().all(|segment| !segment.interrupted),
+        "{:?}",
+        output.segments()
+    );
+    assert_eq!(stt.remaining(), 0);
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoken_session_with_a_non_streaming_stt_and_a_vad() {
+    spoken_session(FakeStt::new(["What time is it?", "Thanks."]), Some(FakeVad::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoken_session_with_a_streaming_stt_needs_no_vad() {
+    spoken_session(FakeStt::streaming(["What time is it?", "Thanks."]), None).await;
+}
