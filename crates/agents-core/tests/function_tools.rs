@@ -479,6 +479,20 @@ fn builder_rejects_invalid_names_and_non_object_arguments() {
     assert!(error.to_string().contains("must be a struct"), "{error}");
 }
 
+/// `#[function_tool]` refuses a tool without a description; the builder refuses an empty one.
+#[test]
+fn builder_rejects_an_empty_description() {
+    for description in ["", "  \n\t "] {
+        match function_tool(no_args, "ping", description) {
+            Err(ToolDefinitionError::EmptyDescription { tool }) => assert_eq!(tool, "ping"),
+            other => panic!("{description:?} should be rejected, got {other:?}"),
+        }
+    }
+    let error = function_tool(no_args, "ping", "").expect_err("empty");
+    assert!(error.to_string().contains("empty description"), "{error}");
+    assert!(function_tool(no_args, "ping", "Answer pong.").is_ok());
+}
+
 #[tokio::test]
 async fn raw_tools_take_json_arguments() {
     let raw = FunctionTool::raw(
@@ -514,7 +528,14 @@ async fn tool_sets_reject_duplicates_and_unknown_tools() {
     assert!(error.to_string().contains("rename one of them"), "{error}");
 
     let twice = ToolSet::new([tools[0].clone(), tools[0].clone()]).expect_err("listed twice");
-    assert!(twice.to_string().contains("listed twice"), "{twice}");
+    let ToolSetError::DuplicateName { first, second, .. } = &twice else {
+        panic!("unexpected {twice:?}")
+    };
+    // One origin, named once: not "defined by X (listed twice) and by X".
+    assert!(first.contains("Assistant::lookup_weather"), "{first}");
+    assert!(!second.contains("lookup_weather"), "{second}");
+    assert!(twice.to_string().contains("the same tool, listed twice"), "{twice}");
+    assert_eq!(twice.to_string().matches("Assistant::lookup_weather").count(), 1, "{twice}");
 
     let set = ToolSet::new(tools).expect("unique names");
     assert_eq!(set.len(), 10);
