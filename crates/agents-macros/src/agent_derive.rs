@@ -170,7 +170,7 @@ fn definition(
         }
     });
     quote! {
-        impl #root::voice::AgentDefinition for #ident {
+        impl #root::__private::AgentDefinition for #ident {
             #id
 
             fn instructions(&self) -> ::std::string::String {
@@ -179,7 +179,7 @@ fn definition(
 
             fn tools(
                 self: &::std::sync::Arc<Self>,
-            ) -> ::std::vec::Vec<#root::llm::FunctionTool> {
+            ) -> ::std::vec::Vec<#root::__private::FunctionTool> {
                 // `function_tools()` from `#[function_tools]`, when the type has one; an
                 // inherent method wins over this fallback trait.
                 #[allow(unused_imports)]
@@ -189,7 +189,7 @@ fn definition(
 
             fn hooks(
                 self: &::std::sync::Arc<Self>,
-            ) -> ::std::sync::Arc<dyn #root::voice::AgentHooks> {
+            ) -> ::std::sync::Arc<dyn #root::__private::AgentHooks> {
                 // The type's `AgentHooks` impl, when it has one; no hooks otherwise.
                 #[allow(unused_imports)]
                 use #root::__private::{ViaAgentHooks as _, ViaNoHooks as _};
@@ -210,7 +210,7 @@ fn fallback(input: &DeriveInput, root: &Root) -> TokenStream {
     let span = Span::call_site();
     quote::quote_spanned! {span=>
         #[allow(unreachable_code, clippy::panic)]
-        impl #root::voice::AgentDefinition for #ident {
+        impl #root::__private::AgentDefinition for #ident {
             fn instructions(&self) -> ::std::string::String {
                 ::core::unreachable!("`#[derive(Agent)]` has compile errors")
             }

@@ -142,7 +142,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             /// The function tools of this type's `#[function_tool]` methods, in declaration
             /// order, each bound to `self`.
             #[allow(unreachable_pub, dead_code)]
-            pub fn function_tools(self: &::std::sync::Arc<Self>) -> ::std::vec::Vec<#root_path::llm::FunctionTool> {
+            pub fn function_tools(self: &::std::sync::Arc<Self>) -> ::std::vec::Vec<#root_path::__private::FunctionTool> {
                 ::std::vec![#(Self::#constructor_names(::std::sync::Arc::clone(self))),*]
             }
         };

@@ -80,3 +80,57 @@ fn free_function(
     let constructor = expansion.constructor;
     quote!(#errors #function #constructor)
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// Every path into `agents-core` in `tokens`, past the crate name: `__private` must be the
+    /// only door.
+    fn paths_into_agents_core(tokens: &proc_macro2::TokenStream) -> Vec<String> {
+        let text = tokens.to_string();
+        text.split("agents_core ::")
+            .skip(1)
+            .map(|rest| rest.split_whitespace().next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn generated_code_reaches_agents_core_only_through_private() {
+        let free = super::free_function(
+            quote!(),
+            quote! {
+                /// Plot a point.
+                async fn plot(ctx: RunContext, x: i64) -> Result<String, ToolError> {
+                    Ok(x.to_string())
+                }
+            },
+        );
+        let methods = crate::function_tools::expand(
+            quote!(),
+            quote! {
+                impl Shop {
+                    /// Check the stock.
+                    #[function_tool]
+                    async fn in_stock(&self, item: String) -> bool { true }
+                    /// Broken: no `async`.
+                    #[function_tool]
+                    fn broken(&self) {}
+                }
+            },
+        );
+        let agent = crate::agent_derive::expand(quote! {
+            #[agent(instructions = "Be helpful.")]
+            struct Shop;
+        });
+        let broken_agent = crate::agent_derive::expand(quote! {
+            #[agent(instruction = "Be helpful.")]
+            struct Shop;
+        });
+        for tokens in [free, methods, agent, broken_agent] {
+            let paths = paths_into_agents_core(&tokens);
+            assert!(!paths.is_empty(), "{tokens}");
+            assert!(paths.iter().all(|path| path == "__private"), "{paths:?} in {tokens}");
+        }
+    }
+}

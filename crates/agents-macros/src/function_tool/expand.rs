@@ -191,7 +191,7 @@ pub(super) fn constructor(
             trait ReturnValueFallback<T> {
                 fn __into_tool_result(
                     &mut self,
-                ) -> ::core::result::Result<#root_path::llm::ToolOutput, #root_path::llm::ToolError>
+                ) -> ::core::result::Result<#root_path::__private::ToolOutput, #root_path::__private::ToolError>
                 where
                     T: IntoToolOutputOrSerialize;
             }
@@ -199,7 +199,7 @@ pub(super) fn constructor(
             impl<T> ReturnValueFallback<T> for &#root_path::__private::OutputValue<T> {
                 fn __into_tool_result(
                     &mut self,
-                ) -> ::core::result::Result<#root_path::llm::ToolOutput, #root_path::llm::ToolError>
+                ) -> ::core::result::Result<#root_path::__private::ToolOutput, #root_path::__private::ToolError>
                 where
                     T: IntoToolOutputOrSerialize,
                 {
@@ -241,7 +241,7 @@ pub(super) fn constructor(
             #description,
             #origin,
             &[#(#required_names),*],
-            move |__lk_ctx: #build_root::llm::RunContext, __lk_args: __LkToolArgs| {
+            move |__lk_ctx: #build_root::__private::RunContext, __lk_args: __LkToolArgs| {
                 #this_clone
                 async move {
                     #unused_context
@@ -263,7 +263,7 @@ pub(super) fn constructor(
     quote! {
         #doc
         #[allow(clippy::too_many_lines, clippy::items_after_statements, non_snake_case)]
-        #vis fn #constructor_name(#this_param) -> #root_path::llm::FunctionTool {
+        #vis fn #constructor_name(#this_param) -> #root_path::__private::FunctionTool {
             #unused_this
             #(#defaults)*
             #[derive(#root_path::__private::serde::Deserialize, #root_path::__private::schemars::JsonSchema)]

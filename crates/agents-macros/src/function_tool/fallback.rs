@@ -30,7 +30,7 @@ pub(super) fn constructor(
     quote! {
         #[doc(hidden)]
         #[allow(dead_code, unreachable_code, clippy::panic, clippy::needless_pass_by_value)]
-        #vis fn #constructor_name(#this_param) -> #root_path::llm::FunctionTool {
+        #vis fn #constructor_name(#this_param) -> #root_path::__private::FunctionTool {
             #unused_this
             ::core::unreachable!("this function tool has compile errors")
         }
