@@ -7,10 +7,14 @@ pub use schemars;
 pub use serde;
 pub use serde_json;
 
+// Every item generated code names, so that the macros reach this crate through one module.
+pub use crate::llm::{FunctionTool, RunContext, ToolError, ToolOutput};
+pub use crate::voice::{AgentDefinition, AgentHooks};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::llm::{FunctionTool, IntoToolOutput, Json, RunContext, ToolError, ToolOutput};
+use crate::llm::{IntoToolOutput, Json};
 
 /// Builds the tool of a `#[function_tool]` method or function.
 pub fn macro_tool<A, F, Fut>(

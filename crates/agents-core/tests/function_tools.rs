@@ -479,6 +479,20 @@ fn builder_rejects_invalid_names_and_non_object_arguments() {
     assert!(error.to_string().contains("must be a struct"), "{error}");
 }
 
+/// `#[function_tool]` refuses a tool without a description; the builder refuses an empty one.
+#[test]
+fn builder_rejects_an_empty_description() {
+    for description in ["", "  \n\t "] {
+        match function_tool(no_args, "ping", description) {
+            Err(ToolDefinitionError::EmptyDescription { tool }) => assert_eq!(tool, "ping"),
+            other => panic!("{description:?} should be rejected, got {other:?}"),
+        }
+    }
+    let error = function_tool(no_args, "ping", "").expect_err("empty");
+    assert!(error.to_string().contains("empty description"), "{error}");
+    assert!(function_tool(no_args, "ping", "Answer pong.").is_ok());
+}
+
 #[tokio::test]
 async fn raw_tools_take_json_arguments() {
     let raw = FunctionTool::raw(
@@ -514,7 +528,14 @@ async fn tool_sets_reject_duplicates_and_unknown_tools() {
     assert!(error.to_string().contains("rename one of them"), "{error}");
 
     let twice = ToolSet::new([tools[0].clone(), tools[0].clone()]).expect_err("listed twice");
-    assert!(twice.to_string().contains("listed twice"), "{twice}");
+    let ToolSetError::DuplicateName { first, second, .. } = &twice else {
+        panic!("unexpected {twice:?}")
+    };
+    // One origin, named once: not "defined by X (listed twice) and by X".
+    assert!(first.contains("Assistant::lookup_weather"), "{first}");
+    assert!(!second.contains("lookup_weather"), "{second}");
+    assert!(twice.to_string().contains("the same tool, listed twice"), "{twice}");
+    assert_eq!(twice.to_string().matches("Assistant::lookup_weather").count(), 1, "{twice}");
 
     let set = ToolSet::new(tools).expect("unique names");
     assert_eq!(set.len(), 10);
@@ -599,4 +620,51 @@ async fn free_functions_get_a_tool_constructor() {
     assert_eq!(output(&tool, r#"{"who": "me"}"#).await, "me via free_standing");
     // The function itself is untouched and callable.
     assert_eq!(free_standing(ctx("direct"), "you".to_owned()).await, "you via direct");
+}
+
+/// The output of `tracing` while `build` runs.
+fn logs_of<T>(build: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let value = tracing::subscriber::with_default(subscriber, build);
+    let logs = String::from_utf8_lossy(&capture.0.lock().expect("not poisoned")).into_owned();
+    (value, logs)
+}
+
+/// Plot a point.
+#[function_tool]
+async fn plot(
+    /// x and y.
+    point: (i32, i32),
+) -> String {
+    format!("{point:?}")
+}
+
+/// A tuple argument costs the tool strict mode: said when the tool is built, with what to do.
+#[tokio::test]
+async fn a_tuple_argument_is_reported_when_the_tool_is_built() {
+    let (tool, logs) = logs_of(plot_tool);
+    let why = tool.strict_incompatibility().expect("tuples have no strict rendering");
+    assert_eq!(why.path, "/properties/point");
+    assert!(why.to_string().contains("is a tuple"), "{why}");
+    assert!(why.to_string().contains("use a struct with named fields"), "{why}");
+    assert!(tool.strict_parameters().is_none());
+    assert!(logs.contains("WARN"), "{logs}");
+    assert!(logs.contains("function tool `plot` cannot use strict schemas"), "{logs}");
+    assert!(logs.contains("use a struct with named fields"), "{logs}");
+    // The tool still works, non-strict.
+    assert_eq!(output(&tool, r#"{"point": [1, 2]}"#).await, "(1, 2)");
 }

@@ -1,9 +1,23 @@
-//! Procedural macros of LiveKit Agents for Rust: `#[function_tool]` and `#[function_tools]`.
+//! Procedural macros of LiveKit Agents for Rust:
 //!
-//! Use them through `agents-core`, which re-exports them (`use agents_core::prelude::*;`).
+//! - [`#[function_tool]`](macro@function_tool) turns an `async fn` into a tool the LLM can call;
+//! - [`#[function_tools]`](macro@function_tools) collects the tool methods of an impl block
+//!   into `function_tools()`;
+//! - [`#[derive(Agent)]`](derive@Agent) defines an agent type: its instructions, its tools and
+//!   its hooks.
+//!
+//! Use them through `agents-core`, which re-exports them (`use agents_core::prelude::*;`);
+//! generated code reaches serde and schemars through `agents-core`, so argument types such as
+//! `String`, `i64`, `Option<T>` or `Vec<T>` need no other dependency.
+//!
+//! Each macro goes through the same stages: parse the input into a typed form, validate it
+//! (every mistake is collected, each reported on the offending token with what to do), then
+//! generate the code, or, when there were errors, a fallback with the same signatures, so that
+//! one mistake gives one error and not a cascade at the call sites.
 
 mod agent_derive;
 mod docs;
+mod errors;
 mod function_tool;
 mod function_tools;
 mod options;
@@ -11,6 +25,8 @@ mod paths;
 
 use proc_macro::TokenStream;
 use quote::quote;
+
+use crate::errors::Errors;
 
 #[doc = include_str!("docs/derive_agent.md")]
 #[proc_macro_derive(Agent, attributes(agent))]
@@ -34,11 +50,10 @@ fn free_function(
     attr: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
-    let mut errors: Option<syn::Error> = None;
-    let options = options::ToolOptions::parse(attr).unwrap_or_else(|error| {
-        errors = Some(error);
-        options::ToolOptions::incomplete()
-    });
+    let mut errors = Errors::default();
+    let options = errors
+        .ok(options::ToolOptions::parse(attr))
+        .unwrap_or_else(options::ToolOptions::incomplete);
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
@@ -59,14 +74,63 @@ fn free_function(
         body: quote::ToTokens::to_token_stream(&function.block),
     };
     let expansion = function_tool::expand(options, tool_fn, function_tool::Site::Free);
-    if let Some(error) = expansion.errors {
-        match &mut errors {
-            Some(existing) => existing.combine(error),
-            None => errors = Some(error),
-        }
-    }
-    let errors = errors.map(|error| error.to_compile_error());
+    errors.append(expansion.errors);
+    let errors = errors.to_compile_errors();
     let function = expansion.function;
     let constructor = expansion.constructor;
     quote!(#errors #function #constructor)
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// Every path into `agents-core` in `tokens`, past the crate name: `__private` must be the
+    /// only door.
+    fn paths_into_agents_core(tokens: &proc_macro2::TokenStream) -> Vec<String> {
+        let text = tokens.to_string();
+        text.split("agents_core ::")
+            .skip(1)
+            .map(|rest| rest.split_whitespace().next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn generated_code_reaches_agents_core_only_through_private() {
+        let free = super::free_function(
+            quote!(),
+            quote! {
+                /// Plot a point.
+                async fn plot(ctx: RunContext, x: i64) -> Result<String, ToolError> {
+                    Ok(x.to_string())
+                }
+            },
+        );
+        let methods = crate::function_tools::expand(
+            quote!(),
+            quote! {
+                impl Shop {
+                    /// Check the stock.
+                    #[function_tool]
+                    async fn in_stock(&self, item: String) -> bool { true }
+                    /// Broken: no `async`.
+                    #[function_tool]
+                    fn broken(&self) {}
+                }
+            },
+        );
+        let agent = crate::agent_derive::expand(quote! {
+            #[agent(instructions = "Be helpful.")]
+            struct Shop;
+        });
+        let broken_agent = crate::agent_derive::expand(quote! {
+            #[agent(instruction = "Be helpful.")]
+            struct Shop;
+        });
+        for tokens in [free, methods, agent, broken_agent] {
+            let paths = paths_into_agents_core(&tokens);
+            assert!(!paths.is_empty(), "{tokens}");
+            assert!(paths.iter().all(|path| path == "__private"), "{paths:?} in {tokens}");
+        }
+    }
 }

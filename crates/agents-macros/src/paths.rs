@@ -6,6 +6,7 @@ use quote::{ToTokens, quote};
 
 /// The path generated code uses for `agents-core`, and the same path as a string (for
 /// `#[serde(crate = "...")]`).
+#[derive(Clone)]
 pub(crate) struct Root {
     pub(crate) path: TokenStream,
     pub(crate) string: String,

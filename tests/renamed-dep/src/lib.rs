@@ -15,7 +15,14 @@ pub struct Order {
 }
 
 /// An agent type with method tools.
+#[derive(Agent)]
+#[agent(instructions = "You run a shop.", id = "shop")]
 pub struct Shop;
+
+/// An agent type naming the renamed crate itself.
+#[derive(Agent)]
+#[agent(crate = "lk", instructions = "You keep the books.")]
+pub struct Books;
 
 #[function_tools]
 impl Shop {
@@ -64,5 +71,15 @@ mod tests {
         assert_eq!(many.expect("runs").output, "ordered tea x3");
         let schema = tools.get("order_many").expect("present").parameters();
         assert_eq!(schema["properties"]["item"]["description"], "What to order.");
+    }
+
+    #[test]
+    fn derive_agent_works_through_a_renamed_dependency() {
+        let shop = Shop.into_agent().expect("valid agent");
+        assert_eq!(shop.id(), "shop");
+        assert_eq!(shop.tools().names().collect::<Vec<_>>(), ["in_stock"]);
+        let books = Books.into_agent().expect("valid agent");
+        assert_eq!(books.id(), "books");
+        assert!(books.tools().is_empty());
     }
 }

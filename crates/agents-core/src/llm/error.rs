@@ -126,6 +126,15 @@ pub enum ToolDefinitionError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The description is empty: the model would not know when to call the tool.
+    #[error(
+        "function tool `{tool}` has an empty description; the description tells the model when \
+         to call the tool: say what it does (the `#[function_tool]` macro takes it from the doc comment)"
+    )]
+    EmptyDescription {
+        /// The tool being defined.
+        tool: String,
+    },
     /// The arguments type does not describe a JSON object.
     #[error(
         "the arguments of function tool `{tool}` must be a struct (a JSON object schema), \

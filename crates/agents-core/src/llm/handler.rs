@@ -145,8 +145,9 @@ where
 /// `function_tool(f, name=..., description=...)`).
 ///
 /// `handler` takes `()`, `(RunContext)`, `(Args)` or `(RunContext, Args)` — see
-/// [`ToolHandler`]. The name must match `^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$`; `Args` must be a
-/// struct. The parameters schema is computed here, once.
+/// [`ToolHandler`]. The name must match `^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$`; the description
+/// must not be empty (as `#[function_tool]` requires one); `Args` must be a struct. The
+/// parameters schema is computed here, once.
 ///
 /// ```
 /// use agents_core::prelude::*;
@@ -184,6 +185,10 @@ where
 {
     let name = name.into();
     validate_tool_name(&name)?;
+    let description = description.into();
+    if description.trim().is_empty() {
+        return Err(ToolDefinitionError::EmptyDescription { tool: name });
+    }
     let parameters = if H::takes_arguments() {
         schema::parameters_schema::<H::Args>()
     } else {
@@ -200,7 +205,7 @@ where
     });
     Ok(FunctionTool::from_parts(
         name,
-        description.into(),
+        description,
         format!("function `{}`", std::any::type_name::<H>()),
         ToolKind::Function,
         parameters,

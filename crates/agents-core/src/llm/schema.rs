@@ -131,7 +131,11 @@ fn strictify(node: &mut Value, path: &str) -> Result<(), StrictIncompatibility> 
         return Err(incompatible(path, "is a recursive type (a `$ref` that cannot be inlined)"));
     }
     if map.contains_key("prefixItems") {
-        return Err(incompatible(path, "is a tuple (`prefixItems`)"));
+        return Err(incompatible(
+            path,
+            "is a tuple, which strict mode cannot express; use a struct with named fields to \
+             keep the tool strict",
+        ));
     }
     if map.is_empty() || (map.len() == 1 && map.contains_key("description")) {
         return Err(incompatible(path, "accepts a value of any type"));

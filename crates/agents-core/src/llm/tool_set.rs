@@ -52,11 +52,13 @@ impl ToolSet {
         for (position, tool) in tools.iter().enumerate() {
             if let Some(&first) = index.get(tool.name()) {
                 let first: &FunctionTool = &tools[first];
-                let (first, second) = if first.same_tool(tool) {
-                    (format!("{} (listed twice)", first.origin()), tool.origin().to_owned())
+                // The same tool listed twice has one origin: name it once, and say what to do.
+                let second = if first.same_tool(tool) {
+                    "the same tool, listed twice (remove one of the two)".to_owned()
                 } else {
-                    (first.origin().to_owned(), tool.origin().to_owned())
+                    tool.origin().to_owned()
                 };
+                let first = first.origin().to_owned();
                 return Err(ToolSetError::DuplicateName {
                     name: tool.name().to_owned(),
                     first,
