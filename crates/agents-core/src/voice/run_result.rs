@@ -94,33 +94,21 @@ impl RunResult {
     /// The events are in the order of the history: the model's tool calls in the order it made
     /// them, then their outputs in the same order, whatever order the tools finished in.
     ///
+    /// With the scripted model of `agents_core::testing` (the `testing` feature):
+    ///
     /// ```
-    /// use agents_core::llm::{ChatChunk, ChatContext, ChatItem, ChatOptions, ChatRole, Llm, LlmStream};
+    /// use agents_core::llm::ChatRole;
     /// use agents_core::prelude::*;
     /// use agents_core::serde_json::json;
+    /// use agents_core::testing::{FakeLlm, FakeLlmResponse};
     ///
-    /// /// A scripted model: it calls `lookup_weather`, then reads the tool's output back.
-    /// struct Scripted;
-    ///
-    /// impl Llm for Scripted {
-    ///     fn model(&self) -> &str { "scripted" }
-    ///     fn provider(&self) -> &str { "example" }
-    ///     fn chat(&self, chat_ctx: &ChatContext, _: &[FunctionTool], _: &ChatOptions) -> LlmStream {
-    ///         let output = chat_ctx.items().iter().find_map(|item| match item {
-    ///             ChatItem::FunctionCallOutput(output) => Some(output.output.clone()),
-    ///             _ => None,
-    ///         });
-    ///         let chunk = match output {
-    ///             Some(weather) => ChatChunk::Text(format!("It is {weather}.")),
-    ///             None => ChatChunk::ToolCall(FunctionCall::new(
-    ///                 "call_1",
-    ///                 "lookup_weather",
-    ///                 r#"{"location": "Paris"}"#,
-    ///             )),
-    ///         };
-    ///         LlmStream::new(futures::stream::iter([Ok(chunk)]))
-    ///     }
-    /// }
+    /// // It calls `lookup_weather`, then reads the tool's output back.
+    /// let llm = FakeLlm::new()
+    ///     .on_input(
+    ///         "what's the weather in Paris?",
+    ///         FakeLlmResponse::tool_call("lookup_weather", json!({"location": "Paris"})),
+    ///     )
+    ///     .on_input("sunny in Paris", FakeLlmResponse::text("It is sunny in Paris."));
     ///
     /// #[derive(Deserialize, JsonSchema)]
     /// struct Location { location: String }
@@ -133,7 +121,7 @@ impl RunResult {
     /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// let tool = function_tool(lookup_weather, "lookup_weather", "Look up the weather.")?;
     /// let agent = Agent::new("You tell the weather.").with_tools([tool])?;
-    /// let session = AgentSession::builder().llm(Scripted).build();
+    /// let session = AgentSession::builder().llm(llm).build();
     /// session.start(agent).await?;
     ///
     /// let result = session.run("what's the weather in Paris?").await?;
