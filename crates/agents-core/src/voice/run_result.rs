@@ -102,14 +102,6 @@ impl RunResult {
     /// use agents_core::serde_json::json;
     /// use agents_core::testing::{FakeLlm, FakeLlmResponse};
     ///
-    /// // It calls `lookup_weather`, then reads the tool's output back.
-    /// let llm = FakeLlm::new()
-    ///     .on_input(
-    ///         "what's the weather in Paris?",
-    ///         FakeLlmResponse::tool_call("lookup_weather", json!({"location": "Paris"})),
-    ///     )
-    ///     .on_input("sunny in Paris", FakeLlmResponse::text("It is sunny in Paris."));
-    ///
     /// #[derive(Deserialize, JsonSchema)]
     /// struct Location { location: String }
     ///
@@ -119,6 +111,14 @@ impl RunResult {
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// // It calls `lookup_weather`, then reads the tool's output back.
+    /// let llm = FakeLlm::new()
+    ///     .on_input(
+    ///         "what's the weather in Paris?",
+    ///         FakeLlmResponse::tool_call("lookup_weather", json!({"location": "Paris"})),
+    ///     )
+    ///     .on_input("sunny in Paris", FakeLlmResponse::text("It is sunny in Paris."));
+    ///
     /// let tool = function_tool(lookup_weather, "lookup_weather", "Look up the weather.")?;
     /// let agent = Agent::new("You tell the weather.").with_tools([tool])?;
     /// let session = AgentSession::builder().llm(llm).build();
