@@ -25,6 +25,9 @@
 //! the microphone is muted, each line is a user turn, `/audio` goes back to the microphone and
 //! Ctrl+D ends the console.
 
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
 mod args;
 mod console;
 #[cfg(any(feature = "audio-devices", test))]
@@ -33,8 +36,9 @@ mod device_audio;
 mod device_console;
 #[cfg(feature = "audio-devices")]
 mod devices;
-#[cfg(any(feature = "audio-devices", test))]
+mod env_file;
 mod keys;
+mod lines;
 mod logging;
 mod printer;
 mod wav_io;
@@ -92,7 +96,7 @@ pub fn run_app(server: AgentServer) -> ExitCode {
     let mut args = std::env::args_os();
     let program = program_name(args.next());
     // Before any thread starts: loading sets environment variables.
-    let dotenv = dotenvy::dotenv();
+    let dotenv = env_file::load();
     let command = match args::parse(args) {
         Ok(command) => command,
         Err(error) => {
@@ -144,10 +148,13 @@ pub fn run_app(server: AgentServer) -> ExitCode {
                 }
             };
             logging::init(filter);
-            if let Err(error) = dotenv
-                && !error.not_found()
-            {
-                tracing::warn!("the .env file was not loaded: {error}");
+            match dotenv {
+                Ok(skipped) => {
+                    for line in skipped {
+                        tracing::warn!("{line}");
+                    }
+                }
+                Err(error) => tracing::warn!("the .env file was not loaded: {error}"),
             }
             #[cfg(feature = "audio-devices")]
             if devices.list {
