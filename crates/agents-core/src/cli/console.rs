@@ -15,6 +15,7 @@ use super::lines::UserLines;
 use super::printer::Printer;
 use super::wav_io;
 use crate::room::Room;
+use crate::voice::recognition::InputClock;
 use crate::voice::{
     AgentSession, AudioOutput, ErrorSource, ReplyOptions, SessionErrorEvent, SessionEvent,
 };
@@ -128,8 +129,13 @@ where
 /// The conversation is written to `transcript` as in [`run_console_text`], the user's turns
 /// as `● You: <text>`. It ends once the file is heard and the turns it caused are done.
 ///
-/// With `fast`, turn-taking still runs on wall-clock time (`min_endpointing_delay`): pauses the
-/// processing outruns are not heard, and the turns of the file may merge.
+/// With `fast`, turn-taking runs on the file's own timeline: the endpointing delay
+/// (`min_endpointing_delay`) is counted in the file's samples after the end of speech, and
+/// the file is held while the session catches up with it: while the VAD processes what was
+/// read, while the final transcript of speech that ended is awaited, and while the agent
+/// replies (a greeting first). The file's turns stay apart as they would in real time, and
+/// its next sentence never barges in on a reply. Without `fast`, it is read at real time and
+/// turn-taking runs on the wall clock, as with a microphone.
 pub async fn run_console_files<W: Write>(
     server: &AgentServer,
     input: &Path,
@@ -137,10 +143,13 @@ pub async fn run_console_files<W: Write>(
     fast: bool,
     transcript: W,
 ) -> Result<(), ConsoleError> {
-    let audio = wav_io::wav_input(input, fast)?;
+    let (room_made, made_room) = tokio::sync::oneshot::channel();
+    let audio = wav_io::wav_input(input, fast, made_room)?;
     let speakers = output.map(|path| Arc::new(wav_io::WavOutput::new(path)));
     let sink = speakers.clone().map(|speakers| speakers as Arc<dyn AudioOutput>);
-    let room = Room::local_with_audio(CONSOLE_ROOM, Some(audio), sink);
+    let clock = if fast { InputClock::Audio } else { InputClock::Wall };
+    let room = Room::local_with_audio_on(CONSOLE_ROOM, Some(audio), clock, sink);
+    let _ = room_made.send(room.clone());
     let talk = |session: AgentSession| async move {
         talk(&session, tokio::io::empty()).await.map_err(ConsoleError::Input)
     };
