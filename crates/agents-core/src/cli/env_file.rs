@@ -79,7 +79,7 @@ pub struct EnvEntry {
 }
 
 /// Cuts the text of a `.env` file into entries, parsing each: an entry that does not parse
-/// carries its problem, never its text. Variables are not set: [`load`] does that.
+/// carries its problem, never its text. Variables are not set here.
 pub fn entries(content: &[u8]) -> Vec<EnvEntry> {
     let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
     let mut lines = content.split_inclusive(|&byte| byte == b'\n').enumerate();
