@@ -69,13 +69,21 @@ pub(crate) enum EnvFileError {
 }
 
 /// One entry of a `.env` file: its first line's number and its text, or why it is skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` output leaves the text out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct EnvEntry {
     /// Its first line's number, from 1.
     pub line: usize,
     /// Its text, which parses as one `KEY=value` (or a blank or comment line), or what is
     /// wrong with it.
     pub text: Result<String, EnvLineProblem>,
+}
+
+impl fmt::Debug for EnvEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.text.as_ref().map(|text| format!("<{} bytes>", text.len()));
+        f.debug_struct("EnvEntry").field("line", &self.line).field("text", &text).finish()
+    }
 }
 
 /// Cuts the text of a `.env` file into entries, parsing each: an entry that does not parse
@@ -209,6 +217,8 @@ mod tests {
     fn a_skipped_line_is_reported_without_its_text() {
         let error =
             EnvLineError { file: "/app/.env".into(), line: 3, problem: EnvLineProblem::Syntax };
+        let entry = entries(b"KEY=hunter2 oops\nOTHER=hunter2\n");
+        assert!(!format!("{entry:?}").contains("hunter2"), "{entry:?}");
         let message = error.to_string();
         assert!(message.starts_with("line 3 of /app/.env: not `KEY=value`; "), "{message}");
         assert!(message.ends_with("; the line was skipped"), "{message}");
