@@ -57,8 +57,7 @@ struct Timeline {
     pushed: Duration,
     /// The audio the VAD has processed, from its events; `None` without a VAD.
     heard: Option<Duration>,
-    /// Since when the input has waited for the VAD (its last event, or the last frame pushed
-    /// without it).
+    /// Since when the input has waited for the VAD: its last event, or the last frame pushed.
     waiting_since: Instant,
     /// A reply to the last turn is in flight: the input waits until the session is idle.
     replying: bool,
@@ -155,6 +154,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                 Some(frame) => {
                     if let Some(timeline) = timeline.as_mut() {
                         timeline.pushed += frame.duration();
+                        timeline.waiting_since = Instant::now();
                     }
                     if let Some(vad) = vad.as_mut() {
                         vad.push_frame(&frame);
@@ -230,7 +230,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
             () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
                 commit(&session, &mut turn);
             }
-            // The VAD reports no progress: one frame goes through all the same.
+            // The VAD reports no progress: the input goes on all the same.
             () = tokio::time::sleep_until(vad_wait.unwrap_or(far)), if vad_wait.is_some() => {
                 if let Some(timeline) = timeline.as_mut() {
                     timeline.heard = Some(timeline.pushed);
