@@ -40,7 +40,7 @@ fn work_dir(name: &str) -> WorkDir {
 
 /// Runs the program in `dir` with `args` and `stdin`, without the OpenAI and log variables of
 /// this environment.
-fn run(dir: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+fn run(dir: &Path, args: &[&str], stdin: impl AsRef<[u8]>, env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(PROGRAM);
     command
         .args(args)
@@ -54,7 +54,7 @@ fn run(dir: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
+    input.write_all(stdin.as_ref()).unwrap();
     drop(input);
     let (done, result) = mpsc::channel();
     std::thread::spawn(move || done.send(child.wait_with_output()));
@@ -183,4 +183,126 @@ fn an_entrypoint_failure_exits_with_failure_and_says_why() {
     assert!(stderr.contains("error: the job's entrypoint failed:"), "{stderr}");
     assert!(stderr.contains("OPENAI_API_KEY"), "{stderr}");
     assert_eq!(text(&output.stdout), "");
+}
+
+/// The `.env` line whose value must never be shown.
+const SECRET: &str = "sk-very-secret-4f9a7c";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_env_file_is_reported_by_line_never_by_its_text() {
+    let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Hi.")).await.unwrap();
+    let base_url = fake.base_url();
+    let files = [
+        // A value with a space: the bad line is skipped, the lines after it still load.
+        (
+            "space",
+            format!(
+                "# keys\nLIVEKIT_API_SECRET={SECRET} oops\nOPENAI_BASE_URL={base_url}\n\
+                 OPENAI_API_KEY=after-the-bad-line\n"
+            ),
+            "line 2 of ",
+            "not `KEY=value`",
+        ),
+        // A quote never closed swallows the rest of the file: nothing after it loads.
+        (
+            "quote",
+            format!(
+                "OPENAI_BASE_URL={base_url}\nOPENAI_API_KEY=before-the-bad-line\n\
+                 LIVEKIT_API_SECRET=\"{SECRET}\nLIVEKIT_URL=wss://{SECRET}.example\n"
+            ),
+            "line 3 of ",
+            "a quote opened here is never closed",
+        ),
+    ];
+    for (name, content, line, problem) in files {
+        let dir = work_dir(&format!("dotenv-{name}"));
+        std::fs::write(dir.join(".env"), &content).unwrap();
+        let env_file = dir.join(".env").display().to_string();
+        for level in ["trace", "debug", "info", "warn", "error"] {
+            let args = ["console", "--text", "--log-level", level];
+            let dir = dir.to_path_buf();
+            let output = tokio::task::spawn_blocking(move || run(&dir, &args, "Hello\n", &[]))
+                .await
+                .unwrap();
+            let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+            assert!(output.status.success(), "{name} at {level}: {stderr}");
+            assert!(stdout.contains("● Agent: Hi."), "{name} at {level}: {stdout}");
+            for shown in [&stdout, &stderr] {
+                assert!(!shown.contains(SECRET), "{name} at {level}: the secret is shown: {shown}");
+                assert!(!shown.contains("oops"), "{name} at {level}: the line is shown: {shown}");
+            }
+            if level != "error" {
+                let warning = format!("{line}{env_file}: {problem}");
+                assert!(stderr.contains(&warning), "{name} at {level}: {stderr}");
+                assert!(stderr.contains("the line was skipped"), "{name} at {level}: {stderr}");
+            }
+        }
+    }
+    let keys: Vec<_> =
+        fake.requests().iter().map(|r| r.bearer_token().map(str::to_owned)).collect();
+    // Two requests a run (the greeting, "Hello"), five runs a file.
+    assert_eq!(keys.len(), 20);
+    assert!(
+        keys.iter().take(10).all(|key| key.as_deref() == Some("after-the-bad-line")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().skip(10).all(|key| key.as_deref() == Some("before-the-bad-line")),
+        "{keys:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_that_is_not_utf8_is_a_turn_all_the_same_and_the_console_goes_on() {
+    let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Got it.")).await.unwrap();
+    let dir = work_dir("not-utf8");
+    let env = format!("OPENAI_BASE_URL={}\nOPENAI_API_KEY=k\n", fake.base_url());
+    std::fs::write(dir.join(".env"), env).unwrap();
+    let stdin = b"first\ncaf\xe9 au lait\nlast\n".to_vec();
+    let output = tokio::task::spawn_blocking(move || run(&dir, &["console", "--text"], stdin, &[]))
+        .await
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(text(&output.stdout), "● Agent: Got it.\n".repeat(4));
+    assert!(
+        stderr.contains(
+            "line 2 of the console input is not valid UTF-8: its invalid bytes are replaced"
+        ),
+        "{stderr}"
+    );
+    let users: Vec<_> = fake
+        .requests()
+        .iter()
+        .skip(1)
+        .map(|request| {
+            let user = request.messages().iter().rev().find(|m| m["role"] == "user").cloned();
+            user.and_then(|m| m["content"].as_str().map(str::to_owned))
+        })
+        .collect();
+    assert_eq!(
+        users,
+        [Some("first".to_owned()), Some("caf\u{fffd} au lait".to_owned()), Some("last".to_owned())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_exits_with_failure_when_the_session_reported_errors() {
+    let fake = FakeOpenAi::with_handler(|_| FakeResponse::status(500)).await.unwrap();
+    let dir = work_dir("llm-down");
+    let env = format!("OPENAI_BASE_URL={}\nOPENAI_API_KEY=k\n", fake.base_url());
+    std::fs::write(dir.join(".env"), env).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        run(&dir, &["console", "--text"], "Hello\nAgain\n", &[])
+    })
+    .await
+    .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(text(&output.stdout), "");
+    // The greeting and both lines were tried: the console went on to the end of its input.
+    assert!(
+        stderr.contains("error: the session reported 3 error(s), the last from the LLM: "),
+        "{stderr}"
+    );
 }

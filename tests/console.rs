@@ -10,6 +10,7 @@ use std::time::Duration;
 use agents_core::cli::{ConsoleError, run_console_text};
 use agents_core::llm::ApiConnectOptions;
 use agents_core::prelude::*;
+use agents_core::voice::ErrorSource;
 use agents_core::worker::JobError;
 use agents_inference::openai;
 use agents_test_support::{FakeOpenAi, FakeResponse, RecordedRequest};
@@ -170,7 +171,7 @@ async fn end_of_input_waits_for_the_greeting_then_closes_successfully() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_turn_is_logged_and_the_console_goes_on() {
+async fn a_failed_turn_is_logged_the_console_goes_on_and_fails_at_its_end() {
     let fake = FakeOpenAi::with_responses([
         FakeResponse::text("Hi!"),
         FakeResponse::status(500),
@@ -180,9 +181,19 @@ async fn a_failed_turn_is_logged_and_the_console_goes_on() {
     .await
     .unwrap();
     let (result, output) = console(&server(&fake), "first\nsecond\n").await;
-    result.unwrap();
     assert_eq!(output, "● Agent: Hi!\n● Agent: I'm back.\n");
     assert_eq!(fake.request_count(), 4);
+    // The conversation went on; its result says a turn failed.
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, ConsoleError::SessionErrors { count: 1, origin: ErrorSource::Llm, .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.starts_with("the session reported 1 error(s), the last from the LLM: "),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,4 +209,97 @@ async fn an_entrypoint_that_fails_is_reported() {
     let message = error.to_string();
     assert!(message.starts_with("the job's entrypoint failed: invalid base URL"), "{message}");
     assert_eq!(output, "");
+}
+
+/// Says each utterance is the next of the fixture's two sentences, in turn.
+struct TwoSentenceStt {
+    heard: std::sync::Mutex<usize>,
+}
+
+#[async_trait]
+impl agents_core::stt::Stt for TwoSentenceStt {
+    fn model(&self) -> &str {
+        "two-sentences"
+    }
+
+    fn provider(&self) -> &str {
+        "test"
+    }
+
+    fn capabilities(&self) -> agents_core::stt::SttCapabilities {
+        agents_core::stt::SttCapabilities::new(false, false)
+    }
+
+    async fn recognize(
+        &self,
+        _: &[agents_core::audio::AudioFrame],
+        _: &agents_core::stt::SttOptions,
+    ) -> Result<agents_core::stt::SpeechEvent, agents_core::stt::SttError> {
+        let mut heard = self.heard.lock().unwrap();
+        let text = ["Hello there, how are you today?", "Voice detection works fine."][*heard % 2];
+        *heard += 1;
+        Ok(agents_core::stt::SpeechEvent::new(agents_core::stt::SpeechEventKind::FinalTranscript)
+            .with_alternative(agents_core::stt::SpeechData::new(text)))
+    }
+}
+
+/// Greets the user, then answers each turn.
+struct Greeter;
+
+#[async_trait]
+impl AgentHooks for Greeter {
+    async fn on_enter(&self, ctx: AgentContext) {
+        ctx.session().generate_reply(ReplyOptions::default());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_file_input_keeps_the_files_turns_apart() {
+    // The model answers slowly: the file's next sentence must wait for the reply.
+    let fake = FakeOpenAi::with_handler(|request| {
+        let user = request.messages().iter().rev().find(|m| m["role"] == "user").cloned();
+        let reply = match user.and_then(|m| m["content"].as_str().map(str::to_owned)) {
+            Some(user) => format!("You said: {user}"),
+            None => "Welcome.".to_owned(),
+        };
+        FakeResponse::text(reply).delayed(Duration::from_millis(300))
+    })
+    .await
+    .unwrap();
+    let base_url = fake.base_url();
+    let server = AgentServer::new().rtc_session(move |ctx: JobContext| {
+        let base_url = base_url.clone();
+        async move {
+            let llm =
+                openai::Llm::builder("gpt-4.1-mini").base_url(base_url).api_key("k").build()?;
+            let session = AgentSession::builder()
+                .llm(llm)
+                .vad(Arc::new(agents_plugins_silero::Vad::load()?))
+                .stt(Arc::new(TwoSentenceStt { heard: std::sync::Mutex::new(0) }))
+                .build();
+            let agent = Agent::from_parts("greeter", "Be brief.", Vec::new(), Arc::new(Greeter))?;
+            session.start(agent).room(ctx.room()).await?;
+            ctx.connect().await?;
+            Ok::<(), BoxError>(())
+        }
+    });
+    // espeak-ng's two sentences 1.5 s apart, twice: four turns, each pause 1.5 s or more.
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/agents-plugins-silero/tests/data/speech_16k.wav");
+    let speech = agents_core::audio::read_wav(&fixture).unwrap();
+    let input = std::env::temp_dir().join(format!("agents-fast-turns-{}.wav", std::process::id()));
+    agents_core::audio::write_wav(&input, [&speech, &speech]).unwrap();
+
+    let mut transcript = Vec::new();
+    let run = agents_core::cli::run_console_files(&server, &input, None, true, &mut transcript);
+    let result =
+        tokio::time::timeout(Duration::from_secs(60), run).await.expect("the console ended");
+    std::fs::remove_file(&input).ok();
+    result.unwrap();
+    let transcript = String::from_utf8(transcript).unwrap();
+    let turn = "● You: Hello there, how are you today?\n\
+                ● Agent: You said: Hello there, how are you today?\n\
+                ● You: Voice detection works fine.\n\
+                ● Agent: You said: Voice detection works fine.\n";
+    assert_eq!(transcript, format!("● Agent: Welcome.\n{turn}{turn}"));
 }

@@ -504,7 +504,8 @@ async fn the_console_talks_with_wav_files() {
                 .vad(Arc::new(agents_plugins_silero::Vad::load()?))
                 .stt(stt)
                 .tts(Arc::new(ToneTts::PerCharacter))
-                // `--fast` reads the file faster than the pauses in it: one turn.
+                // `--fast` counts the delay on the file's timeline: it ends within the 1.5 s
+                // pause between the sentences, which are two turns, as in real time.
                 .min_endpointing_delay(Duration::from_secs(1))
                 .build();
             session.start(Agent::new("You are a friendly assistant.")).room(ctx.room()).await?;
@@ -523,13 +524,14 @@ async fn the_console_talks_with_wav_files() {
     let transcript = String::from_utf8(transcript).unwrap();
     assert_eq!(
         transcript,
-        "● You: Hello there, how are you today? Voice detection works fine.\n● Agent: Nice to hear you.\n"
+        "● You: Hello there, how are you today?\n● Agent: Nice to hear you.\n\
+         ● You: Voice detection works fine.\n● Agent: Nice to hear you.\n"
     );
     let spoken = agents_core::audio::read_wav(&output).expect("the agent's audio");
     std::fs::remove_file(&output).ok();
     assert_eq!(spoken.sample_rate(), 24_000);
-    // "Nice to hear you." is 17 characters at 80 ms each.
-    assert_eq!(spoken.duration(), Duration::from_millis(1360));
+    // "Nice to hear you." twice: 17 characters at 80 ms each.
+    assert_eq!(spoken.duration(), Duration::from_millis(2 * 1360));
 }
 
 /// The end-to-end latency of the first spoken turn, and how many LLM requests were made.

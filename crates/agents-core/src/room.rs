@@ -11,6 +11,7 @@ use futures::stream::BoxStream;
 use tokio::sync::watch;
 
 use crate::audio::AudioFrame;
+use crate::voice::recognition::InputClock;
 use crate::voice::{AgentSession, AudioOutput};
 
 /// A room: its name, and the agent session running in it.
@@ -28,7 +29,7 @@ struct RoomInner {
 /// The audio a local room gives the session started in it.
 #[derive(Default)]
 struct RoomAudio {
-    input: Option<BoxStream<'static, AudioFrame>>,
+    input: Option<(BoxStream<'static, AudioFrame>, InputClock)>,
     output: Option<Arc<dyn AudioOutput>>,
 }
 
@@ -57,16 +58,29 @@ impl Room {
         input: Option<BoxStream<'static, AudioFrame>>,
         output: Option<Arc<dyn AudioOutput>>,
     ) -> Self {
+        Self::local_with_audio_on(name, input, InputClock::Wall, output)
+    }
+
+    /// [`local_with_audio`](Self::local_with_audio), its input's turn-taking on `clock`.
+    pub(crate) fn local_with_audio_on(
+        name: impl Into<String>,
+        input: Option<BoxStream<'static, AudioFrame>>,
+        clock: InputClock,
+        output: Option<Arc<dyn AudioOutput>>,
+    ) -> Self {
         let room = Self::local(name);
+        let input = input.map(|input| (input, clock));
         *room.inner.audio.lock().unwrap_or_else(PoisonError::into_inner) =
             RoomAudio { input, output };
         room
     }
 
-    /// The room's audio input and output, for the session starting in it (once).
+    /// The room's audio input (and its clock) and output, for the session starting in it
+    /// (once).
+    #[allow(clippy::type_complexity)]
     pub(crate) fn take_audio(
         &self,
-    ) -> (Option<BoxStream<'static, AudioFrame>>, Option<Arc<dyn AudioOutput>>) {
+    ) -> (Option<(BoxStream<'static, AudioFrame>, InputClock)>, Option<Arc<dyn AudioOutput>>) {
         let mut audio = self.inner.audio.lock().unwrap_or_else(PoisonError::into_inner);
         (audio.input.take(), audio.output.take())
     }

@@ -7,14 +7,18 @@ use std::path::Path;
 use std::pin::pin;
 use std::sync::Arc;
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::io::AsyncBufRead;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::lines::UserLines;
 use super::printer::Printer;
 use super::wav_io;
 use crate::room::Room;
-use crate::voice::{AgentSession, AudioOutput, ReplyOptions, SessionEvent};
+use crate::voice::recognition::InputClock;
+use crate::voice::{
+    AgentSession, AudioOutput, ErrorSource, ReplyOptions, SessionErrorEvent, SessionEvent,
+};
 use crate::worker::job::RunningJob;
 use crate::worker::{AgentServer, JobContext, JobError};
 
@@ -28,9 +32,25 @@ pub enum ConsoleError {
     /// The job could not start, or its entrypoint failed before connecting.
     #[error(transparent)]
     Job(#[from] JobError),
-    /// The user's input could not be read (it must be UTF-8 text).
+    /// The user's input could not be read.
     #[error("cannot read the console input: {0}")]
     Input(io::Error),
+    /// The session reported errors (an LLM request that failed after its retries, a failed
+    /// TTS or STT, a panicking hook): the console went on to the end of its input, and fails
+    /// at its end.
+    #[error(
+        "the session reported {count} error(s), the last from the {}: {last}; the log above \
+         has each of them",
+        origin_name(.origin)
+    )]
+    SessionErrors {
+        /// How many errors the session reported.
+        count: usize,
+        /// Where the last one came from.
+        origin: ErrorSource,
+        /// The last one.
+        last: SessionErrorEvent,
+    },
     /// The output could not be written.
     #[error("cannot write the console output: {0}")]
     Output(io::Error),
@@ -109,8 +129,13 @@ where
 /// The conversation is written to `transcript` as in [`run_console_text`], the user's turns
 /// as `● You: <text>`. It ends once the file is heard and the turns it caused are done.
 ///
-/// With `fast`, turn-taking still runs on wall-clock time (`min_endpointing_delay`): pauses the
-/// processing outruns are not heard, and the turns of the file may merge.
+/// With `fast`, turn-taking runs on the file's own timeline: the endpointing delay
+/// (`min_endpointing_delay`) is counted in the file's samples after the end of speech, and
+/// the file is held while the session catches up with it: while the VAD processes what was
+/// read, while the final transcript of speech that ended is awaited, and while the agent
+/// replies (a greeting first). The file's turns stay apart as they would in real time, and
+/// its next sentence never barges in on a reply. Without `fast`, it is read at real time and
+/// turn-taking runs on the wall clock, as with a microphone.
 pub async fn run_console_files<W: Write>(
     server: &AgentServer,
     input: &Path,
@@ -118,10 +143,13 @@ pub async fn run_console_files<W: Write>(
     fast: bool,
     transcript: W,
 ) -> Result<(), ConsoleError> {
-    let audio = wav_io::wav_input(input, fast)?;
+    let (room_made, made_room) = tokio::sync::oneshot::channel();
+    let audio = wav_io::wav_input(input, fast, made_room)?;
     let speakers = output.map(|path| Arc::new(wav_io::WavOutput::new(path)));
     let sink = speakers.clone().map(|speakers| speakers as Arc<dyn AudioOutput>);
-    let room = Room::local_with_audio(CONSOLE_ROOM, Some(audio), sink);
+    let clock = if fast { InputClock::Audio } else { InputClock::Wall };
+    let room = Room::local_with_audio_on(CONSOLE_ROOM, Some(audio), clock, sink);
+    let _ = room_made.send(room.clone());
     let talk = |session: AgentSession| async move {
         talk(&session, tokio::io::empty()).await.map_err(ConsoleError::Input)
     };
@@ -149,6 +177,7 @@ where
     F: Future<Output = Result<(), ConsoleError>>,
 {
     let mut interrupt = pin!(interrupt);
+    let mut errors = SessionErrors::default();
     let mut job = server.launch_fake_job(room).await?;
     let ctx = job.context().clone();
 
@@ -157,17 +186,64 @@ where
             let mut events = session.subscribe();
             let mut printer = Printer::new(output, show_user);
             let talk = talk(session.clone());
+            let mut shown = Shown { printer: &mut printer, errors: &mut errors };
             let end =
-                converse(&session, &mut job, &ctx, talk, &mut printer, &mut events, interrupt)
-                    .await;
+                converse(&session, &mut job, &ctx, talk, &mut shown, &mut events, interrupt).await;
             session.close().await;
-            (end, drain(&mut printer, &mut events))
+            (end, drain(&mut shown, &mut events))
         }
         Err(end) => (end, Ok(())),
     };
     job.shutdown(&end.reason()).await;
     end.into_result()?;
-    printed.map_err(ConsoleError::Output)
+    printed.map_err(ConsoleError::Output)?;
+    errors.into_result()
+}
+
+/// The errors the session reported, for the console's result.
+#[derive(Default)]
+struct SessionErrors {
+    count: usize,
+    last: Option<(ErrorSource, SessionErrorEvent)>,
+}
+
+impl SessionErrors {
+    fn into_result(self) -> Result<(), ConsoleError> {
+        match self.last {
+            Some((source, last)) => {
+                Err(ConsoleError::SessionErrors { count: self.count, origin: source, last })
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where a session error came from, as the console names it.
+fn origin_name(source: &ErrorSource) -> &'static str {
+    match source {
+        ErrorSource::Llm => "LLM",
+        ErrorSource::ToolCall => "model's tool calls",
+        ErrorSource::Hook => "agent's hooks",
+        ErrorSource::Stt => "speech-to-text",
+        ErrorSource::Tts => "text-to-speech",
+    }
+}
+
+/// The console's view of the session's events: printed, and its errors counted.
+struct Shown<'a, W: Write> {
+    printer: &'a mut Printer<W>,
+    errors: &'a mut SessionErrors,
+}
+
+impl<W: Write> Shown<'_, W> {
+    /// Prints `event`; `true` when it is the session's end.
+    fn event(&mut self, event: &SessionEvent) -> io::Result<bool> {
+        if let SessionEvent::Error { error, source } = event {
+            self.errors.count += 1;
+            self.errors.last = Some((source.clone(), error.clone()));
+        }
+        self.printer.print_event(event)
+    }
 }
 
 /// How the console ended.
@@ -234,12 +310,12 @@ async fn converse<W: Write>(
     job: &mut RunningJob,
     ctx: &JobContext,
     talk: impl Future<Output = Result<(), ConsoleError>>,
-    printer: &mut Printer<W>,
+    shown: &mut Shown<'_, W>,
     events: &mut Receiver<SessionEvent>,
     mut interrupt: std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> End {
     // What happened before we subscribed (a quick greeting) is in the history.
-    if let Err(error) = printer.print_history(&session.history()) {
+    if let Err(error) = shown.printer.print_history(&session.history()) {
         return End::Failed(ConsoleError::Output(error));
     }
     let mut talk = pin!(talk);
@@ -247,7 +323,7 @@ async fn converse<W: Write>(
         tokio::select! {
             biased;
             event = events.recv() => match event {
-                Ok(event) => match printer.print_event(&event) {
+                Ok(event) => match shown.event(&event) {
                     Ok(false) => {}
                     Ok(true) => return End::SessionClosed,
                     Err(error) => return End::Failed(ConsoleError::Output(error)),
@@ -284,12 +360,8 @@ async fn talk<R: AsyncBufRead + Unpin>(session: &AgentSession, input: R) -> io::
     session.wait_for_idle().await;
     session.wait_for_audio_input().await;
     session.wait_for_idle().await;
-    let mut lines = input.lines();
+    let mut lines = UserLines::new(input);
     while let Some(line) = lines.next_line().await? {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
         session.generate_reply(ReplyOptions::user_input(line));
         session.wait_for_idle().await;
     }
@@ -298,13 +370,13 @@ async fn talk<R: AsyncBufRead + Unpin>(session: &AgentSession, input: R) -> io::
 
 /// Prints the events left in `events` (the session is closed: they are all there).
 fn drain<W: Write>(
-    printer: &mut Printer<W>,
+    shown: &mut Shown<'_, W>,
     events: &mut Receiver<SessionEvent>,
 ) -> io::Result<()> {
     loop {
         match events.try_recv() {
             Ok(event) => {
-                printer.print_event(&event)?;
+                shown.event(&event)?;
             }
             Err(tokio::sync::broadcast::error::TryRecvError::Lagged(missed)) => lagged(missed),
             Err(_) => return Ok(()),

@@ -19,7 +19,7 @@ const CTRL_T: u8 = 0x14;
 
 /// What the keyboard asks of the console.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Control {
+pub enum Control {
     /// Type instead of speaking.
     TextMode,
     /// Back to the microphone.
@@ -32,7 +32,7 @@ pub(crate) enum Control {
 
 /// Splits the bytes read into [`Control`]s.
 #[derive(Debug, Default)]
-pub(crate) struct Keys {
+pub struct Keys {
     text: bool,
     line: Vec<u8>,
 }
@@ -45,7 +45,7 @@ impl Keys {
     }
 
     /// The controls in `bytes`.
-    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<Control> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Control> {
         let mut controls = Vec::new();
         for &byte in bytes {
             if !self.text && byte == CTRL_T {
@@ -77,7 +77,7 @@ impl Keys {
     }
 
     /// The end of the input: a last unterminated line in text mode, then [`Control::End`].
-    pub(crate) fn end(&mut self) -> Vec<Control> {
+    pub fn end(&mut self) -> Vec<Control> {
         let mut controls = Vec::new();
         if self.text && !self.line.is_empty() {
             let raw = std::mem::take(&mut self.line);

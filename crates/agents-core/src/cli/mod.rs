@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `console --text` | runs one local job (room `console-room`) and talks to its agent by text: lines from standard input, replies on standard output |
 //! | `console --input-file in.wav [--output-file out.wav] [--fast]` | the same job, its user speaking the WAV file, the agent's speech written to a WAV file ([`run_console_files`]) |
-//! | `console` | the same job on the machine's microphone and speakers, with a level meter; Ctrl+T (or a line `/text`) to type instead; `--input-device NAME`, `--output-device NAME`, `--list-devices` (needs the `audio-devices` feature: [`run_console_devices`]) |
+//! | `console` | the same job on the machine's microphone and speakers, with a level meter; Ctrl+T (or a line `/text`) to type instead; `--input-device NAME`, `--output-device NAME`, `--list-devices` (needs the `audio-devices` feature: `run_console_devices`) |
 //! | `dev`, `start`, `connect` | not available yet: they exit with an error saying so |
 //!
 //! Options: `--log-level <LEVEL>` (or `LIVEKIT_LOG_LEVEL`; default `info`), `--help`. Logs go
@@ -24,7 +24,21 @@
 //! mode or the end of the console); a line `/text` works on any standard input. In text mode
 //! the microphone is muted, each line is a user turn, `/audio` goes back to the microphone and
 //! Ctrl+D ends the console.
+//!
+//! The console exits with status 1 when the session reported an error (an LLM request that
+//! failed after its retries, a failed text-to-speech or speech-to-text, a panicking hook):
+//! it goes on to the end of its input all the same, then says how many errors there were.
+//! Lines of a `.env` file that cannot be loaded are skipped with a warning that gives their
+//! number and what is wrong, never their text.
+#![cfg_attr(
+    feature = "audio-devices",
+    doc = "\nThe microphone console is [`run_console_devices`]; [`list_devices`] lists the \
+           devices."
+)]
 
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
 mod args;
 mod console;
 #[cfg(any(feature = "audio-devices", test))]
@@ -33,8 +47,9 @@ mod device_audio;
 mod device_console;
 #[cfg(feature = "audio-devices")]
 mod devices;
-#[cfg(any(feature = "audio-devices", test))]
+mod env_file;
 mod keys;
+mod lines;
 mod logging;
 mod printer;
 mod wav_io;
@@ -92,7 +107,7 @@ pub fn run_app(server: AgentServer) -> ExitCode {
     let mut args = std::env::args_os();
     let program = program_name(args.next());
     // Before any thread starts: loading sets environment variables.
-    let dotenv = dotenvy::dotenv();
+    let dotenv = env_file::load();
     let command = match args::parse(args) {
         Ok(command) => command,
         Err(error) => {
@@ -144,10 +159,13 @@ pub fn run_app(server: AgentServer) -> ExitCode {
                 }
             };
             logging::init(filter);
-            if let Err(error) = dotenv
-                && !error.not_found()
-            {
-                tracing::warn!("the .env file was not loaded: {error}");
+            match dotenv {
+                Ok(skipped) => {
+                    for line in skipped {
+                        tracing::warn!("{line}");
+                    }
+                }
+                Err(error) => tracing::warn!("the .env file was not loaded: {error}"),
             }
             #[cfg(feature = "audio-devices")]
             if devices.list {

@@ -8,22 +8,35 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use tokio::sync::oneshot;
 
 use crate::audio::{AudioFrame, WavError, WavWriter, read_wav_frames};
+use crate::room::Room;
 use crate::voice::{AudioOutput, PlaybackFinished};
 
 /// The console's frame size.
 const FRAME: Duration = Duration::from_millis(10);
 
 /// The frames of the WAV file at `path`: paced at real time, or as fast as they are read.
+///
+/// Read fast, the first frame waits for the session the console's room gets (`room`) to be
+/// done with its own turns (a greeting), as a user would; the session then holds the input
+/// while it replies (it runs on the audio's timeline: `InputClock::Audio`).
 pub(crate) fn wav_input(
     path: &Path,
     fast: bool,
+    room: oneshot::Receiver<Room>,
 ) -> Result<BoxStream<'static, AudioFrame>, WavError> {
     let frames = read_wav_frames(path, FRAME)?;
     let stream = futures::stream::iter(frames);
     if fast {
-        return Ok(stream.boxed());
+        let greeted = async move {
+            if let Ok(room) = room.await {
+                room.wait_for_agent_session().await.wait_for_idle().await;
+            }
+        };
+        let greeted = futures::stream::once(greeted).filter_map(|()| async { None });
+        return Ok(greeted.chain(stream).boxed());
     }
     let start = tokio::time::Instant::now();
     let mut at = Duration::ZERO;

@@ -9,7 +9,7 @@ mod hooks;
 mod mock;
 mod output;
 mod preemptive;
-mod recognition;
+pub(crate) mod recognition;
 mod run_result;
 mod session;
 mod speaker;

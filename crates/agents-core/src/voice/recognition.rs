@@ -4,6 +4,13 @@
 //! the transcript. A turn ends `min_endpointing_delay` after the end of speech once a final
 //! transcript is there (at most `max_endpointing_delay` after the end of speech, with what
 //! was heard), and is committed as a reply to the user's input.
+//!
+//! An input read faster than real time (a WAV file with the console's `--fast`) runs on its
+//! own timeline ([`InputClock::Audio`]): the endpointing delay is counted in the audio's
+//! samples, and the input is held while the VAD catches up, while a final transcript is
+//! awaited after the end of speech, and while the agent replies, so that the file's turns
+//! stay apart as they would in real time and its next sentence does not barge in on a reply
+//! that would have finished.
 
 use std::time::Duration;
 
@@ -23,8 +30,52 @@ use crate::vad::{VadEventKind, VadStream};
 /// The streams one recognition task reads.
 pub(crate) struct Recognition {
     pub(crate) audio: BoxStream<'static, AudioFrame>,
+    pub(crate) clock: InputClock,
     pub(crate) vad: Option<Box<dyn VadStream>>,
     pub(crate) stt: Box<dyn SttStream>,
+}
+
+/// The timeline turn-taking runs on, as the session's audio input comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum InputClock {
+    /// The input comes in real time (a microphone, a file paced at real time): the wall clock.
+    #[default]
+    Wall,
+    /// The input comes as fast as it is read (a file with `--fast`): the audio's own timeline.
+    Audio,
+}
+
+/// How far the input may run ahead of what the VAD has processed, on the audio timeline.
+const VAD_LOOKAHEAD: Duration = Duration::from_millis(200);
+
+/// How long the input waits for a VAD that reports no progress before pushing a frame anyway.
+const VAD_STALL: Duration = Duration::from_millis(500);
+
+/// Where the audio timeline is ([`InputClock::Audio`]).
+struct Timeline {
+    /// The audio pushed.
+    pushed: Duration,
+    /// The audio the VAD has processed, from its events; `None` without a VAD.
+    heard: Option<Duration>,
+    /// Since when the input has waited for the VAD: its last event, or the last frame pushed.
+    waiting_since: Instant,
+    /// A reply to the last turn is in flight: the input waits until the session is idle.
+    replying: bool,
+}
+
+impl Timeline {
+    /// The VAD has processed `seconds` of audio.
+    fn heard_up_to(&mut self, seconds: f64) {
+        let heard = Duration::try_from_secs_f64(seconds).unwrap_or_default();
+        self.heard = Some(self.heard.map_or(heard, |before| before.max(heard)));
+        self.waiting_since = Instant::now();
+    }
+
+    /// Whether the input waits for the VAD to catch up; `Some(until)` when it does.
+    fn vad_wait(&self) -> Option<Instant> {
+        let heard = self.heard?;
+        (self.pushed > heard + VAD_LOOKAHEAD).then_some(self.waiting_since + VAD_STALL)
+    }
 }
 
 /// What is heard of the current user turn.
@@ -34,6 +85,8 @@ struct Turn {
     /// When the endpointing delay runs from (the end of speech, or a late final transcript),
     /// while the turn waits to be committed.
     speech_ended: Option<Instant>,
+    /// Where the endpointing delay runs from on the audio timeline ([`InputClock::Audio`]).
+    speech_ended_audio: Option<Duration>,
     /// When the user stopped speaking, for the metrics.
     ended_at: Option<Instant>,
     /// When the last final transcript came.
@@ -46,8 +99,14 @@ const VAD_REPORT_EVERY: u32 = 31;
 
 /// Runs recognition until the audio and both streams end; commits every finished turn.
 pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
-    let Recognition { mut audio, mut vad, mut stt } = recognition;
+    let Recognition { mut audio, clock, mut vad, mut stt } = recognition;
     let options = session.options().clone();
+    let mut timeline = (clock == InputClock::Audio).then(|| Timeline {
+        pushed: Duration::ZERO,
+        heard: vad.is_some().then_some(Duration::ZERO),
+        waiting_since: Instant::now(),
+        replying: false,
+    });
     let mut turn = Turn::default();
     let mut audio_done = false;
     let mut vad_done = vad.is_none();
@@ -55,11 +114,24 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
     let mut vad_inferences = 0u32;
     let mut vad_inference_time = Duration::ZERO;
     loop {
-        let deadline = turn.speech_ended.map(|ended| {
-            if turn.transcript.trim().is_empty() {
-                ended + options.max_endpointing_delay
+        let heard_something = !turn.transcript.trim().is_empty();
+        // On the audio timeline, a turn with a transcript ends once enough audio has come
+        // after the end of speech (or the audio has ended).
+        if let (Some(timeline), Some(ended)) = (timeline.as_mut(), turn.speech_ended_audio)
+            && heard_something
+            && (audio_done || timeline.pushed >= ended + options.min_endpointing_delay)
+        {
+            commit(&session, &mut turn);
+            timeline.replying = true;
+            continue;
+        }
+        let deadline = turn.speech_ended.and_then(|ended| {
+            if !heard_something {
+                Some(ended + options.max_endpointing_delay)
+            } else if timeline.is_none() {
+                Some(ended + options.min_endpointing_delay)
             } else {
-                ended + options.min_endpointing_delay
+                None
             }
         });
         if audio_done && vad_done && stt_done && deadline.is_none() {
@@ -71,9 +143,19 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
             continue;
         }
         let far = Instant::now() + Duration::from_secs(3600);
+        // On the audio timeline, the input waits for the VAD to catch up, for the final
+        // transcript of speech that ended, and for the reply to the last turn.
+        let vad_wait = timeline.as_ref().filter(|_| !vad_done).and_then(Timeline::vad_wait);
+        let awaiting_final = turn.speech_ended.is_some() && !heard_something && !stt_done;
+        let replying = timeline.as_ref().is_some_and(|timeline| timeline.replying);
+        let held = timeline.is_some() && (vad_wait.is_some() || awaiting_final || replying);
         tokio::select! {
-            frame = audio.next(), if !audio_done => match frame {
+            frame = audio.next(), if !audio_done && !held => match frame {
                 Some(frame) => {
+                    if let Some(timeline) = timeline.as_mut() {
+                        timeline.pushed += frame.duration();
+                        timeline.waiting_since = Instant::now();
+                    }
                     if let Some(vad) = vad.as_mut() {
                         vad.push_frame(&frame);
                     }
@@ -92,10 +174,14 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                     VadEventKind::StartOfSpeech => {
                         turn.speaking = true;
                         turn.speech_ended = None;
+                        turn.speech_ended_audio = None;
                         session.cancel_preemptive();
                         session.set_user_state(UserState::Speaking);
                     }
                     VadEventKind::InferenceDone => {
+                        if let Some(timeline) = timeline.as_mut() {
+                            timeline.heard_up_to(event.timestamp);
+                        }
                         vad_inferences += 1;
                         vad_inference_time += event.inference_duration;
                         if vad_inferences >= VAD_REPORT_EVERY {
@@ -117,6 +203,9 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                     VadEventKind::EndOfSpeech => {
                         turn.speaking = false;
                         turn.speech_ended = Some(Instant::now());
+                        turn.speech_ended_audio = timeline.as_ref().map(|timeline| {
+                            timeline.heard.unwrap_or(timeline.pushed).min(timeline.pushed)
+                        });
                         turn.ended_at = turn.speech_ended;
                         session.set_user_state(UserState::Listening);
                         // The transcript may already be final: the reply may start already.
@@ -128,7 +217,10 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                 None => vad_done = true,
             },
             event = stt.next(), if !stt_done => match event {
-                Some(Ok(event)) => on_speech_event(&session, &mut turn, vad.is_some(), event),
+                Some(Ok(event)) => {
+                    let pushed = timeline.as_ref().map(|timeline| timeline.pushed);
+                    on_speech_event(&session, &mut turn, vad.is_some(), event, pushed);
+                }
                 Some(Err(error)) => {
                     session.report_error(SessionErrorEvent::Other(error.to_string().into()), ErrorSource::Stt);
                     stt_done = true;
@@ -138,6 +230,18 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
             () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
                 commit(&session, &mut turn);
             }
+            // The VAD reports no progress: the input goes on all the same.
+            () = tokio::time::sleep_until(vad_wait.unwrap_or(far)), if vad_wait.is_some() => {
+                if let Some(timeline) = timeline.as_mut() {
+                    timeline.heard = Some(timeline.pushed);
+                    timeline.waiting_since = Instant::now();
+                }
+            }
+            () = session.wait_for_idle(), if replying => {
+                if let Some(timeline) = timeline.as_mut() {
+                    timeline.replying = false;
+                }
+            }
         }
     }
 }
@@ -146,6 +250,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
 fn commit(session: &AgentSession, turn: &mut Turn) {
     let transcript = std::mem::take(&mut turn.transcript);
     turn.speech_ended = None;
+    turn.speech_ended_audio = None;
     let ended_at = turn.ended_at.take();
     let final_at = turn.final_at.take();
     let transcript = transcript.trim();
@@ -177,6 +282,7 @@ fn on_speech_event(
     turn: &mut Turn,
     has_vad: bool,
     event: crate::stt::SpeechEvent,
+    pushed: Option<Duration>,
 ) {
     let text =
         event.alternatives.first().map(|best| best.text.trim().to_owned()).unwrap_or_default();
@@ -200,6 +306,7 @@ fn on_speech_event(
             // and the reply may start already.
             if !turn.speaking && turn.speech_ended.is_some() {
                 turn.speech_ended = Some(Instant::now());
+                turn.speech_ended_audio = pushed;
                 session.start_preemptive(turn.transcript.trim());
             }
         }
@@ -219,11 +326,13 @@ fn on_speech_event(
         SpeechEventKind::StartOfSpeech if !has_vad => {
             turn.speaking = true;
             turn.speech_ended = None;
+            turn.speech_ended_audio = None;
             session.set_user_state(UserState::Speaking);
         }
         SpeechEventKind::EndOfSpeech if !has_vad => {
             turn.speaking = false;
             turn.speech_ended = Some(Instant::now());
+            turn.speech_ended_audio = pushed;
             turn.ended_at = turn.speech_ended;
             session.set_user_state(UserState::Listening);
         }

@@ -23,6 +23,7 @@ use super::generation;
 use super::hooks::AgentContext;
 use super::mock::MockTools;
 use super::output::AudioOutput;
+use super::recognition::InputClock;
 use super::run_result::{RunEvent, RunResult};
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
@@ -436,7 +437,8 @@ impl<'a> IntoFuture for StartSession<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let Self { session, agent, room, mut audio, mut audio_output } = self;
+            let Self { session, agent, room, audio, mut audio_output } = self;
+            let mut audio = audio.map(|audio| (audio, InputClock::Wall));
             if let Some(room) = &room {
                 let (room_input, room_output) = room.take_audio();
                 audio = audio.or(room_input);
@@ -523,10 +525,10 @@ impl AgentSession {
         &self,
         agent: Agent,
         room: Option<Room>,
-        audio: Option<BoxStream<'static, AudioFrame>>,
+        audio: Option<(BoxStream<'static, AudioFrame>, InputClock)>,
         audio_output: Option<Arc<dyn AudioOutput>>,
     ) -> Result<(), SessionError> {
-        let recognition = audio.map(|audio| self.recognition(audio)).transpose()?;
+        let recognition = audio.map(|(audio, clock)| self.recognition(audio, clock)).transpose()?;
         if audio_output.is_some() && self.inner.tts.is_none() {
             return Err(SessionError::MissingComponent(
                 "a text-to-speech for audio output: AgentSession::builder().tts(...)",
@@ -579,6 +581,7 @@ impl AgentSession {
     fn recognition(
         &self,
         audio: BoxStream<'static, AudioFrame>,
+        clock: InputClock,
     ) -> Result<super::recognition::Recognition, SessionError> {
         let Some(stt) = self.inner.stt.clone() else {
             return Err(SessionError::MissingComponent(
@@ -598,6 +601,7 @@ impl AgentSession {
         let options = crate::stt::SttOptions::default();
         Ok(super::recognition::Recognition {
             audio,
+            clock,
             vad: vad.map(|vad| vad.stream()),
             stt: stt.stream(&options),
         })
