@@ -267,13 +267,28 @@ impl Installer {
 
     /// Makes `library` available: a usable copy already found (its variable, this cache, a
     /// Python package) is kept; otherwise the pinned build is installed into the cache.
-    /// Progress is written to `progress`.
+    /// When the library's variable is set, it alone counts: if it names no usable copy, the
+    /// error says so ([`DownloadError::Unusable`]) and nothing is downloaded. Progress is
+    /// written to `progress`.
     pub fn ensure(
         &self,
         library: &'static RuntimeLibrary,
         progress: &mut dyn Write,
     ) -> Result<Installed, DownloadError> {
-        match locate_in(library, self.cache_dir.as_deref()) {
+        let located = locate_in(library, self.cache_dir.as_deref());
+        // The variable wins: a wrong one is reported, not worked around.
+        if std::env::var_os(library.env_var).is_some_and(|v| !v.is_empty()) {
+            let path = located.map_err(DownloadError::Unusable)?;
+            let _ = writeln!(
+                progress,
+                "{}: using {} ({})",
+                library.name,
+                path.display(),
+                library.env_var
+            );
+            return Ok(Installed::Found(path));
+        }
+        match located {
             Ok(path) if self.is_cached(library, &path) => self.install(library, progress),
             Ok(path) => {
                 let _ = writeln!(progress, "{}: using {}", library.name, path.display());
