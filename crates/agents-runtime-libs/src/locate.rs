@@ -96,9 +96,11 @@ pub enum LocateError {
     /// The cached copy is damaged (another size than the pinned build).
     #[error(
         "the cached {name} at `{}` is damaged ({size} bytes, not {expected}); run \
-         `{DOWNLOAD_COMMAND}` (here: `{DOWNLOAD_EXAMPLE}`) to replace it",
+         `{DOWNLOAD_COMMAND}` (here: `{DOWNLOAD_EXAMPLE}`) to replace it with {library}, or \
+         set {var} to another copy",
         path.display(),
         name = library.name,
+        var = library.env_var,
     )]
     DamagedCache {
         /// The library.

@@ -217,4 +217,8 @@ fn child_damaged_cache() {
     let message = error.to_string();
     assert!(message.contains("is damaged (1000 bytes, not 34824680)"), "{message}");
     assert!(message.contains("download-files"), "{message}");
+    assert!(
+        message.contains("to replace it with ONNX Runtime 1.32.0, or set ORT_DYLIB_PATH"),
+        "{message}"
+    );
 }
