@@ -47,7 +47,7 @@ fn scripted_stt() -> Arc<ScriptedStt> {
 fn silero() -> Arc<agents_plugins_silero::Vad> {
     Arc::new(
         agents_plugins_silero::Vad::load()
-            .expect("ONNX Runtime: see .ci/run or set ORT_DYLIB_PATH"),
+            .expect("ONNX Runtime: run `cargo xtask setup`, or set ORT_DYLIB_PATH"),
     )
 }
 

@@ -13,7 +13,12 @@
 //! ```
 //!
 //! The voice pipeline (Silero VAD, speech-to-text, text-to-speech) of the Python example joins
-//! when this crate family has it.
+//! when this crate family has it; `download-files` already installs what the Silero VAD loads
+//! (ONNX Runtime, into the per-user cache):
+//!
+//! ```text
+//! cargo run --example update_tools -- download-files
+//! ```
 
 use std::process::ExitCode;
 
@@ -69,6 +74,10 @@ async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + S
 }
 
 fn main() -> ExitCode {
-    let server = AgentServer::new().rtc_session(entrypoint);
+    // `update_tools download-files` installs ONNX Runtime for the Silero VAD of the voice
+    // pipeline.
+    let server = AgentServer::new()
+        .runtime_libraries(agents_plugins_silero::RUNTIME_LIBRARIES)
+        .rtc_session(entrypoint);
     cli::run_app(server)
 }

@@ -11,7 +11,8 @@
 //! audio=7.815s inferences=244 cpu=0.021s cpu_per_audio_second=2.69ms wall=0.021s load=0.046s
 //! ```
 //!
-//! ONNX Runtime is loaded at run time: `pip install onnxruntime`, or set `ORT_DYLIB_PATH` to
+//! ONNX Runtime is loaded at run time: `cargo run --example update_tools -- download-files`
+//! installs it, or `pip install onnxruntime`, or set `ORT_DYLIB_PATH` to
 //! `libonnxruntime.so.1.xx.x` (the error message says so when it is missing).
 
 use std::path::{Path, PathBuf};

@@ -30,6 +30,11 @@ pub use agents_macros::{Agent, function_tool, function_tools};
 
 pub use async_trait::async_trait;
 
+/// The native libraries loaded at run time (ONNX Runtime, livekit-ffi): their pinned
+/// versions, where they are looked for, and their installation by `<agent> download-files`
+/// (the `agents-runtime-libs` crate).
+pub use agents_runtime_libs as runtime_libs;
+
 /// The `schemars` crate, for deriving `JsonSchema` without depending on it yourself
 /// (`#[schemars(crate = "agents_core::schemars")]`).
 pub use schemars;

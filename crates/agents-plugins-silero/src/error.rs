@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use agents_core::runtime_libs::{LocateError, ONNX_RUNTIME};
+
 /// Invalid [`VadOptions`](crate::VadOptions).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -43,35 +45,17 @@ pub enum LoadError {
     /// The options are invalid.
     #[error(transparent)]
     Options(#[from] OptionsError),
-    /// No ONNX Runtime library was found.
-    #[error(
-        "ONNX Runtime was not found. Install it with `pip install onnxruntime` (1.19 or later: \
-         its wheel ships the library), or set ORT_DYLIB_PATH to the versioned library file, e.g. \
-         ORT_DYLIB_PATH=/path/to/site-packages/onnxruntime/capi/libonnxruntime.so.1.22.0. \
-         Looked in: {}",
-        display_paths(searched)
-    )]
-    RuntimeNotFound {
-        /// The places searched, in order.
-        searched: Vec<PathBuf>,
-    },
-    /// `ORT_DYLIB_PATH` names a file that does not exist.
-    #[error(
-        "ORT_DYLIB_PATH is `{}`, which does not exist; set it to the versioned ONNX Runtime \
-         library file (e.g. .../onnxruntime/capi/libonnxruntime.so.1.22.0 from \
-         `pip install onnxruntime`), or unset it to search the usual places",
-        path.display()
-    )]
-    RuntimeMissing {
-        /// The value of `ORT_DYLIB_PATH`.
-        path: PathBuf,
-    },
+    /// No usable ONNX Runtime library was found: the error says where it looked, which
+    /// version it wants, and how to install it (`<agent> download-files`, `ORT_DYLIB_PATH`).
+    #[error(transparent)]
+    Runtime(#[from] LocateError),
     /// The ONNX Runtime library was found but could not be loaded.
     #[error(
-        "cannot load ONNX Runtime from `{}`: {reason}. It must be ONNX Runtime 1.17 or later \
-         for this platform (`pip install -U onnxruntime`); set ORT_DYLIB_PATH to another copy \
-         to use that one",
-        path.display()
+        "cannot load ONNX Runtime from `{}`: {reason}. It must be {} for this machine: set \
+         ORT_DYLIB_PATH to another copy, or unset it and run `<your agent> download-files` to \
+         install the pinned build",
+        path.display(),
+        ONNX_RUNTIME.wanted()
     )]
     RuntimeLoad {
         /// The library file.
@@ -120,11 +104,4 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
-}
-
-fn display_paths(paths: &[PathBuf]) -> String {
-    if paths.is_empty() {
-        return "nowhere (no candidate locations)".to_owned();
-    }
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }

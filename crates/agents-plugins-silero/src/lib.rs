@@ -13,6 +13,6 @@ mod vad;
 pub use error::{LoadError, OptionsError};
 pub use model::{BUNDLED_MODEL, BUNDLED_MODEL_SHA256};
 pub use options::VadOptions;
-pub use runtime::ORT_DYLIB_PATH;
+pub use runtime::{ORT_DYLIB_PATH, RUNTIME_LIBRARIES};
 pub use stream::VadStream;
 pub use vad::Vad;

@@ -4,6 +4,7 @@
 
 use std::process::Command;
 
+use agents_core::runtime_libs::LocateError;
 use agents_plugins_silero::{LoadError, Vad};
 
 const CHILD: &str = "SILERO_TEST_CHILD";
@@ -39,10 +40,11 @@ fn child_wrong_file() {
         return;
     }
     let err = Vad::load().unwrap_err();
-    assert!(matches!(err, LoadError::RuntimeMissing { .. }), "{err}");
+    assert!(matches!(err, LoadError::Runtime(LocateError::EnvVarMissing { .. })), "{err}");
     let message = err.to_string();
-    assert!(message.contains("ORT_DYLIB_PATH"), "{message}");
-    assert!(message.contains("pip install onnxruntime"), "{message}");
+    assert!(message.starts_with("ORT_DYLIB_PATH is `"), "{message}");
+    assert!(message.contains("download-files"), "{message}");
+    assert!(message.contains("ONNX Runtime 1.32.0 (or any version from 1.17)"), "{message}");
     assert!(message.contains("/nonexistent/libonnxruntime.so.1.22.0"), "{message}");
     assert!(Vad::runtime_library().is_none());
 }
@@ -53,8 +55,11 @@ fn child_empty_folder() {
         return;
     }
     let err = Vad::load().unwrap_err();
-    assert!(matches!(err, LoadError::RuntimeNotFound { .. }), "{err}");
+    assert!(matches!(err, LoadError::Runtime(LocateError::NotFound { .. })), "{err}");
     let message = err.to_string();
-    assert!(message.contains("pip install onnxruntime"), "{message}");
+    assert!(message.starts_with("ONNX Runtime was not found"), "{message}");
+    assert!(message.contains("`<your agent> download-files`"), "{message}");
+    assert!(message.contains("set ORT_DYLIB_PATH to the library file"), "{message}");
+    assert!(message.contains("pip install onnxruntime==1.32.0"), "{message}");
     assert!(message.contains("silero-empty-"), "{message}");
 }

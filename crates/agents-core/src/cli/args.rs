@@ -15,6 +15,9 @@ Commands:
   dev        Run as a worker of a LiveKit server, for development (not available yet)
   start      Run as a worker of a LiveKit server, for production (not available yet)
   connect    Join one LiveKit room directly (not available yet)
+  download-files
+             Install the native libraries the agent's plugins load at run time (e.g. ONNX
+             Runtime) from PyPI into the per-user cache [env: LIVEKIT_AGENTS_CACHE_DIR]
 
 Options:
   --text                  console: talk by text (reads lines from standard input)
@@ -49,6 +52,11 @@ pub(crate) enum Command {
         files: AudioFiles,
         /// `--input-device`, `--output-device` and `--list-devices`.
         devices: Devices,
+    },
+    /// Install the runtime libraries.
+    DownloadFiles {
+        /// `--log-level`, if given.
+        log_level: Option<String>,
     },
     /// A command that exists in Python's CLI but not here yet.
     Unavailable {
@@ -100,6 +108,9 @@ pub(crate) enum ArgsError {
     /// An argument is not valid UTF-8.
     #[error("the argument {0:?} is not valid UTF-8")]
     NotUtf8(OsString),
+    /// A console option given to another command.
+    #[error("the console's options do not apply to `{0}`: see `--help`")]
+    NotForCommand(&'static str),
     /// An extra argument.
     #[error("unexpected argument `{0}`: see `--help`")]
     Unexpected(String),
@@ -109,7 +120,7 @@ pub(crate) enum ArgsError {
 const AUDIO_OPTIONS: [&str; 1] = ["--record"];
 
 /// Commands of Python's CLI that are not here yet.
-const UNAVAILABLE_COMMANDS: [&str; 4] = ["dev", "start", "connect", "download-files"];
+const UNAVAILABLE_COMMANDS: [&str; 3] = ["dev", "start", "connect"];
 
 /// Parses the arguments after the program name.
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ArgsError> {
@@ -160,6 +171,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     match command.as_deref() {
         None => Err(ArgsError::NoCommand),
         Some("console") => Ok(Command::Console { text, log_level, files, devices }),
+        Some("download-files") => {
+            if text || files != AudioFiles::default() || devices != Devices::default() {
+                return Err(ArgsError::NotForCommand("download-files"));
+            }
+            Ok(Command::DownloadFiles { log_level })
+        }
         Some(other) if UNAVAILABLE_COMMANDS.contains(&other) => {
             Ok(Command::Unavailable { command: other.to_owned() })
         }
@@ -284,5 +301,19 @@ mod tests {
         );
         assert_eq!(parse_str(&["console", "extra"]), Err(ArgsError::Unexpected("extra".into())));
         assert_eq!(parse_str(&["dev"]), Ok(Command::Unavailable { command: "dev".into() }));
+        assert_eq!(
+            parse_str(&["download-files", "--text"]),
+            Err(ArgsError::NotForCommand("download-files"))
+        );
+    }
+
+    #[test]
+    fn download_files() {
+        assert_eq!(parse_str(&["download-files"]), Ok(Command::DownloadFiles { log_level: None }));
+        assert_eq!(
+            parse_str(&["download-files", "--log-level", "debug"]),
+            Ok(Command::DownloadFiles { log_level: Some("debug".into()) })
+        );
+        assert!(USAGE.contains("download-files"));
     }
 }

@@ -10,6 +10,7 @@
 //! | `console --text` | runs one local job (room `console-room`) and talks to its agent by text: lines from standard input, replies on standard output |
 //! | `console --input-file in.wav [--output-file out.wav] [--fast]` | the same job, its user speaking the WAV file, the agent's speech written to a WAV file ([`run_console_files`]) |
 //! | `console` | the same job on the machine's microphone and speakers, with a level meter; Ctrl+T (or a line `/text`) to type instead; `--input-device NAME`, `--output-device NAME`, `--list-devices` (needs the `audio-devices` feature: `run_console_devices`) |
+//! | `download-files` | installs the native libraries the agent declared ([`AgentServer::runtime_libraries`]: ONNX Runtime for Silero) from their PyPI wheels into the per-user cache; again, it does nothing |
 //! | `dev`, `start`, `connect` | not available yet: they exit with an error saying so |
 //!
 //! Options: `--log-level <LEVEL>` (or `LIVEKIT_LOG_LEVEL`; default `info`), `--help`. Logs go
@@ -47,6 +48,7 @@ mod device_audio;
 mod device_console;
 #[cfg(feature = "audio-devices")]
 mod devices;
+mod download;
 mod env_file;
 mod keys;
 mod lines;
@@ -119,6 +121,17 @@ pub fn run_app(server: AgentServer) -> ExitCode {
         Command::Help => {
             let _ = write!(std::io::stdout(), "{}", args::USAGE.replace("<program>", &program));
             ExitCode::SUCCESS
+        }
+        Command::DownloadFiles { log_level } => {
+            let filter = match logging::filter(log_level.as_deref(), "info") {
+                Ok(filter) => filter,
+                Err(error) => {
+                    print_error(&error.to_string());
+                    return ExitCode::from(USAGE_ERROR);
+                }
+            };
+            logging::init(filter);
+            download::run(&server, &program)
         }
         Command::Unavailable { command } => {
             print_error(&format!(

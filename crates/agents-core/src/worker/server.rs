@@ -1,6 +1,7 @@
 //! `AgentServer`: the application — a setup function and an entrypoint (Python's
 //! `AgentServer`).
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use super::error::{JobError, panic_message};
 use super::job::RunningJob;
 use super::process::JobProcess;
 use crate::room::Room;
+use crate::runtime_libs::RuntimeLibrary;
 
 /// Python's default `initialize_process_timeout`.
 const DEFAULT_INITIALIZE_PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,6 +54,7 @@ pub struct AgentServer {
     entrypoint: Option<Arc<EntrypointFn>>,
     initialize_process_timeout: Duration,
     process: Arc<OnceCell<Arc<JobProcess>>>,
+    runtime_libraries: Vec<&'static RuntimeLibrary>,
 }
 
 impl fmt::Debug for AgentServer {
@@ -60,6 +63,10 @@ impl fmt::Debug for AgentServer {
             .field("setup_fnc", &self.setup.is_some())
             .field("entrypoint", &self.entrypoint.is_some())
             .field("initialize_process_timeout", &self.initialize_process_timeout)
+            .field(
+                "runtime_libraries",
+                &self.runtime_libraries.iter().map(|l| l.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +85,7 @@ impl AgentServer {
             entrypoint: None,
             initialize_process_timeout: DEFAULT_INITIALIZE_PROCESS_TIMEOUT,
             process: Arc::new(OnceCell::new()),
+            runtime_libraries: Vec::new(),
         }
     }
 
@@ -116,6 +124,36 @@ impl AgentServer {
     pub fn initialize_process_timeout(mut self, timeout: Duration) -> Self {
         self.initialize_process_timeout = timeout;
         self
+    }
+
+    /// Declares native libraries the agent's plugins load at run time, for `<program>
+    /// download-files` to install (Python's plugins register themselves; here each plugin
+    /// exports its list, e.g. `agents_plugins_silero::RUNTIME_LIBRARIES`). By default there
+    /// are none. Declaring one twice is the same as once.
+    ///
+    /// ```no_run
+    /// # use agents_core::prelude::*;
+    /// # async fn entrypoint(_ctx: JobContext) {}
+    /// let server = AgentServer::new()
+    ///     .runtime_libraries([&agents_core::runtime_libs::ONNX_RUNTIME])
+    ///     .rtc_session(entrypoint);
+    /// ```
+    pub fn runtime_libraries(
+        mut self,
+        libraries: impl IntoIterator<Item = impl Borrow<&'static RuntimeLibrary>>,
+    ) -> Self {
+        for library in libraries {
+            let library = *library.borrow();
+            if !self.runtime_libraries.contains(&library) {
+                self.runtime_libraries.push(library);
+            }
+        }
+        self
+    }
+
+    /// The native libraries declared with [`runtime_libraries`](Self::runtime_libraries).
+    pub fn declared_runtime_libraries(&self) -> &[&'static RuntimeLibrary] {
+        &self.runtime_libraries
     }
 
     /// The process, prepared by the setup function the first time it is asked for.

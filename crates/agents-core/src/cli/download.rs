@@ -1,0 +1,58 @@
+//! `<program> download-files`: installs the runtime libraries the agent declared
+//! ([`AgentServer::runtime_libraries`]) into the per-user cache.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::worker::AgentServer;
+
+/// Installs every declared library that is not found yet; says what was done for each, and
+/// what went wrong, on standard error.
+pub(crate) fn run(server: &AgentServer, program: &str) -> ExitCode {
+    let libraries = server.declared_runtime_libraries();
+    let mut err = std::io::stderr();
+    if libraries.is_empty() {
+        let _ = writeln!(
+            err,
+            "{program} declares no runtime libraries (`AgentServer::runtime_libraries`): nothing \
+             to download"
+        );
+        return ExitCode::SUCCESS;
+    }
+    install(libraries, &mut err)
+}
+
+#[cfg(feature = "download-files")]
+fn install(
+    libraries: &[&'static crate::runtime_libs::RuntimeLibrary],
+    err: &mut std::io::Stderr,
+) -> ExitCode {
+    use crate::runtime_libs::Installer;
+
+    let installer = Installer::new();
+    let mut failed = false;
+    for library in libraries {
+        if let Err(error) = installer.ensure(library, err) {
+            let _ = writeln!(err, "error: {error}");
+            failed = true;
+        }
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+#[cfg(not(feature = "download-files"))]
+fn install(
+    libraries: &[&'static crate::runtime_libs::RuntimeLibrary],
+    err: &mut std::io::Stderr,
+) -> ExitCode {
+    let names: Vec<String> = libraries.iter().map(|l| l.to_string()).collect();
+    let variables: Vec<&str> = libraries.iter().map(|l| l.env_var).collect();
+    let _ = writeln!(
+        err,
+        "error: `download-files` is not built in: rebuild with the `download-files` feature of \
+         agents-core (on by default) to install {}, or install them yourself and set {}",
+        names.join(", "),
+        variables.join(", ")
+    );
+    ExitCode::FAILURE
+}
