@@ -5,6 +5,7 @@ mod error;
 mod http;
 pub mod inference;
 pub mod openai;
+mod retry_after;
 pub mod sse;
 
 pub use error::ConfigError;
