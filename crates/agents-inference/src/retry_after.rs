@@ -64,7 +64,7 @@ fn seconds(day: u64, month: &str, year: u64, time: &str) -> Option<u64> {
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (`year` >= 1970,
 /// `month` 1–12): whole years, then whole months, then days.
 fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
-    let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     // Leap days in the years 1970..year: multiples of 4, less of 100, plus of 400.
     let before = |y: u64| y / 4 - y / 100 + y / 400;
     let leap_days = before(year - 1) - before(1969);

@@ -259,7 +259,7 @@ impl LlmError {
 /// A duration in seconds for messages: `20 s`, `1.5 s`.
 fn seconds(duration: Duration) -> String {
     let millis = duration.as_millis();
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         format!("{} s", millis / 1000)
     } else {
         format!("{:.1} s", duration.as_secs_f64())
