@@ -306,7 +306,15 @@ async fn an_error_event_is_reported_with_the_servers_message() {
             ),
             StreamPart::Pause(Duration::from_secs(30)),
         ]),
-        FakeResponse::stream([StreamPart::named("error", "quota exceeded")]),
+        // The shape some gateways use: no `error` key, so it reads as an empty chunk.
+        FakeResponse::stream([
+            StreamPart::named(
+                "error",
+                json!({"message": "quota exceeded", "type": "insufficient_quota"}).to_string(),
+            ),
+            StreamPart::finish("stop"),
+            StreamPart::Done,
+        ]),
     ])
     .await
     .unwrap();
@@ -321,8 +329,12 @@ async fn an_error_event_is_reported_with_the_servers_message() {
     }
     let (chunks, error) = drain(llm.chat(&hello(), &[], &ChatOptions::default())).await;
     assert!(chunks.is_empty());
-    let error = error.expect("an error");
-    assert!(error.to_string().contains("quota exceeded"), "{error}");
+    match error {
+        Some(LlmError::Provider { message }) => {
+            assert_eq!(message, "quota exceeded (insufficient_quota)");
+        }
+        other => panic!("expected the provider's error, got {other:?}"),
+    }
     assert_eq!(fake.request_count(), 2, "not retried");
 }
 
