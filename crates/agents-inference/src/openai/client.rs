@@ -253,7 +253,10 @@ impl LlmBuilder {
     }
 
     /// Retries and timeouts of requests whose [`ChatOptions::conn_options`] are `None` (a
-    /// session passes its own when it has some). Without either, the defaults apply.
+    /// session passes its own when it has some). Without either, the defaults apply. Their
+    /// [`reply_timeout`](ApiConnectOptions::reply_timeout) bounds a whole reply, retries
+    /// included (two minutes by default); a `Retry-After` longer than the retries left allow
+    /// fails the request at once (see [`with_retries`]).
     pub fn conn_options(mut self, conn_options: ApiConnectOptions) -> Self {
         self.conn_options = Some(conn_options);
         self
