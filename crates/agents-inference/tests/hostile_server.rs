@@ -383,11 +383,12 @@ async fn a_usage_that_is_not_a_count_is_ignored() {
 
 #[tokio::test]
 async fn a_line_that_never_ends_is_cut_off_and_not_retried() {
-    // 4 MiB without a line break, in 64 KiB pieces, then silence.
-    let piece = vec![b'x'; 64 * 1024];
-    let mut parts = vec![StreamPart::bytes(b"data: ".to_vec())];
-    parts.extend((0..64).map(|_| StreamPart::bytes(piece.clone())));
-    parts.push(StreamPart::Pause(Duration::from_secs(30)));
+    // 300 MiB without a line break, in 64 KiB pieces, then silence.
+    let parts = [
+        StreamPart::bytes(b"data: ".to_vec()),
+        StreamPart::repeat(vec![b'x'; 64 * 1024], 4800),
+        StreamPart::Pause(Duration::from_secs(30)),
+    ];
     let fake = FakeOpenAi::with_responses([FakeResponse::stream(parts), FakeResponse::text("no")])
         .await
         .unwrap();

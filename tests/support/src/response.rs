@@ -59,6 +59,14 @@ pub enum StreamPart {
     /// ends, a stream cut inside an event…). Not counted as an event by
     /// [`FakeResponse::cut_after`].
     Bytes(Vec<u8>),
+    /// `bytes` written `times` times, without holding the whole (a line of hundreds of
+    /// megabytes).
+    Repeat {
+        /// The bytes written each time.
+        bytes: Vec<u8>,
+        /// How many times.
+        times: usize,
+    },
     /// Bytes written one at a time, `interval` apart (a server that trickles).
     Trickle {
         /// The bytes, framing included.
@@ -120,6 +128,11 @@ impl StreamPart {
     /// Bytes written as they are.
     pub fn bytes(bytes: impl Into<Vec<u8>>) -> Self {
         Self::Bytes(bytes.into())
+    }
+
+    /// `bytes` written `times` times.
+    pub fn repeat(bytes: impl Into<Vec<u8>>, times: usize) -> Self {
+        Self::Repeat { bytes: bytes.into(), times }
     }
 
     /// Bytes written one at a time, `interval` apart.

@@ -498,6 +498,9 @@ impl ChunkWriter {
                     events.push(Event::Bytes(bytes));
                 }
                 StreamPart::Bytes(bytes) => events.push(Event::Bytes(bytes.clone())),
+                StreamPart::Repeat { bytes, times } => {
+                    events.push(Event::Repeat(bytes.clone(), *times));
+                }
                 StreamPart::Trickle { bytes, interval } => {
                     for (i, byte) in bytes.iter().enumerate() {
                         if i > 0 {
@@ -522,6 +525,8 @@ enum Event {
     Pause(Duration),
     /// Bytes as they are.
     Bytes(Vec<u8>),
+    /// Bytes as they are, so many times.
+    Repeat(Vec<u8>, usize),
 }
 
 /// Writes a streamed completion; `Ok(false)` when it was cut (the connection must close).
@@ -555,6 +560,11 @@ async fn write_stream<W: AsyncWrite + Unpin>(
             }
             Event::Pause(duration) => tokio::time::sleep(duration).await,
             Event::Bytes(bytes) => http::write_chunk(writer, &bytes).await?,
+            Event::Repeat(bytes, times) => {
+                for _ in 0..times {
+                    http::write_chunk(writer, &bytes).await?;
+                }
+            }
         }
     }
     if cut_after.is_some() {
