@@ -163,11 +163,7 @@ async fn status_error(response: reqwest::Response) -> LlmError {
         log_rate_limits(response.headers());
     }
     let retry_after = match status {
-        429 | 503 => response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| retry_after::parse(value, SystemTime::now())),
+        429 | 503 => server_wait(response.headers(), SystemTime::now()),
         _ => None,
     };
     let body = read_error_body(response).await;
@@ -175,6 +171,17 @@ async fn status_error(response: reqwest::Response) -> LlmError {
         Some(retry_after) => LlmError::RateLimited { status, retry_after, body },
         None => LlmError::Status { status, body },
     }
+}
+
+/// How long the server asks to wait: OpenAI's `retry-after-ms` (milliseconds) if it is there
+/// and valid, else `Retry-After` (seconds or an HTTP date).
+fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let millis = text("retry-after-ms")
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .filter(|millis| millis.is_finite() && *millis >= 0.0)
+        .and_then(|millis| Duration::try_from_secs_f64(millis / 1000.0).ok());
+    millis.or_else(|| text(RETRY_AFTER.as_str()).and_then(|value| retry_after::parse(value, now)))
 }
 
 /// What reading a response needs between two chunks.
@@ -361,6 +368,31 @@ mod tests {
         assert_eq!(truncate("abc".to_owned(), 3), "abc");
         assert_eq!(truncate("abcd".to_owned(), 3), "abc…");
         assert_eq!(truncate("a\u{e9}".to_owned(), 2), "a…");
+    }
+
+    #[test]
+    fn the_server_wait_prefers_milliseconds() {
+        let now = SystemTime::UNIX_EPOCH;
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        let wait = |pairs: &[(&'static str, &'static str)]| server_wait(&headers(pairs), now);
+        assert_eq!(wait(&[("retry-after", "3")]), Some(Duration::from_secs(3)));
+        assert_eq!(
+            wait(&[("retry-after", "3"), ("retry-after-ms", "1500.5")]),
+            Some(Duration::from_micros(1_500_500))
+        );
+        assert_eq!(
+            wait(&[("retry-after", "3"), ("retry-after-ms", "-1")]),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(wait(&[("retry-after-ms", "NaN")]), None);
+        assert_eq!(wait(&[("retry-after-ms", "1e400")]), None);
+        assert_eq!(wait(&[]), None);
     }
 
     #[test]
