@@ -48,8 +48,7 @@
 //! that breaks off (or ends with neither `[DONE]` nor a `finish_reason`) is `Connection`; an
 //! HTTP error status is `Status` with the start of the body, or `RateLimited` for a 429 or 503
 //! whose `Retry-After` (seconds or an HTTP date; OpenAI's `retry-after-ms` first) says how
-//! long to wait, so retries wait that
-//! long or fail at once; an `event: error` or an `error` object in the stream is `Provider`
+//! long to wait, so retries wait that long or fail at once; an `event: error` or an `error` object in the stream is `Provider`
 //! with the server's message; a chunk that is not JSON, a body that is not an event stream, or
 //! anything else that breaks the protocol is `BadResponse`; no answer within the timeout is
 //! `Timeout`, and a reply past its deadline `ReplyTimeout`. URLs in errors and logs have their
