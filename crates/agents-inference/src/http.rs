@@ -1,10 +1,12 @@
-//! The HTTP client of the model clients: HTTP/1.1 over rustls with the `ring` provider,
-//! verifying servers against the platform's certificate store.
+//! The HTTP client of the model clients: HTTP/1.1 over rustls (the process's default crypto
+//! provider, else `ring`), verifying servers against the platform's certificate store; and the
+//! URLs as they may be shown (secrets redacted).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rustls::ClientConfig;
+use rustls::crypto::CryptoProvider;
 
 use crate::ConfigError;
 
@@ -14,12 +16,29 @@ pub(crate) const USER_AGENT: &str = concat!("LiveKit Agents Rust/", env!("CARGO_
 /// How long to wait for a TCP (and TLS) connection, as the Python client's httpx settings.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The crypto provider of the TLS connections: the process default when the application
+/// installed one (e.g. aws-lc-rs, for post-quantum key exchange), else *ring*.
+///
+/// rustls 0.23.48 deprecates `ring::default_provider` (ring has no post-quantum key
+/// exchange) without a replacement that builds ring's provider: its parts (the signature
+/// algorithm table, the random source) are private. This is the one place that calls it, so
+/// that the dependency tree keeps no aws-lc C build; an application that wants post-quantum
+/// key exchange installs its provider with `CryptoProvider::install_default`, and it is used.
+fn crypto_provider() -> Arc<CryptoProvider> {
+    if let Some(installed) = CryptoProvider::get_default() {
+        return installed.clone();
+    }
+    #[allow(deprecated)]
+    let ring = rustls::crypto::ring::default_provider();
+    Arc::new(ring)
+}
+
 /// The TLS configuration, loaded once per process (the platform's roots are read from disk).
 fn platform_tls() -> Result<ClientConfig, String> {
     static CONFIG: OnceLock<Result<ClientConfig, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let provider = crypto_provider();
             let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
                 .map_err(|error| format!("cannot load the system's CA certificates: {error}"))?;
             Ok(ClientConfig::builder_with_provider(provider)
@@ -34,7 +53,7 @@ fn platform_tls() -> Result<ClientConfig, String> {
 
 /// A TLS configuration that trusts no server, for clients that only speak plain HTTP.
 fn no_tls() -> Result<ClientConfig, String> {
-    Ok(ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    Ok(ClientConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()
         .map_err(|error| error.to_string())?
         .with_root_certificates(rustls::RootCertStore::empty())
@@ -79,8 +98,10 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// Parses and checks a base URL: absolute, `http` or `https`; a trailing `/` is dropped.
+/// The URL in the error is [redacted](redact_url_text).
 pub(crate) fn base_url(url: &str) -> Result<reqwest::Url, ConfigError> {
-    let invalid = |reason: String| ConfigError::InvalidBaseUrl { url: url.to_owned(), reason };
+    let invalid =
+        |reason: String| ConfigError::InvalidBaseUrl { url: redact_url_text(url), reason };
     let parsed =
         reqwest::Url::parse(url.trim_end_matches('/')).map_err(|e| invalid(e.to_string()))?;
     match parsed.scheme() {
@@ -89,9 +110,54 @@ pub(crate) fn base_url(url: &str) -> Result<reqwest::Url, ConfigError> {
     }
 }
 
-/// `base` (a checked base URL) with `path` appended, e.g. `…/v1` + `chat/completions`.
-pub(crate) fn endpoint(base: &reqwest::Url, path: &str) -> String {
-    format!("{}/{path}", base.as_str().trim_end_matches('/'))
+/// `base` (a checked base URL) with `path` appended to its path, e.g. `…/v1` +
+/// `chat/completions`; its query, if any, is kept.
+pub(crate) fn endpoint(base: &reqwest::Url, path: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{path}", base.path().trim_end_matches('/'));
+    url.set_path(&joined);
+    url
+}
+
+/// What stands in for a secret in a URL.
+const REDACTED: &str = "***";
+
+/// `url` as it may be shown in logs, errors and `Debug` output: its user name and password
+/// (if any) become `***`, and so do the values of its query, which may carry keys.
+pub(crate) fn redact_url(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        // Cannot fail for the `http` and `https` URLs a client accepts.
+        let _ = shown.set_password(None);
+        let _ = shown.set_username(REDACTED);
+    }
+    if shown.query().is_some() {
+        let keys: Vec<String> = shown.query_pairs().map(|(key, _)| key.into_owned()).collect();
+        shown.query_pairs_mut().clear().extend_pairs(keys.iter().map(|key| (key, REDACTED)));
+    }
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// A URL given as text, redacted as [`redact_url`] does, without parsing it (it may not
+/// parse): whatever comes before an `@` in its authority, and whatever follows a `?` or `#`,
+/// becomes `***`.
+pub(crate) fn redact_url_text(url: &str) -> String {
+    let (before, after) = match url.find("://") {
+        Some(at) => url.split_at(at + 3),
+        None => ("", url),
+    };
+    let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let (authority, rest) = after.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => format!("{REDACTED}{}", &authority[at..]),
+        None => authority.to_owned(),
+    };
+    let rest = match rest.find(['?', '#']) {
+        Some(at) => format!("{}{}{REDACTED}", &rest[..at], &rest[at..=at]),
+        None => rest.to_owned(),
+    };
+    format!("{before}{authority}{rest}")
 }
 
 #[cfg(test)]
@@ -103,14 +169,37 @@ mod tests {
     #[test]
     fn base_urls() {
         let url = base_url("http://127.0.0.1:8080/v1/").unwrap();
-        assert_eq!(endpoint(&url, "chat/completions"), "http://127.0.0.1:8080/v1/chat/completions");
+        assert_eq!(
+            endpoint(&url, "chat/completions").as_str(),
+            "http://127.0.0.1:8080/v1/chat/completions"
+        );
         let url = base_url("https://api.openai.com/v1").unwrap();
         assert_eq!(
-            endpoint(&url, "chat/completions"),
+            endpoint(&url, "chat/completions").as_str(),
             "https://api.openai.com/v1/chat/completions"
+        );
+        let url = base_url("https://host/openai?api-version=1").unwrap();
+        assert_eq!(
+            endpoint(&url, "chat/completions").as_str(),
+            "https://host/openai/chat/completions?api-version=1"
         );
         assert!(matches!(base_url("api.openai.com/v1"), Err(ConfigError::InvalidBaseUrl { .. })));
         assert!(matches!(base_url("ftp://host/v1"), Err(ConfigError::InvalidBaseUrl { .. })));
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        let url = base_url("https://user:hunter2@host:8443/v1?key=sk-1&x=2#frag").unwrap();
+        assert_eq!(redact_url(&url), "https://***@host:8443/v1?key=***&x=***");
+        let url = base_url("https://token@host/v1").unwrap();
+        assert_eq!(redact_url(&url), "https://***@host/v1");
+        let url = base_url("http://127.0.0.1:1/v1").unwrap();
+        assert_eq!(redact_url(&url), "http://127.0.0.1:1/v1");
+        assert_eq!(redact_url_text("https://u:p@w@host/v1?k=s"), "https://***@host/v1?***");
+        assert_eq!(redact_url_text("u:hunter2@host"), "***@host");
+        assert_eq!(redact_url_text("https://host/v1"), "https://host/v1");
+        let error = base_url("ftp://u:hunter2@host/v1").unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
     }
 
     #[test]

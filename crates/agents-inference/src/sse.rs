@@ -12,15 +12,24 @@
 //! * a blank line ends the event; an event without `data` lines is not reported;
 //! * an event that the stream ends inside (no blank line after it) is dropped.
 //!
+//! Memory is bounded: a line, and an event's data, may be at most
+//! [`max_size`](SseParser::with_max_size) bytes ([`DEFAULT_MAX_SIZE`], 1 MiB, unless set).
+//! Past that, [`push`](SseParser::push) fails with [`SseError`] and the parser stays failed:
+//! the stream is not one to keep reading.
+//!
 //! ```
 //! use agents_inference::sse::SseParser;
 //!
 //! let mut parser = SseParser::new();
-//! assert!(parser.push(b"data: {\"a\"").is_empty());
-//! let events = parser.push(b":1}\r\n\r\n: keep-alive\n\ndata:[DONE]\n\n");
+//! assert!(parser.push(b"data: {\"a\"")?.is_empty());
+//! let events = parser.push(b":1}\r\n\r\n: keep-alive\n\ndata:[DONE]\n\n")?;
 //! assert_eq!(events.len(), 2);
 //! assert_eq!(events[0].data, "{\"a\":1}");
 //! assert_eq!(events[1].data, "[DONE]");
+//!
+//! let mut small = SseParser::with_max_size(8);
+//! assert!(small.push(b"data: far too long").is_err());
+//! # Ok::<(), agents_inference::sse::SseError>(())
 //! ```
 
 /// One event of the stream.
@@ -33,9 +42,35 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// The default bound of a line and of an event's data: 1 MiB (chat completion chunks are a
+/// few hundred bytes).
+pub const DEFAULT_MAX_SIZE: usize = 1024 * 1024;
+
+/// The stream broke the parser's size bound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SseError {
+    /// A line is longer than the bound (e.g. bytes that never end a line).
+    #[error("an event-stream line is longer than {limit} bytes; the stream was abandoned")]
+    LineTooLong {
+        /// The bound, in bytes.
+        limit: usize,
+    },
+    /// An event's data lines add up to more than the bound.
+    #[error("an event-stream event is larger than {limit} bytes; the stream was abandoned")]
+    EventTooLarge {
+        /// The bound, in bytes.
+        limit: usize,
+    },
+}
+
 /// An incremental event-stream parser: [`push`](Self::push) bytes in, get events out.
 #[derive(Debug)]
 pub struct SseParser {
+    /// The bound of a line and of an event's data, in bytes.
+    max_size: usize,
+    /// The error the parser failed with: it parses nothing more.
+    failed: Option<SseError>,
     /// The bytes of the line being received (no line ending yet).
     line: Vec<u8>,
     /// The last byte seen was a CR: an LF right after it belongs to the same line ending.
@@ -60,9 +95,17 @@ impl Default for SseParser {
 }
 
 impl SseParser {
-    /// A parser at the start of a stream.
+    /// A parser at the start of a stream, with lines and events bounded by
+    /// [`DEFAULT_MAX_SIZE`].
     pub fn new() -> Self {
+        Self::with_max_size(DEFAULT_MAX_SIZE)
+    }
+
+    /// A parser whose lines and events' data may be at most `max_size` bytes each.
+    pub fn with_max_size(max_size: usize) -> Self {
         Self {
+            max_size,
+            failed: None,
             line: Vec::new(),
             after_cr: false,
             at_start: true,
@@ -73,10 +116,26 @@ impl SseParser {
     }
 
     /// Feeds the next bytes of the stream; returns the events they complete, in order.
-    pub fn push(&mut self, mut bytes: &[u8]) -> Vec<SseEvent> {
+    ///
+    /// Fails when a line or an event outgrows the bound; the events completed before it in
+    /// `bytes` are lost with it, and every later call fails the same way.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        self.parse(bytes).inspect_err(|error| {
+            // Free what was held and stay failed.
+            self.failed = Some(error.clone());
+            self.line = Vec::new();
+            self.data = String::new();
+            self.event = None;
+        })
+    }
+
+    fn parse(&mut self, mut bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
         let mut events = Vec::new();
         if bytes.is_empty() {
-            return events;
+            return Ok(events);
         }
         if self.after_cr {
             self.after_cr = false;
@@ -85,6 +144,7 @@ impl SseParser {
             }
         }
         while let Some(end) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+            self.grow_line(end)?;
             self.line.extend_from_slice(&bytes[..end]);
             let ending = bytes[end];
             bytes = &bytes[end + 1..];
@@ -96,25 +156,34 @@ impl SseParser {
                 }
             }
             let line = std::mem::take(&mut self.line);
-            if let Some(event) = self.on_line(&line) {
+            if let Some(event) = self.on_line(&line)? {
                 events.push(event);
             }
         }
+        self.grow_line(bytes.len())?;
         self.line.extend_from_slice(bytes);
-        events
+        Ok(events)
+    }
+
+    /// Checks that the line being received may grow by `more` bytes.
+    fn grow_line(&self, more: usize) -> Result<(), SseError> {
+        if self.line.len().saturating_add(more) > self.max_size {
+            return Err(SseError::LineTooLong { limit: self.max_size });
+        }
+        Ok(())
     }
 
     /// Handles one complete line; returns the event a blank line completes.
-    fn on_line(&mut self, mut line: &[u8]) -> Option<SseEvent> {
+    fn on_line(&mut self, mut line: &[u8]) -> Result<Option<SseEvent>, SseError> {
         if self.at_start {
             self.at_start = false;
             line = line.strip_prefix(BOM).unwrap_or(line);
         }
         if line.is_empty() {
-            return self.dispatch();
+            return Ok(self.dispatch());
         }
         if line.starts_with(b":") {
-            return None;
+            return Ok(None);
         }
         let (field, value) = match line.iter().position(|&b| b == b':') {
             Some(colon) => {
@@ -125,6 +194,10 @@ impl SseParser {
         };
         match field {
             b"data" => {
+                let separator = usize::from(self.has_data);
+                if self.data.len() + separator + value.len() > self.max_size {
+                    return Err(SseError::EventTooLarge { limit: self.max_size });
+                }
                 if self.has_data {
                     self.data.push('\n');
                 }
@@ -135,7 +208,7 @@ impl SseParser {
             // `id`, `retry` and unknown fields carry nothing a chat completion needs.
             _ => {}
         }
-        None
+        Ok(None)
     }
 
     /// Ends the event being received; returns it if it had data.
@@ -158,7 +231,7 @@ mod tests {
 
     fn parse_all(chunks: &[&[u8]]) -> Vec<SseEvent> {
         let mut parser = SseParser::new();
-        chunks.iter().flat_map(|chunk| parser.push(chunk)).collect()
+        chunks.iter().flat_map(|chunk| parser.push(chunk).unwrap()).collect()
     }
 
     fn data(events: &[SseEvent]) -> Vec<&str> {
@@ -226,7 +299,7 @@ mod tests {
         let mut parser = SseParser::new();
         let mut events = Vec::new();
         for byte in bytes {
-            events.extend(parser.push(std::slice::from_ref(byte)));
+            events.extend(parser.push(std::slice::from_ref(byte)).unwrap());
         }
         assert_eq!(data(&events), ["h\u{e9}llo \u{1f600}"]);
     }
@@ -243,6 +316,29 @@ mod tests {
         assert_eq!(data(&events), ["[DONE]"]);
         let events = parse_all(&[b"data: whole line but no blank line\n"]);
         assert!(events.is_empty());
+    }
+
+    #[test]
+    fn a_line_without_end_is_bounded() {
+        let mut parser = SseParser::with_max_size(16);
+        assert!(parser.push(b"data: 0123456789").unwrap().is_empty());
+        assert_eq!(parser.push(b"abcdef"), Err(SseError::LineTooLong { limit: 16 }));
+        // Failed for good, and nothing is held any more.
+        assert_eq!(parser.push(b"\n\n"), Err(SseError::LineTooLong { limit: 16 }));
+        assert!(parser.line.capacity() == 0 && parser.data.capacity() == 0);
+        // Comments count too.
+        let mut parser = SseParser::with_max_size(16);
+        assert!(parser.push(b": 0123456789abcdefgh\n").is_err());
+    }
+
+    #[test]
+    fn an_event_of_many_short_lines_is_bounded() {
+        let mut parser = SseParser::with_max_size(16);
+        assert!(parser.push(b"data: 01234567\ndata: 0123456\n").is_ok());
+        assert_eq!(parser.push(b"data: x\n"), Err(SseError::EventTooLarge { limit: 16 }));
+        let mut parser = SseParser::with_max_size(16);
+        let events = parser.push(b"data: 0123456789\n\n").unwrap();
+        assert_eq!(data(&events), ["0123456789"]);
     }
 
     /// One line of a generated stream.

@@ -126,7 +126,7 @@ async fn a_malformed_chunk_is_a_bad_response() {
 }
 
 #[tokio::test]
-async fn an_error_event_in_the_stream_is_a_bad_response() {
+async fn an_error_object_in_the_stream_is_a_provider_error() {
     let fake = FakeOpenAi::with_responses([FakeResponse::stream([StreamPart::chunk(
         json!({"error": {"message": "model overloaded", "type": "server_error"}}),
     )])])
@@ -134,7 +134,7 @@ async fn an_error_event_in_the_stream_is_a_bad_response() {
     .unwrap();
     let (_, error) = drain(llm(&fake).chat(&hello(), &[], &ChatOptions::default())).await;
     assert!(
-        matches!(&error, Some(LlmError::BadResponse { message }) if message.contains("model overloaded")),
+        matches!(&error, Some(LlmError::Provider { message }) if message.contains("model overloaded")),
         "{error:?}"
     );
 }

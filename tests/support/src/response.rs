@@ -48,6 +48,32 @@ pub enum StreamPart {
     Comment(String),
     /// A pause before the next part.
     Pause(Duration),
+    /// An event with a name: `event: …`, `data: …` and a blank line (e.g. `event: error`).
+    Named {
+        /// The event's name.
+        event: String,
+        /// The event's data (one `data:` line).
+        data: String,
+    },
+    /// Bytes written to the body as they are, with no SSE framing added (a line that never
+    /// ends, a stream cut inside an event…). Not counted as an event by
+    /// [`FakeResponse::cut_after`].
+    Bytes(Vec<u8>),
+    /// `bytes` written `times` times, without holding the whole (a line of hundreds of
+    /// megabytes).
+    Repeat {
+        /// The bytes written each time.
+        bytes: Vec<u8>,
+        /// How many times.
+        times: usize,
+    },
+    /// Bytes written one at a time, `interval` apart (a server that trickles).
+    Trickle {
+        /// The bytes, framing included.
+        bytes: Vec<u8>,
+        /// The pause before each byte after the first.
+        interval: Duration,
+    },
 }
 
 impl StreamPart {
@@ -93,6 +119,26 @@ impl StreamPart {
     pub fn raw(data: impl Into<String>) -> Self {
         Self::Raw(data.into())
     }
+
+    /// An event named `event` with `data`.
+    pub fn named(event: impl Into<String>, data: impl Into<String>) -> Self {
+        Self::Named { event: event.into(), data: data.into() }
+    }
+
+    /// Bytes written as they are.
+    pub fn bytes(bytes: impl Into<Vec<u8>>) -> Self {
+        Self::Bytes(bytes.into())
+    }
+
+    /// `bytes` written `times` times.
+    pub fn repeat(bytes: impl Into<Vec<u8>>, times: usize) -> Self {
+        Self::Repeat { bytes: bytes.into(), times }
+    }
+
+    /// Bytes written one at a time, `interval` apart.
+    pub fn trickle(bytes: impl Into<Vec<u8>>, interval: Duration) -> Self {
+        Self::Trickle { bytes: bytes.into(), interval }
+    }
 }
 
 /// `text` in three pieces of about the same number of characters (fewer when it is short).
@@ -121,6 +167,8 @@ pub(crate) enum Kind {
     Stream { parts: Vec<StreamPart>, cut_after: Option<usize> },
     /// A JSON body with a status.
     Json { status: u16, body: Value },
+    /// Any body with a status and a content type (none if `None`).
+    Body { status: u16, content_type: Option<String>, body: Vec<u8> },
 }
 
 impl FakeResponse {
@@ -201,6 +249,16 @@ impl FakeResponse {
     /// A JSON answer (e.g. `200` for `GET /v1/models`).
     pub fn json(status: u16, body: Value) -> Self {
         Self::new(Kind::Json { status, body })
+    }
+
+    /// An answer with any `body` and content type (no `Content-Type` header if `None`), e.g.
+    /// the HTML page of a proxy.
+    pub fn body(status: u16, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Self {
+        Self::new(Kind::Body {
+            status,
+            content_type: content_type.map(str::to_owned),
+            body: body.into(),
+        })
     }
 
     /// Adds a usage chunk before `[DONE]` (at the end if there is none). Streams only.

@@ -375,6 +375,17 @@ async fn write_response<W: AsyncWrite + Unpin>(
             write_json(writer, status, &body, &response.headers).await?;
             Ok(true)
         }
+        Kind::Body { status, content_type, body } => {
+            let mut headers = vec![("content-length".to_owned(), body.len().to_string())];
+            if let Some(content_type) = content_type {
+                headers.push(("content-type".to_owned(), content_type));
+            }
+            headers.extend_from_slice(&response.headers);
+            http::write_head(writer, status, &headers).await?;
+            tokio::io::AsyncWriteExt::write_all(writer, &body).await?;
+            tokio::io::AsyncWriteExt::flush(writer).await?;
+            Ok(true)
+        }
         Kind::Stream { parts, cut_after } => {
             let number = shared.streams.fetch_add(1, Ordering::Relaxed);
             let chunks = ChunkWriter::new(number, request);
@@ -468,7 +479,7 @@ impl ChunkWriter {
                     let usage = json!({
                         "prompt_tokens": prompt_tokens,
                         "completion_tokens": completion_tokens,
-                        "total_tokens": prompt_tokens + completion_tokens,
+                        "total_tokens": prompt_tokens.saturating_add(*completion_tokens),
                         "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
                         "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
                     });
@@ -482,6 +493,22 @@ impl ChunkWriter {
                 StreamPart::Raw(data) => events.push(Event::Data(data.clone())),
                 StreamPart::Comment(text) => events.push(Event::Comment(text.clone())),
                 StreamPart::Pause(duration) => events.push(Event::Pause(*duration)),
+                StreamPart::Named { event, data } => {
+                    let bytes = format!("event: {event}\ndata: {data}\n\n").into_bytes();
+                    events.push(Event::Bytes(bytes));
+                }
+                StreamPart::Bytes(bytes) => events.push(Event::Bytes(bytes.clone())),
+                StreamPart::Repeat { bytes, times } => {
+                    events.push(Event::Repeat(bytes.clone(), *times));
+                }
+                StreamPart::Trickle { bytes, interval } => {
+                    for (i, byte) in bytes.iter().enumerate() {
+                        if i > 0 {
+                            events.push(Event::Pause(*interval));
+                        }
+                        events.push(Event::Bytes(vec![*byte]));
+                    }
+                }
             }
         }
         events
@@ -496,6 +523,10 @@ enum Event {
     Comment(String),
     /// Nothing for a while.
     Pause(Duration),
+    /// Bytes as they are.
+    Bytes(Vec<u8>),
+    /// Bytes as they are, so many times.
+    Repeat(Vec<u8>, usize),
 }
 
 /// Writes a streamed completion; `Ok(false)` when it was cut (the connection must close).
@@ -528,6 +559,12 @@ async fn write_stream<W: AsyncWrite + Unpin>(
                 http::write_chunk(writer, format!(": {text}\n\n").as_bytes()).await?;
             }
             Event::Pause(duration) => tokio::time::sleep(duration).await,
+            Event::Bytes(bytes) => http::write_chunk(writer, &bytes).await?,
+            Event::Repeat(bytes, times) => {
+                for _ in 0..times {
+                    http::write_chunk(writer, &bytes).await?;
+                }
+            }
         }
     }
     if cut_after.is_some() {

@@ -74,16 +74,23 @@ impl ChatOptions {
     }
 }
 
-/// Retries and timeouts of requests to a remote model (Python's `APIConnectOptions`).
+/// Retries and timeouts of requests to a remote model (Python's `APIConnectOptions`, plus a
+/// deadline for the whole reply).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiConnectOptions {
     /// How many times a failed request is retried (only while nothing has been received).
     pub max_retry: u32,
-    /// How long to wait between attempts.
+    /// How long to wait between attempts (longer when the server asks for it with
+    /// `Retry-After`; see [`with_retries`](super::with_retries)).
     pub retry_interval: Duration,
     /// How long to wait for the response to start, and (in clients) for each next piece of it.
     pub timeout: Duration,
+    /// How long a whole reply may take, from the first attempt to the last byte, retries
+    /// and waits included: a server that keeps trickling bytes cannot hold a reply longer.
+    /// [`DEFAULT_REPLY_TIMEOUT`](Self::DEFAULT_REPLY_TIMEOUT) unless set with
+    /// [`with_reply_timeout`](Self::with_reply_timeout).
+    pub reply_timeout: Duration,
 }
 
 impl Default for ApiConnectOptions {
@@ -92,14 +99,26 @@ impl Default for ApiConnectOptions {
             max_retry: 3,
             retry_interval: Duration::from_secs(2),
             timeout: Duration::from_secs(10),
+            reply_timeout: Self::DEFAULT_REPLY_TIMEOUT,
         }
     }
 }
 
 impl ApiConnectOptions {
-    /// Options with the given values.
+    /// The default [`reply_timeout`](Self::reply_timeout): two minutes, far more than a
+    /// spoken reply takes to generate.
+    pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(120);
+
+    /// Options with the given values (and the default
+    /// [`reply_timeout`](Self::reply_timeout)).
     pub fn new(max_retry: u32, retry_interval: Duration, timeout: Duration) -> Self {
-        Self { max_retry, retry_interval, timeout }
+        Self { max_retry, retry_interval, timeout, reply_timeout: Self::DEFAULT_REPLY_TIMEOUT }
+    }
+
+    /// Sets how long a whole reply may take, retries included.
+    pub fn with_reply_timeout(mut self, reply_timeout: Duration) -> Self {
+        self.reply_timeout = reply_timeout;
+        self
     }
 }
 
@@ -118,13 +137,14 @@ pub struct CompletionUsage {
 }
 
 impl CompletionUsage {
-    /// Usage with the given counts.
+    /// Usage with the given counts; the total saturates at `u64::MAX` (the counts come from
+    /// a server, which may send anything).
     pub fn new(prompt_tokens: u64, prompt_cached_tokens: u64, completion_tokens: u64) -> Self {
         Self {
             prompt_tokens,
             prompt_cached_tokens,
             completion_tokens,
-            total_tokens: prompt_tokens + completion_tokens,
+            total_tokens: prompt_tokens.saturating_add(completion_tokens),
         }
     }
 }
@@ -165,6 +185,38 @@ pub enum LlmError {
         /// The response body (truncated), usually the provider's error message.
         body: String,
     },
+    /// The provider is rate-limiting requests or is unavailable (HTTP 429 or 503) and asked
+    /// to be retried no sooner than `retry_after` (its `Retry-After` header).
+    #[error(
+        "the LLM provider is rate-limited (HTTP {status}) and asks to wait {} before \
+         retrying: {body}",
+        seconds(*.retry_after)
+    )]
+    RateLimited {
+        /// The HTTP status code.
+        status: u16,
+        /// How long the server asked to wait.
+        retry_after: Duration,
+        /// The response body (truncated), usually the provider's error message.
+        body: String,
+    },
+    /// The whole reply took longer than
+    /// [`ApiConnectOptions::reply_timeout`], retries included.
+    #[error(
+        "the LLM reply did not finish within {} (`ApiConnectOptions::reply_timeout`)",
+        seconds(*.after)
+    )]
+    ReplyTimeout {
+        /// The reply timeout that expired.
+        after: Duration,
+    },
+    /// The provider reported an error inside the stream (an `error` event or object), e.g.
+    /// an overloaded model or an exceeded quota.
+    #[error("the LLM provider reported an error: {message}")]
+    Provider {
+        /// The provider's message.
+        message: String,
+    },
     /// The response did not follow the protocol.
     #[error("the LLM sent a response that could not be understood: {message}")]
     BadResponse {
@@ -181,13 +233,36 @@ pub enum LlmError {
 
 impl LlmError {
     /// Whether a new attempt may succeed: connection failures, timeouts, HTTP 408, 409, 429
-    /// and 5xx.
+    /// and 5xx, rate limits (after their wait). An expired reply timeout, an error the
+    /// provider reported in the stream, a response that broke the protocol and a
+    /// misconfiguration are not.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::Connection { .. } | Self::Timeout { .. } => true,
+            Self::Connection { .. } | Self::Timeout { .. } | Self::RateLimited { .. } => true,
             Self::Status { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
-            Self::BadResponse { .. } | Self::Configuration { .. } => false,
+            Self::ReplyTimeout { .. }
+            | Self::Provider { .. }
+            | Self::BadResponse { .. }
+            | Self::Configuration { .. } => false,
         }
+    }
+
+    /// How long the server asked to wait before the next attempt, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// A duration in seconds for messages: `20 s`, `1.5 s`.
+fn seconds(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis.is_multiple_of(1000) {
+        format!("{} s", millis / 1000)
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
     }
 }
 

@@ -244,8 +244,8 @@ impl fmt::Debug for LlmBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("inference::LlmBuilder")
             .field("model", &self.model)
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key)
+            .field("base_url", &self.base_url.as_deref().map(crate::http::redact_url_text))
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("api_secret", &self.api_secret.as_ref().map(|_| "<redacted>"))
             .field("provider", &self.provider)
             .field("extra_body", &self.extra_body)
@@ -319,9 +319,24 @@ mod tests {
 
     #[test]
     fn explicit_credentials_need_no_environment_and_stay_out_of_debug_output() {
-        let builder = LlmBuilder::new("m").api_key("key").api_secret("hush");
+        let builder = LlmBuilder::new("m").api_key("APIkey7").api_secret("hush");
         assert!(!format!("{builder:?}").contains("hush"));
+        assert!(!format!("{builder:?}").contains("APIkey7"));
         let llm = builder.build_with(lookup(&[])).unwrap();
         assert!(!format!("{llm:?}").contains("hush"));
+    }
+
+    #[test]
+    fn a_password_in_the_inference_url_stays_out_of_debug_output() {
+        let creds = [
+            ("LIVEKIT_API_KEY", "key"),
+            ("LIVEKIT_API_SECRET", "secret"),
+            ("LIVEKIT_INFERENCE_URL", "http://gw:hunter2@127.0.0.1:1/v1"),
+        ];
+        let llm = LlmBuilder::new("m").build_with(lookup(&creds)).unwrap();
+        assert_eq!(llm.base_url(), "http://***@127.0.0.1:1/v1");
+        assert!(!format!("{llm:?}").contains("hunter2"));
+        let builder = LlmBuilder::new("m").base_url("http://gw:hunter2@127.0.0.1:1/v1");
+        assert!(!format!("{builder:?}").contains("hunter2"));
     }
 }

@@ -36,6 +36,6 @@ impl TokenMinter {
 
 impl fmt::Debug for TokenMinter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenMinter").field("api_key", &self.api_key).finish_non_exhaustive()
+        f.debug_struct("TokenMinter").field("api_key", &"<redacted>").finish_non_exhaustive()
     }
 }

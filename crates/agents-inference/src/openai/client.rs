@@ -87,7 +87,8 @@ impl Llm {
         LlmBuilder::new(model)
     }
 
-    /// The base URL requests go to, e.g. `https://api.openai.com/v1`.
+    /// The base URL requests go to, e.g. `https://api.openai.com/v1`, as it may be shown: a
+    /// user name and password in it, and the values of its query, read `***`.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
     }
@@ -252,7 +253,10 @@ impl LlmBuilder {
     }
 
     /// Retries and timeouts of requests whose [`ChatOptions::conn_options`] are `None` (a
-    /// session passes its own when it has some). Without either, the defaults apply.
+    /// session passes its own when it has some). Without either, the defaults apply. Their
+    /// [`reply_timeout`](ApiConnectOptions::reply_timeout) bounds a whole reply, retries
+    /// included (two minutes by default); a `Retry-After` longer than the retries left allow
+    /// fails the request at once (see [`with_retries`]).
     pub fn conn_options(mut self, conn_options: ApiConnectOptions) -> Self {
         self.conn_options = Some(conn_options);
         self
@@ -307,7 +311,7 @@ impl LlmBuilder {
             inner: Arc::new(Inner {
                 model: self.model,
                 provider: self.provider,
-                base_url: base_url.as_str().trim_end_matches('/').to_owned(),
+                base_url: http::redact_url(&base_url).trim_end_matches('/').to_owned(),
                 endpoint: Arc::new(endpoint),
                 extra_body: self.extra_body,
                 strict_tools: self.strict_tools,
@@ -321,7 +325,7 @@ impl fmt::Debug for LlmBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LlmBuilder")
             .field("model", &self.model)
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(http::redact_url_text))
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("extra_body", &self.extra_body)
             .field("strict_tools", &self.strict_tools)

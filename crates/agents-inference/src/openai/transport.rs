@@ -6,16 +6,22 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::time::SystemTime;
+
 use agents_core::llm::{ChatChunk, LlmError};
 use futures::Stream;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 
-use super::assemble::ChunkAssembler;
-use crate::http::error_chain;
+use super::assemble::{ChunkAssembler, Emitted};
+use crate::http::{error_chain, redact_url};
+use crate::retry_after;
 use crate::sse::SseParser;
 
 /// The longest wait for the end of the body after `[DONE]`.
 const MAX_END_GRACE: Duration = Duration::from_millis(200);
+
+/// The longest wait for the usage chunk after the choice's `finish_reason`.
+pub(crate) const MAX_USAGE_WAIT: Duration = Duration::from_millis(500);
 
 /// How much of an error response's body is kept, in bytes.
 const MAX_ERROR_BODY: usize = 2048;
@@ -69,16 +75,25 @@ impl fmt::Debug for Auth {
 }
 
 /// Where and how requests are sent.
-#[derive(Debug)]
 pub(crate) struct Endpoint {
     /// The HTTP client (its connection pool is shared by the requests).
     pub(crate) http: reqwest::Client,
     /// The full `…/chat/completions` URL.
-    pub(crate) url: String,
+    pub(crate) url: reqwest::Url,
     /// How requests are authorized.
     pub(crate) auth: Auth,
     /// Extra headers of every request.
     pub(crate) headers: HeaderMap,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &redact_url(&self.url))
+            .field("auth", &self.auth)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Sends `body` to `endpoint` and returns the stream of the answer's chunks.
@@ -92,7 +107,7 @@ pub(crate) async fn start(
 ) -> Result<impl Stream<Item = Result<ChatChunk, LlmError>> + Send + 'static, LlmError> {
     let mut request = endpoint
         .http
-        .post(&endpoint.url)
+        .post(endpoint.url.clone())
         .headers(endpoint.headers.clone())
         .header(CONTENT_TYPE, "application/json")
         .header(ACCEPT, "text/event-stream")
@@ -101,27 +116,72 @@ pub(crate) async fn start(
         request = request.header(AUTHORIZATION, authorization);
     }
     let response = request.send().await.map_err(|error| LlmError::Connection {
-        message: format!("cannot reach {}: {}", endpoint.url, error_chain(&error.without_url())),
+        message: format!(
+            "cannot reach {}: {}",
+            redact_url(&endpoint.url),
+            error_chain(&error.without_url())
+        ),
     })?;
     let status = response.status();
     if !status.is_success() {
-        if status.as_u16() == 429 {
-            log_rate_limits(response.headers());
+        return Err(status_error(response).await);
+    }
+    let content_type = response.headers().get(CONTENT_TYPE).map(|value| {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+    });
+    match content_type.as_deref() {
+        Some("text/event-stream") => Ok(chunks(response, timeout)),
+        Some(json) if json == "application/json" || json.ends_with("+json") => {
+            let body = read_error_body(response).await;
+            Err(LlmError::BadResponse {
+                message: format!(
+                    "expected an event stream (`text/event-stream`), got `{json}`: {body}"
+                ),
+            })
         }
-        let body = read_error_body(response).await;
-        return Err(LlmError::Status { status: status.as_u16(), body });
-    }
-    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    if let Some(content_type) = content_type.filter(|ct| ct.starts_with("application/json")) {
-        let content_type = content_type.to_owned();
-        let body = read_error_body(response).await;
-        return Err(LlmError::BadResponse {
+        Some(other) => Err(LlmError::BadResponse {
             message: format!(
-                "expected an event stream (`text/event-stream`), got `{content_type}`: {body}"
+                "the answer is `{}`, neither an event stream (`text/event-stream`) nor JSON; \
+                 is the base URL that of an OpenAI-compatible API?",
+                excerpt(other, 100)
             ),
-        });
+        }),
+        None => Err(LlmError::BadResponse {
+            message: "the answer has no content type: expected an event stream \
+                      (`text/event-stream`); is the base URL that of an OpenAI-compatible API?"
+                .to_owned(),
+        }),
     }
-    Ok(chunks(response, timeout))
+}
+
+/// The error of a response with an error status. A 429 or 503 with a `Retry-After` the
+/// server means is [`RateLimited`](LlmError::RateLimited), so retries wait as long as asked.
+async fn status_error(response: reqwest::Response) -> LlmError {
+    let status = response.status().as_u16();
+    if status == 429 {
+        log_rate_limits(response.headers());
+    }
+    let retry_after = match status {
+        429 | 503 => server_wait(response.headers(), SystemTime::now()),
+        _ => None,
+    };
+    let body = read_error_body(response).await;
+    match retry_after {
+        Some(retry_after) => LlmError::RateLimited { status, retry_after, body },
+        None => LlmError::Status { status, body },
+    }
+}
+
+/// How long the server asks to wait: OpenAI's `retry-after-ms` (milliseconds) if it is there
+/// and valid, else `Retry-After` (seconds or an HTTP date).
+fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let millis = text("retry-after-ms")
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .filter(|millis| millis.is_finite() && *millis >= 0.0)
+        .and_then(|millis| Duration::try_from_secs_f64(millis / 1000.0).ok());
+    millis.or_else(|| text(RETRY_AFTER.as_str()).and_then(|value| retry_after::parse(value, now)))
 }
 
 /// What reading a response needs between two chunks.
@@ -139,31 +199,48 @@ impl Reading {
     fn on_bytes(&mut self, bytes: Option<&[u8]>) {
         let Some(bytes) = bytes else {
             self.response = None;
-            self.push(|assembler| assembler.on_end());
+            let out = self.assembler.on_end();
+            self.queue(out);
             return;
         };
-        for event in self.parser.push(bytes) {
-            self.push(|assembler| assembler.on_data(&event.data));
-            if self.response.is_none() {
+        let events = match self.parser.push(bytes) {
+            Ok(events) => events,
+            Err(error) => {
+                self.fail(LlmError::BadResponse { message: error.to_string() });
+                return;
+            }
+        };
+        for event in events {
+            let out = self.assembler.on_event(event.event.as_deref(), &event.data);
+            self.queue(out);
+            if self.response.is_none() || self.assembler.is_complete() {
                 return;
             }
         }
     }
 
-    /// Queues the chunks `step` gives; an error ends the reading.
-    fn push(&mut self, step: impl FnOnce(&mut ChunkAssembler) -> Result<Vec<ChatChunk>, LlmError>) {
-        match step(&mut self.assembler) {
-            Ok(chunks) => self.ready.extend(chunks.into_iter().map(Ok)),
-            Err(error) => {
-                self.response = None;
-                self.ready.push_back(Err(error));
-            }
+    /// Queues what the assembler gave; an error ends the reading.
+    fn queue(&mut self, out: Emitted) {
+        self.ready.extend(out.chunks.into_iter().map(Ok));
+        if let Some(error) = out.error {
+            self.fail(error);
         }
+    }
+
+    /// Ends the reading with `error`.
+    fn fail(&mut self, error: LlmError) {
+        self.response = None;
+        self.ready.push_back(Err(error));
     }
 }
 
 /// The chunks of a successful response's event stream; no bytes for `idle_timeout` is a
 /// [`Timeout`](LlmError::Timeout).
+///
+/// The choice's `finish_reason` ends the reply: after it only the usage chunk is awaited (the
+/// request asks for it with `stream_options.include_usage`, and OpenAI sends it after the
+/// finish chunk), for [`MAX_USAGE_WAIT`] at most; a server that sends neither it nor
+/// `[DONE]` does not hold the reply up, and its silence is not an error.
 fn chunks(
     response: reqwest::Response,
     idle_timeout: Duration,
@@ -181,31 +258,47 @@ fn chunks(
                 return Some((next, reading));
             }
             let response = reading.response.as_mut()?;
-            if reading.assembler.is_done() {
-                // `[DONE]` arrived. Read the end of the body so the connection goes back to
-                // the pool (servers end it right away), but never wait long for it.
-                let rest = async { while let Ok(Some(_)) = response.chunk().await {} };
-                let grace = (reading.idle_timeout / 4).min(MAX_END_GRACE);
-                let _ = tokio::time::timeout(grace, rest).await;
+            if reading.assembler.is_complete() {
+                if reading.assembler.is_done() {
+                    // `[DONE]` arrived. Read the end of the body so the connection goes back
+                    // to the pool (servers end it right away), but never wait long for it.
+                    let rest = async { while let Ok(Some(_)) = response.chunk().await {} };
+                    let grace = (reading.idle_timeout / 4).min(MAX_END_GRACE);
+                    let _ = tokio::time::timeout(grace, rest).await;
+                }
+                // Else the finish reason and the usage arrived: nothing more is needed, and
+                // the connection closes rather than wait for a `[DONE]` that may not come.
                 reading.response = None;
                 continue;
             }
-            let next = tokio::time::timeout(reading.idle_timeout, response.chunk()).await;
+            let finished = reading.assembler.is_finished();
+            let wait = if finished {
+                reading.idle_timeout.min(MAX_USAGE_WAIT)
+            } else {
+                reading.idle_timeout
+            };
+            let next = tokio::time::timeout(wait, response.chunk()).await;
             match next {
                 Ok(Ok(bytes)) => reading.on_bytes(bytes.as_deref()),
-                Err(_) => {
+                Err(_) if finished => {
+                    tracing::debug!("no usage chunk within {wait:?} of the finish reason");
                     reading.response = None;
-                    reading.ready.push_back(Err(LlmError::Timeout { after: reading.idle_timeout }));
+                    let out = reading.assembler.on_end();
+                    reading.queue(out);
                 }
-                Ok(Err(error)) => {
+                Err(_) => reading.fail(LlmError::Timeout { after: reading.idle_timeout }),
+                Ok(Err(_)) if finished => {
+                    // The answer is whole; only the usage (or `[DONE]`) was lost.
                     reading.response = None;
-                    reading.ready.push_back(Err(LlmError::Connection {
-                        message: format!(
-                            "the response broke off: {}",
-                            error_chain(&error.without_url())
-                        ),
-                    }));
+                    let out = reading.assembler.on_end();
+                    reading.queue(out);
                 }
+                Ok(Err(error)) => reading.fail(LlmError::Connection {
+                    message: format!(
+                        "the response broke off: {}",
+                        error_chain(&error.without_url())
+                    ),
+                }),
             }
         }
     })
@@ -234,12 +327,22 @@ async fn read_error_body(mut response: reqwest::Response) -> String {
             Ok(Some(bytes)) => body.extend_from_slice(&bytes),
             Ok(None) => break,
             Err(error) => {
-                body.extend_from_slice(format!(" (body cut: {})", error_chain(&error)).as_bytes());
+                body.extend_from_slice(
+                    format!(" (body cut: {})", error_chain(&error.without_url())).as_bytes(),
+                );
                 break;
             }
         }
     }
     truncate(String::from_utf8_lossy(&body).into_owned(), MAX_ERROR_BODY)
+}
+
+/// The first `max` characters of `text`, marked with `…` when cut.
+fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// `text` cut to at most `max` bytes at a character boundary, marked with `…` when cut.
@@ -265,6 +368,31 @@ mod tests {
         assert_eq!(truncate("abc".to_owned(), 3), "abc");
         assert_eq!(truncate("abcd".to_owned(), 3), "abc…");
         assert_eq!(truncate("a\u{e9}".to_owned(), 2), "a…");
+    }
+
+    #[test]
+    fn the_server_wait_prefers_milliseconds() {
+        let now = SystemTime::UNIX_EPOCH;
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        let wait = |pairs: &[(&'static str, &'static str)]| server_wait(&headers(pairs), now);
+        assert_eq!(wait(&[("retry-after", "3")]), Some(Duration::from_secs(3)));
+        assert_eq!(
+            wait(&[("retry-after", "3"), ("retry-after-ms", "1500.5")]),
+            Some(Duration::from_micros(1_500_500))
+        );
+        assert_eq!(
+            wait(&[("retry-after", "3"), ("retry-after-ms", "-1")]),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(wait(&[("retry-after-ms", "NaN")]), None);
+        assert_eq!(wait(&[("retry-after-ms", "1e400")]), None);
+        assert_eq!(wait(&[]), None);
     }
 
     #[test]
