@@ -338,8 +338,8 @@ impl ChunkAssembler {
             nameless.join(", "),
             match self.emitted_calls {
                 0 => String::new(),
-                1 => "; the other call of the reply was".to_owned(),
-                n => format!("; the {n} other calls of the reply were"),
+                1 => "; the other call of the reply was run".to_owned(),
+                n => format!("; the {n} other calls of the reply were run"),
             }
         )))
     }
