@@ -15,7 +15,7 @@ pub(crate) const USER_AGENT: &str = concat!("LiveKit Agents Rust/", env!("CARGO_
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The TLS configuration, loaded once per process (the platform's roots are read from disk).
-fn platform_tls() -> Result<ClientConfig, String> {
+pub(crate) fn platform_tls() -> Result<ClientConfig, String> {
     static CONFIG: OnceLock<Result<ClientConfig, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
@@ -33,7 +33,7 @@ fn platform_tls() -> Result<ClientConfig, String> {
 }
 
 /// A TLS configuration that trusts no server, for clients that only speak plain HTTP.
-fn no_tls() -> Result<ClientConfig, String> {
+pub(crate) fn no_tls() -> Result<ClientConfig, String> {
     Ok(ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|error| error.to_string())?

@@ -14,6 +14,7 @@
 //!   chosen;
 //! * tools are always sent strict.
 
+mod gateway;
 mod token;
 
 use std::fmt;
