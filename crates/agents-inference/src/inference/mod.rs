@@ -15,6 +15,8 @@
 //! * tools are always sent strict.
 
 mod gateway;
+mod model_string;
+pub mod protocol;
 mod token;
 
 use std::fmt;
@@ -26,6 +28,7 @@ use agents_core::llm::{
 };
 use serde_json::{Map, Value};
 
+pub use self::model_string::{SttModelString, TtsModelString};
 use self::token::TokenMinter;
 use crate::{ConfigError, openai};
 
