@@ -18,6 +18,7 @@ mod gateway;
 mod model_string;
 pub mod protocol;
 mod token;
+mod tts;
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,7 +30,9 @@ use agents_core::llm::{
 use serde_json::{Map, Value};
 
 pub use self::model_string::{SttModelString, TtsModelString};
+pub use self::protocol::FallbackModel;
 use self::token::TokenMinter;
+pub use self::tts::{TTS_SAMPLE_RATE, Tts, TtsBuilder, TtsStream};
 use crate::{ConfigError, openai};
 
 /// The gateway's production URL.

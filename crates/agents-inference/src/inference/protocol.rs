@@ -478,7 +478,7 @@ fn string_or_number<'de, D: Deserializer<'de>>(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
 
     use proptest::prelude::*;
     use serde_json::json;
