@@ -41,7 +41,8 @@ const WORD_MS: u32 = 100;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SttFault {
-    /// Drops the connection once this much audio was received.
+    /// Drops the connection once this much audio was received (100 ms later, so that the
+    /// transcripts sent before reach the client).
     CloseAfter(Duration),
     /// Sends an `error` with this code and message once this much audio was received.
     ErrorAfter(Duration, Value, String),
@@ -525,7 +526,11 @@ impl Connection {
                     received_samples += bytes / 2;
                     let heard = Duration::from_secs_f64(received_samples as f64 / f64::from(rate));
                     match fault.clone() {
-                        Some(SttFault::CloseAfter(at)) if heard >= at => return,
+                        Some(SttFault::CloseAfter(at)) if heard >= at => {
+                            // The transcripts already sent reach the client first.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            return;
+                        }
                         Some(SttFault::ErrorAfter(at, code, text)) if heard >= at => {
                             fault = None;
                             let error = json!({"type": "error", "code": code, "message": text});

@@ -17,6 +17,7 @@
 mod gateway;
 mod model_string;
 pub mod protocol;
+mod stt;
 mod token;
 mod tts;
 
@@ -31,6 +32,9 @@ use serde_json::{Map, Value};
 
 pub use self::model_string::{SttModelString, TtsModelString};
 pub use self::protocol::FallbackModel;
+pub use self::stt::{
+    FINALIZATION_TIMEOUT, INACTIVITY_TIMEOUT, InferenceSttStream, MAX_REPLAY, Stt, SttBuilder,
+};
 use self::token::TokenMinter;
 pub use self::tts::{TTS_SAMPLE_RATE, Tts, TtsBuilder, TtsStream};
 use crate::{ConfigError, openai};
