@@ -108,4 +108,39 @@ async fn the_seed_runs_in_the_text_console() {
     assert!(requests.iter().all(|r| r.bearer_token().is_some()));
     assert_eq!(requests[1].tool_names(), ["print_to_console", "random_number"]);
     assert_eq!(requests[1].model(), Some("openai/gpt-4.1-mini"));
+    // The session has an STT and a TTS, but the text console never connects to them (an
+    // upgrade to `…/v1/stt` or `…/v1/tts` would reach the same fake server).
+    assert!(
+        requests.iter().all(|r| r.path.ends_with("/chat/completions")),
+        "{:?}",
+        requests.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn missing_credentials_name_the_variables_to_set() {
+    let child = Command::new(example_binary())
+        .args(["console", "--text"])
+        .env_remove("LIVEKIT_API_KEY")
+        .env_remove("LIVEKIT_INFERENCE_API_KEY")
+        .env_remove("LIVEKIT_API_SECRET")
+        .env_remove("LIVEKIT_INFERENCE_API_SECRET")
+        // No `.env` file is found from an empty folder.
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the example starts");
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the console exits")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("set LIVEKIT_INFERENCE_API_KEY or LIVEKIT_API_KEY in the environment"),
+        "{stderr}"
+    );
 }
