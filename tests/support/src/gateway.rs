@@ -221,6 +221,8 @@ struct State {
     connections: Vec<RecordedConnection>,
     violations: Vec<String>,
     syntheses: usize,
+    /// Where plain HTTP requests (not STT/TTS upgrades) are forwarded.
+    forward_http: Option<SocketAddr>,
 }
 
 /// A fake LiveKit Inference gateway (STT and TTS WebSockets) on `127.0.0.1`; it stops when
@@ -257,6 +259,12 @@ impl FakeGateway {
     /// The base URL to give the clients: `http://127.0.0.1:<port>/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// Forwards every request that is not an STT or TTS upgrade to `to` (e.g. a
+    /// `FakeOpenAi`'s address), so that one base URL serves the LLM too.
+    pub fn forward_http(&self, to: SocketAddr) {
+        self.lock().forward_http = Some(to);
     }
 
     /// Refuses the next upgrade with `status`.
@@ -328,6 +336,16 @@ async fn accept_loop(
 /// Checks the upgrade (path, token), records it, and runs the endpoint's protocol.
 #[allow(clippy::result_large_err)] // tungstenite's callback signature
 async fn serve(stream: TcpStream, state: Arc<Mutex<State>>, credentials: Arc<(String, String)>) {
+    let forward = lock(&state).forward_http;
+    if let Some(to) = forward
+        && !is_speech_upgrade(&stream).await
+    {
+        if let Ok(mut upstream) = TcpStream::connect(to).await {
+            let mut stream = stream;
+            let _ = tokio::io::copy_bidirectional(&mut stream, &mut upstream).await;
+        }
+        return;
+    }
     let mut index = None;
     let callback = |request: &Request, response: Response| {
         let uri = request.uri();
@@ -390,6 +408,25 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>, credentials: Arc<(St
     } else {
         connection.tts().await;
     }
+}
+
+/// Whether the request on `stream` (peeked, not consumed) goes to `/v1/stt` or `/v1/tts`.
+async fn is_speech_upgrade(stream: &TcpStream) -> bool {
+    let mut buffer = [0u8; 256];
+    for _ in 0..100 {
+        let Ok(read) = stream.peek(&mut buffer).await else { return false };
+        let head = String::from_utf8_lossy(&buffer[..read]);
+        if let Some(line) =
+            head.split("\r\n").next().filter(|_| head.contains("\r\n") || read == buffer.len())
+        {
+            return line.contains(" /v1/stt") || line.contains(" /v1/tts");
+        }
+        if read == 0 {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
 }
 
 fn check_token(token: Option<&str>, credentials: &(String, String)) -> Result<(), String> {
