@@ -326,6 +326,8 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // Small messages go out at once, as from a real gateway.
+                let _ = stream.set_nodelay(true);
                 connections.spawn(serve(stream, state.clone(), credentials.clone()));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

@@ -425,6 +425,8 @@ struct Recognizer {
     /// Samples per 50 ms message.
     chunk_samples: usize,
     resampler: Option<Resampler>,
+    /// The resampler's output, reused.
+    scratch: Vec<f32>,
     /// Samples waiting to fill a message.
     partial: Vec<i16>,
     /// Audio sent (or to send) not yet covered by a final transcript, from stream sample
@@ -471,6 +473,7 @@ impl Recognizer {
             rate,
             chunk_samples: (rate / 20) as usize,
             resampler: None,
+            scratch: Vec::new(),
             partial: Vec::new(),
             replay: VecDeque::new(),
             replay_start: 0,
@@ -592,8 +595,7 @@ impl Recognizer {
     ) -> Result<Flow, SttError> {
         match message {
             Some(Input::Frame(frame)) => {
-                let samples = self.resample(&frame);
-                self.partial.extend(samples);
+                self.resample(&frame);
                 while self.partial.len() >= self.chunk_samples {
                     let rest = self.partial.split_off(self.chunk_samples);
                     let chunk = std::mem::replace(&mut self.partial, rest);
@@ -643,38 +645,34 @@ impl Recognizer {
         }
     }
 
-    /// The frame, mono, at the stream's rate.
-    fn resample(&mut self, frame: &AudioFrame) -> Vec<i16> {
+    /// Appends the frame, mono, at the stream's rate, to the samples waiting to be sent.
+    fn resample(&mut self, frame: &AudioFrame) {
         let mono = frame.to_mono();
         let input_rate = mono.sample_rate();
         if input_rate == self.rate && self.resampler.is_none() {
-            return mono.data().to_vec();
+            self.partial.extend_from_slice(mono.data());
+            return;
         }
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
         if self.resampler.as_ref().is_some_and(|r| r.input_rate() != input_rate) {
             // The input rate changed: end the old resampler's output first.
             if let Some(mut old) = self.resampler.take() {
                 old.flush(&mut out);
             }
         }
-        if input_rate == self.rate {
-            let mut samples: Vec<i16> = out.iter().map(|&s| to_i16(s)).collect();
-            samples.extend_from_slice(mono.data());
-            return samples;
-        }
-        if self.resampler.is_none() {
+        if input_rate != self.rate && self.resampler.is_none() {
             match Resampler::new(input_rate, self.rate) {
                 Ok(resampler) => self.resampler = Some(resampler),
-                Err(error) => {
-                    tracing::warn!(%error, "audio dropped");
-                    return Vec::new();
-                }
+                Err(error) => tracing::warn!(%error, "audio dropped"),
             }
         }
-        if let Some(resampler) = self.resampler.as_mut() {
-            resampler.process_i16(mono.data(), &mut out);
+        match self.resampler.as_mut() {
+            Some(resampler) => resampler.process_i16(mono.data(), &mut out),
+            None => out.extend(mono.data().iter().map(|&sample| f32::from(sample))),
         }
-        out.iter().map(|&sample| to_i16(sample)).collect()
+        self.partial.extend(out.iter().map(|&sample| to_i16(sample)));
+        self.scratch = out;
     }
 
     async fn send_update(&mut self, socket: &mut WebSocket) -> Result<Flow, SttError> {
@@ -904,10 +902,22 @@ fn to_i16(sample: f32) -> i16 {
     sample.round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16
 }
 
+/// Sends an `input_audio` message. Written by hand: base64 needs no JSON escaping, and this
+/// runs 20 times a second per stream.
 async fn send_audio(socket: &mut WebSocket, samples: &[i16]) -> Result<(), SttError> {
-    let bytes: Vec<u8> = samples.iter().flat_map(|sample| sample.to_le_bytes()).collect();
-    let audio = base64::engine::general_purpose::STANDARD.encode(bytes);
-    send(socket, &SttClientMessage::InputAudio { audio }).await
+    const HEAD: &str = r#"{"type":"input_audio","audio":""#;
+    let mut bytes = Vec::with_capacity(samples.len() * 2);
+    for sample in samples {
+        bytes.extend_from_slice(&sample.to_le_bytes());
+    }
+    let mut text = String::with_capacity(HEAD.len() + bytes.len() * 4 / 3 + 8);
+    text.push_str(HEAD);
+    base64::engine::general_purpose::STANDARD.encode_string(&bytes, &mut text);
+    text.push_str("\"}");
+    socket
+        .send(Message::text(text))
+        .await
+        .map_err(|error| SttError::Connection { message: format!("cannot send: {error}") })
 }
 
 async fn send(socket: &mut WebSocket, message: &SttClientMessage) -> Result<(), SttError> {
@@ -932,6 +942,8 @@ fn connect_error(error: ConnectError) -> SttError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -965,6 +977,68 @@ mod tests {
         assert_eq!(settings("openai/gpt-live-transcribe").sample_rate(), 24_000);
         assert_eq!(settings("deepgram/nova-3").sample_rate(), 16_000);
         assert_eq!(settings("auto").sample_rate(), 16_000);
+    }
+
+    fn recognizer() -> (Recognizer, mpsc::Receiver<Output>) {
+        let gateway = GatewaySettings {
+            api_key: Some("key".into()),
+            api_secret: Some("secret".into()),
+            ..GatewaySettings::default()
+        }
+        .resolve(|_| None, &Setters { api_key: "k", api_secret: "s" })
+        .expect("a gateway");
+        let settings = watch::Sender::new(SttBuilder::new("deepgram/nova-3").settings);
+        let (tx, rx) = mpsc::channel(16);
+        (Recognizer::new(gateway, settings.subscribe(), None, ApiConnectOptions::default(), tx), rx)
+    }
+
+    #[test]
+    fn the_timeouts_run_once_the_input_ended() {
+        let (mut recognizer, _rx) = recognizer();
+        assert_eq!(recognizer.deadline(), None);
+        let ended = Instant::now();
+        recognizer.ended_at = Some(ended);
+        assert_eq!(recognizer.deadline(), Some(ended + FINALIZATION_TIMEOUT));
+        let settled = ended + Duration::from_secs(1);
+        recognizer.settled_at = Some(settled);
+        assert_eq!(recognizer.deadline(), Some(settled + INACTIVITY_TIMEOUT));
+    }
+
+    #[test]
+    fn the_replay_buffer_keeps_the_last_ten_seconds() {
+        let (mut recognizer, _rx) = recognizer();
+        let second = vec![1i16; 16_000];
+        for _ in 0..12 {
+            recognizer.keep(&second);
+        }
+        assert_eq!(recognizer.replay.len(), 160_000);
+        assert_eq!(recognizer.replay_start, 32_000);
+        assert_eq!(recognizer.unreported, 192_000);
+    }
+
+    #[tokio::test]
+    async fn a_final_acknowledges_the_audio_it_covers_and_is_delivered_once() {
+        let (mut recognizer, mut rx) = recognizer();
+        recognizer.keep(&vec![0i16; 32_000]);
+        let transcript = Transcript {
+            transcript: "hello".into(),
+            start: Some(0.0),
+            duration: Some(1.5),
+            ..Transcript::default()
+        };
+        assert!(recognizer.on_final(&transcript).await.is_ok());
+        assert_eq!(recognizer.replay_start, 24_000);
+        assert_eq!(recognizer.replay.len(), 8_000);
+        // After a reconnection from 1.5 s, the same words again (ending before) are dropped.
+        recognizer.connection_start = 24_000;
+        let again = Transcript { start: Some(0.0), duration: Some(0.0), ..transcript };
+        assert!(recognizer.on_final(&again).await.is_ok());
+        drop(recognizer);
+        let mut finals = 0;
+        while let Some(event) = rx.recv().await {
+            finals += usize::from(event.unwrap().kind == SpeechEventKind::FinalTranscript);
+        }
+        assert_eq!(finals, 1);
     }
 
     #[test]
