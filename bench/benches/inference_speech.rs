@@ -5,8 +5,8 @@
 //!
 //! * TTS: time from `synthesize` to the first audio frame (pooled connection, one sentence),
 //!   and client CPU per second of audio received.
-//! * STT: client CPU per second of 48 kHz audio pushed (resampled to 16 kHz, base64, JSON,
-//!   sent), and the time from pushing the audio that completes an utterance to its final
+//! * STT: client CPU per second of audio pushed (48 kHz, resampled to 16 kHz; and 16 kHz,
+//!   sent as it is: base64, JSON, WebSocket), and the time from pushing the audio that completes an utterance to its final
 //!   transcript event.
 //!
 //! `cargo bench -p agents-bench --bench inference_speech`
@@ -119,8 +119,8 @@ fn stt(fake: &FakeGateway) -> inference::Stt {
         .unwrap()
 }
 
-async fn stt_cpu_bench(fake: &FakeGateway) {
-    let audio = frames(CPU_SECONDS as f64, 48_000);
+async fn stt_cpu_bench(fake: &FakeGateway, rate: u32) {
+    let audio = frames(CPU_SECONDS as f64, rate);
     fake.script_stt(SttPlan::new([Utterance::after(
         Duration::from_secs(CPU_SECONDS as u64) - Duration::from_millis(200),
         "the end",
@@ -139,7 +139,8 @@ async fn stt_cpu_bench(fake: &FakeGateway) {
     }
     let cpu = thread_cpu() - cpu;
     println!(
-        "STT client CPU per second of 48 kHz audio sent: {} ({CPU_SECONDS} s)",
+        "STT client CPU per second of {} kHz audio sent: {} ({CPU_SECONDS} s)",
+        rate / 1000,
         micros(cpu / CPU_SECONDS as u32)
     );
 }
@@ -183,7 +184,8 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         tts_bench(&fake).await;
-        stt_cpu_bench(&fake).await;
+        stt_cpu_bench(&fake, 48_000).await;
+        stt_cpu_bench(&fake, 16_000).await;
         stt_latency_bench(&fake).await;
     });
     assert_eq!(fake.violations(), Vec::<String>::new());
