@@ -380,3 +380,17 @@ async fn option_changes_reach_open_streams() {
     assert_eq!(stt.language().as_deref(), Some("fr"));
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn the_secret_stays_out_of_debug_output() {
+    let builder = inference::Stt::builder("deepgram/nova-3")
+        .api_key(KEY)
+        .api_secret(SECRET)
+        .worker_token("worker-token-never-shown");
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains(SECRET) && !shown.contains("worker-token-never-shown"), "{shown}");
+    let stt = builder.build().unwrap();
+    let shown = format!("{stt:?}");
+    assert!(!shown.contains(SECRET) && !shown.contains("worker-token-never-shown"), "{shown}");
+    assert!(shown.contains("deepgram/nova-3"), "{shown}");
+}

@@ -304,4 +304,8 @@ async fn missing_credentials_name_the_variables() {
         .unwrap();
     assert_eq!(tts.voice_id(), Some("abc"));
     assert!(!format!("{tts:?}").contains(SECRET));
+    let builder =
+        inference::Tts::builder("cartesia/sonic-3").api_secret(SECRET).worker_token("wt-hush");
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains(SECRET) && !shown.contains("wt-hush"), "{shown}");
 }
