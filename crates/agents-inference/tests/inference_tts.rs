@@ -309,3 +309,19 @@ async fn missing_credentials_name_the_variables() {
     let shown = format!("{builder:?}");
     assert!(!shown.contains(SECRET) && !shown.contains("wt-hush"), "{shown}");
 }
+
+#[tokio::test]
+async fn prewarm_opens_the_connection_the_first_synthesis_uses() {
+    let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
+    let tts = tts(&fake);
+    tts.prewarm().await.unwrap();
+    assert_eq!(tts.pooled_connections(), 1);
+    assert_eq!(fake.accepted("/v1/tts").len(), 1);
+    let audio = tts.synthesize("Ready at once.", &TtsOptions::default()).collect_frame().await;
+    assert!(audio.unwrap().is_some());
+    assert_eq!(fake.accepted("/v1/tts").len(), 1, "the prewarmed connection was used");
+
+    fake.refuse_next(401);
+    let error = tts_with(&fake, fast()).prewarm().await.unwrap_err();
+    assert!(matches!(error, TtsError::Status { status: 401, .. }), "{error:?}");
+}

@@ -132,6 +132,14 @@ impl Tts {
         self.config.gateway.base_url()
     }
 
+    /// Opens a connection into the pool ahead of the first synthesis (Python's `prewarm`), so
+    /// that the first reply does not wait for the TCP, TLS and WebSocket handshakes.
+    pub async fn prewarm(&self) -> Result<(), TtsError> {
+        let socket = open(&self.config, &self.config.conn_options).await?;
+        self.pool.put(socket);
+        Ok(())
+    }
+
     /// Connections waiting in the pool.
     pub fn pooled_connections(&self) -> usize {
         self.pool.len()
@@ -578,27 +586,7 @@ impl Synthesis {
         if let Some(socket) = self.pool.take() {
             return Ok(Conn { socket, reused: true, heard: false, sent: 0, flush_sent: false });
         }
-        let config = &self.config;
-        let mut socket = config
-            .gateway
-            .connect("tts", Some(&config.model), self.conn_options.timeout)
-            .await
-            .map_err(connect_error)?;
-        let create = TtsClientMessage::SessionCreate {
-            sample_rate: TTS_SAMPLE_RATE.to_string(),
-            encoding: "pcm_s16le".into(),
-            extra: config.extra.clone(),
-            voice: config.voice.clone(),
-            model: Some(config.model.clone()),
-            language: config.language.clone(),
-            fallback: (!config.fallback.is_empty())
-                .then(|| Fallback { models: config.fallback.clone() }),
-            connection: ConnectionSettings::new(
-                self.conn_options.timeout,
-                self.conn_options.max_retry,
-            ),
-        };
-        send(&mut socket, &create).await?;
+        let socket = open(&self.config, &self.conn_options).await?;
         self.last_activity = Instant::now();
         Ok(Conn { socket, reused: false, heard: false, sent: 0, flush_sent: false })
     }
@@ -794,6 +782,28 @@ async fn receive(
             }
         }
     }
+}
+
+/// A new connection with its `session.create` sent.
+async fn open(config: &TtsConfig, conn_options: &ApiConnectOptions) -> Result<WebSocket, TtsError> {
+    let mut socket = config
+        .gateway
+        .connect("tts", Some(&config.model), conn_options.timeout)
+        .await
+        .map_err(connect_error)?;
+    let create = TtsClientMessage::SessionCreate {
+        sample_rate: TTS_SAMPLE_RATE.to_string(),
+        encoding: "pcm_s16le".into(),
+        extra: config.extra.clone(),
+        voice: config.voice.clone(),
+        model: Some(config.model.clone()),
+        language: config.language.clone(),
+        fallback: (!config.fallback.is_empty())
+            .then(|| Fallback { models: config.fallback.clone() }),
+        connection: ConnectionSettings::new(conn_options.timeout, conn_options.max_retry),
+    };
+    send(&mut socket, &create).await?;
+    Ok(socket)
 }
 
 async fn send(socket: &mut WebSocket, message: &TtsClientMessage) -> Result<(), TtsError> {
