@@ -5,15 +5,22 @@
 //! `agent.update_tools(agent.tools() + [...])` before the session starts. Ask the agent to
 //! "print to the console" or to "give me a random number" to use both tools.
 //!
-//! Runs in the text console against LiveKit Inference (set `LIVEKIT_API_KEY` and
-//! `LIVEKIT_API_SECRET`, in the environment or a `.env` file):
+//! As in the seed, the Silero VAD is loaded once per process by the server's setup function
+//! (Python's `prewarm`) and taken from the process's userdata by each job; the session hears
+//! through LiveKit Inference speech-to-text (`deepgram/nova-3-general`), thinks with
+//! `openai/gpt-4.1-mini` and speaks with Cartesia `sonic-3`, with preemptive generation. Set
+//! `LIVEKIT_API_KEY` and `LIVEKIT_API_SECRET` (in the environment or a `.env` file); ONNX
+//! Runtime is found as `agents-plugins-silero` says (`ORT_DYLIB_PATH`, or `pip install
+//! onnxruntime`):
 //!
 //! ```text
-//! cargo run --example update_tools -- console --text
+//! cargo run --example update_tools -- console --text            # typed turns
+//! cargo run --example update_tools -- console --input-file in.wav --output-file out.wav
+//! cargo run -p examples --features audio-devices --example update_tools -- console
 //! ```
 //!
-//! The voice pipeline (Silero VAD, speech-to-text, text-to-speech) of the Python example joins
-//! when this crate family has it; `download-files` already installs what the Silero VAD loads
+//! The text console opens no speech-to-text or text-to-speech connection: the session uses
+//! them only for audio input and output. `download-files` installs what the Silero VAD loads
 //! (ONNX Runtime, into the per-user cache):
 //!
 //! ```text
@@ -21,8 +28,11 @@
 //! ```
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use agents_core::prelude::*;
+use agents_core::vad::Vad;
+use agents_core::worker::JobProcess;
 use agents_inference::inference;
 
 /// The agent of the Python example, with its one static tool.
@@ -55,9 +65,22 @@ async fn random_number() -> i64 {
     number
 }
 
+/// Python's `prewarm`: the VAD is loaded once per process, before any job.
+fn prewarm(proc: &mut JobProcess) -> Result<(), agents_plugins_silero::LoadError> {
+    let vad: Arc<dyn Vad> = Arc::new(agents_plugins_silero::Vad::load()?);
+    proc.userdata.insert("vad", vad);
+    Ok(())
+}
+
 async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let vad = ctx.proc().userdata.try_get::<Arc<dyn Vad>>("vad")?.clone();
     let session = AgentSession::builder()
+        .stt(Arc::new(inference::Stt::new("deepgram/nova-3-general")?))
         .llm(inference::Llm::new("openai/gpt-4.1-mini")?)
+        .tts(Arc::new(
+            inference::Tts::new("cartesia/sonic-3")?.voice("9626c31c-bec5-4cca-baa8-f8ba9e84c8bc"),
+        ))
+        .vad(vad)
         .preemptive_generation(true)
         .build();
     let agent = AddFunctionAgent.into_agent()?;
@@ -74,10 +97,10 @@ async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + S
 }
 
 fn main() -> ExitCode {
-    // `update_tools download-files` installs ONNX Runtime for the Silero VAD of the voice
-    // pipeline.
+    // `update_tools download-files` installs ONNX Runtime for the Silero VAD.
     let server = AgentServer::new()
         .runtime_libraries(agents_plugins_silero::RUNTIME_LIBRARIES)
+        .setup_fnc(prewarm)
         .rtc_session(entrypoint);
     cli::run_app(server)
 }

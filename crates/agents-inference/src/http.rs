@@ -34,7 +34,7 @@ fn crypto_provider() -> Arc<CryptoProvider> {
 }
 
 /// The TLS configuration, loaded once per process (the platform's roots are read from disk).
-fn platform_tls() -> Result<ClientConfig, String> {
+pub(crate) fn platform_tls() -> Result<ClientConfig, String> {
     static CONFIG: OnceLock<Result<ClientConfig, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
@@ -52,7 +52,7 @@ fn platform_tls() -> Result<ClientConfig, String> {
 }
 
 /// A TLS configuration that trusts no server, for clients that only speak plain HTTP.
-fn no_tls() -> Result<ClientConfig, String> {
+pub(crate) fn no_tls() -> Result<ClientConfig, String> {
     Ok(ClientConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()
         .map_err(|error| error.to_string())?

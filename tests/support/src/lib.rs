@@ -41,9 +41,13 @@
 //! [`FakeOpenAi::with_handler`]); a chat completion nobody scripted gets a `400` whose message
 //! says so.
 
+mod gateway;
 mod http;
 mod response;
 mod server;
 
+pub use gateway::{
+    FakeGateway, RecordedConnection, SttFault, SttPlan, TtsFault, TtsPlan, Utterance,
+};
 pub use response::{FakeResponse, StreamPart};
 pub use server::{FakeOpenAi, RecordedRequest};

@@ -14,7 +14,12 @@
 //!   chosen;
 //! * tools are always sent strict.
 
+mod gateway;
+mod model_string;
+pub mod protocol;
+mod stt;
 mod token;
+mod tts;
 
 use std::fmt;
 use std::sync::Arc;
@@ -25,7 +30,13 @@ use agents_core::llm::{
 };
 use serde_json::{Map, Value};
 
+pub use self::model_string::{SttModelString, TtsModelString};
+pub use self::protocol::FallbackModel;
+pub use self::stt::{
+    FINALIZATION_TIMEOUT, INACTIVITY_TIMEOUT, InferenceSttStream, MAX_REPLAY, Stt, SttBuilder,
+};
 use self::token::TokenMinter;
+pub use self::tts::{TTS_SAMPLE_RATE, Tts, TtsBuilder, TtsStream};
 use crate::{ConfigError, openai};
 
 /// The gateway's production URL.
