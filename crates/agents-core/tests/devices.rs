@@ -14,13 +14,10 @@
 #![cfg(all(feature = "audio-devices", target_os = "linux"))]
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used, missing_docs)]
 
-use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use agents_core::audio::AudioFrame;
@@ -32,10 +29,8 @@ use agents_core::prelude::*;
 use agents_core::stt::{
     SpeechData, SpeechEvent, SpeechEventKind, Stt, SttCapabilities, SttError, SttOptions,
 };
-use agents_core::tts::{ChunkedStream, SynthesizedAudio, Tts, TtsCapabilities, TtsOptions};
-use agents_core::vad::{Vad, VadEvent, VadEventKind, VadStream};
+use agents_core::testing::{FakeTts, FakeVad};
 use agents_core::voice::{AgentHooks, StopResponse};
-use futures::Stream;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -235,9 +230,9 @@ fn loud_blocks(samples: &[i16]) -> usize {
 
 async fn entrypoint(ctx: JobContext) -> Result<(), BoxError> {
     let session = AgentSession::builder()
-        .vad(Arc::new(EnergyVad))
+        .vad(Arc::new(FakeVad::new()))
         .stt(Arc::new(ScriptedStt))
-        .tts(Arc::new(ToneTts))
+        .tts(Arc::new(FakeTts::new().with_char_duration(Duration::from_millis(80))))
         .min_endpointing_delay(Duration::from_millis(100))
         .build();
     let agent = Agent::from_parts("echo", "Echo the user.", Vec::new(), Arc::new(Echo))?;
@@ -292,118 +287,6 @@ impl Stt for ScriptedStt {
         UTTERANCES.lock().unwrap().push((duration, peak.unwrap_or(0)));
         Ok(SpeechEvent::new(SpeechEventKind::FinalTranscript)
             .with_alternative(SpeechData::new("Hi there.")))
-    }
-}
-
-/// A 440 Hz tone, 80 ms per character, at 24 kHz.
-struct ToneTts;
-
-#[async_trait]
-impl Tts for ToneTts {
-    fn model(&self) -> &str {
-        "tone"
-    }
-
-    fn provider(&self) -> &str {
-        "test"
-    }
-
-    fn capabilities(&self) -> TtsCapabilities {
-        TtsCapabilities::new(false, false)
-    }
-
-    fn sample_rate(&self) -> u32 {
-        24_000
-    }
-
-    fn num_channels(&self) -> u16 {
-        1
-    }
-
-    fn synthesize(&self, text: &str, _: &TtsOptions) -> ChunkedStream {
-        let samples = text.chars().count() * 24_000 * 80 / 1000;
-        let tone: Vec<i16> = (0..samples)
-            .map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 24_000.0).sin() * 8000.0) as i16)
-            .collect();
-        let frames: Vec<_> = tone
-            .chunks(480)
-            .map(|chunk| {
-                Ok(SynthesizedAudio::new(AudioFrame::new(chunk.to_vec(), 24_000, 1).unwrap()))
-            })
-            .collect();
-        ChunkedStream::new(text, futures::stream::iter(frames))
-    }
-}
-
-/// Speech is a frame louder than -30 dBFS; it ends after 200 ms below.
-struct EnergyVad;
-
-impl Vad for EnergyVad {
-    fn stream(&self) -> Box<dyn VadStream> {
-        Box::new(EnergyVadStream::default())
-    }
-
-    fn update_interval(&self) -> f64 {
-        0.01
-    }
-}
-
-#[derive(Default)]
-struct EnergyVadStream {
-    utterance: Vec<AudioFrame>,
-    speaking: bool,
-    quiet: Duration,
-    events: VecDeque<VadEvent>,
-    ended: bool,
-    waker: Option<Waker>,
-}
-
-impl Stream for EnergyVadStream {
-    type Item = VadEvent;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<VadEvent>> {
-        if let Some(event) = self.events.pop_front() {
-            return Poll::Ready(Some(event));
-        }
-        if self.ended {
-            return Poll::Ready(None);
-        }
-        self.waker = Some(cx.waker().clone());
-        Poll::Pending
-    }
-}
-
-impl VadStream for EnergyVadStream {
-    fn push_frame(&mut self, frame: &AudioFrame) {
-        let data = frame.data();
-        let energy: f64 = data.iter().map(|&s| f64::from(s).powi(2)).sum();
-        let loud = !data.is_empty() && (energy / data.len() as f64).sqrt() > 1_000.0;
-        if loud && !self.speaking {
-            self.speaking = true;
-            self.events.push_back(VadEvent::new(VadEventKind::StartOfSpeech));
-        }
-        if self.speaking {
-            self.utterance.push(frame.clone());
-            self.quiet = if loud { Duration::ZERO } else { self.quiet + frame.duration() };
-            if self.quiet >= Duration::from_millis(200) {
-                self.speaking = false;
-                let mut event = VadEvent::new(VadEventKind::EndOfSpeech);
-                event.frames = std::mem::take(&mut self.utterance);
-                self.events.push_back(event);
-            }
-        }
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
-    }
-
-    fn flush(&mut self) {}
-
-    fn end_input(&mut self) {
-        self.ended = true;
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
     }
 }
 

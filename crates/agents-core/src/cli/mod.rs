@@ -123,14 +123,9 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::DownloadFiles { log_level } => {
-            let filter = match logging::filter(log_level.as_deref(), "info") {
-                Ok(filter) => filter,
-                Err(error) => {
-                    print_error(&error.to_string());
-                    return ExitCode::from(USAGE_ERROR);
-                }
-            };
-            logging::init(filter);
+            if let Err(code) = init_logging(log_level.as_deref()) {
+                return code;
+            }
             download::run(&server, &program)
         }
         Command::Unavailable { command } => {
@@ -164,14 +159,9 @@ pub fn run_app(server: AgentServer) -> ExitCode {
                 ));
                 return ExitCode::FAILURE;
             }
-            let filter = match logging::filter(log_level.as_deref(), "info") {
-                Ok(filter) => filter,
-                Err(error) => {
-                    print_error(&error.to_string());
-                    return ExitCode::from(USAGE_ERROR);
-                }
-            };
-            logging::init(filter);
+            if let Err(code) = init_logging(log_level.as_deref()) {
+                return code;
+            }
             match dotenv {
                 Ok(skipped) => {
                     for line in skipped {
@@ -314,6 +304,17 @@ fn program_name(arg0: Option<OsString>) -> String {
         .and_then(std::path::Path::file_name)
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "agent".to_owned())
+}
+
+/// Starts logging at `level` (else `LIVEKIT_LOG_LEVEL`, else info); a bad level is a usage
+/// error.
+fn init_logging(level: Option<&str>) -> Result<(), ExitCode> {
+    let filter = logging::filter(level, "info").map_err(|error| {
+        print_error(&error.to_string());
+        ExitCode::from(USAGE_ERROR)
+    })?;
+    logging::init(filter);
+    Ok(())
 }
 
 fn print_error(message: &str) {

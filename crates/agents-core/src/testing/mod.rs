@@ -66,6 +66,7 @@
 //! ```
 
 mod audio;
+mod events;
 mod llm;
 mod output;
 mod stt;

@@ -3,11 +3,12 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::Stream;
 
+use super::events::Events;
 use super::lock;
 use super::vad::{Change, Detector, FakeVad};
 use crate::audio::AudioFrame;
@@ -139,9 +140,7 @@ impl Stt for FakeStt {
             heard: self.inner.clone(),
             detector: self.vad.detector(),
             options: options.clone(),
-            events: VecDeque::new(),
-            ended: false,
-            waker: None,
+            events: Events::default(),
         })
     }
 }
@@ -158,18 +157,10 @@ struct FakeSttStream {
     heard: Arc<Mutex<Heard>>,
     detector: Detector,
     options: SttOptions,
-    events: VecDeque<Result<SpeechEvent, SttError>>,
-    ended: bool,
-    waker: Option<Waker>,
+    events: Events<Result<SpeechEvent, SttError>>,
 }
 
 impl FakeSttStream {
-    fn wake(&mut self) {
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
-    }
-
     /// The utterance ended: its transcript, end of speech and usage.
     fn finish_utterance(&mut self) {
         let frames = std::mem::take(&mut self.detector.utterance);
@@ -177,13 +168,13 @@ impl FakeSttStream {
         let transcript = lock(&self.heard).next(duration);
         match transcript {
             Ok(text) => {
-                self.events.push_back(Ok(final_transcript(text, &self.options)));
-                self.events.push_back(Ok(SpeechEvent::new(SpeechEventKind::EndOfSpeech)));
-                self.events.push_back(Ok(SpeechEvent::recognition_usage(duration)));
+                self.events.push(Ok(final_transcript(text, &self.options)));
+                self.events.push(Ok(SpeechEvent::new(SpeechEventKind::EndOfSpeech)));
+                self.events.push(Ok(SpeechEvent::recognition_usage(duration)));
             }
             Err(error) => {
-                self.events.push_back(Err(error));
-                self.ended = true;
+                self.events.push(Err(error));
+                self.events.end();
             }
         }
     }
@@ -193,52 +184,42 @@ impl Stream for FakeSttStream {
     type Item = Result<SpeechEvent, SttError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(event) = self.events.pop_front() {
-            return Poll::Ready(Some(event));
-        }
-        if self.ended {
-            return Poll::Ready(None);
-        }
-        self.waker = Some(cx.waker().clone());
-        Poll::Pending
+        self.events.poll_next(cx)
     }
 }
 
 impl SttStream for FakeSttStream {
     fn push_frame(&mut self, frame: &AudioFrame) {
-        if self.ended {
+        if self.events.is_ended() {
             return;
         }
         match self.detector.push(frame) {
             Change::Started => {
-                self.events.push_back(Ok(SpeechEvent::new(SpeechEventKind::StartOfSpeech)));
+                self.events.push(Ok(SpeechEvent::new(SpeechEventKind::StartOfSpeech)));
                 let first_word = lock(&self.heard)
                     .transcripts
                     .front()
                     .and_then(|text| text.split_whitespace().next().map(str::to_owned));
                 if let Some(word) = first_word {
-                    self.events.push_back(Ok(SpeechEvent::new(SpeechEventKind::InterimTranscript)
+                    self.events.push(Ok(SpeechEvent::new(SpeechEventKind::InterimTranscript)
                         .with_alternative(SpeechData::new(word))));
                 }
             }
             Change::Ended => self.finish_utterance(),
             Change::None => {}
         }
-        self.wake();
     }
 
     fn flush(&mut self) {
         if self.detector.speaking {
             self.detector.speaking = false;
             self.finish_utterance();
-            self.wake();
         }
     }
 
     fn end_input(&mut self) {
         self.flush();
-        self.ended = true;
-        self.wake();
+        self.events.end();
     }
 }
 

@@ -1,12 +1,12 @@
 //! [`FakeVad`]: speech is what is loud.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::Stream;
 
+use super::events::Events;
 use crate::audio::AudioFrame;
 use crate::vad::{Vad, VadEvent, VadEventKind, VadStream};
 
@@ -137,55 +137,37 @@ impl Detector {
 #[derive(Debug, Default)]
 struct FakeVadStream {
     detector: Detector,
-    events: VecDeque<VadEvent>,
-    ended: bool,
-    waker: Option<Waker>,
-}
-
-impl FakeVadStream {
-    fn wake(&mut self) {
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
-    }
+    events: Events<VadEvent>,
 }
 
 impl Stream for FakeVadStream {
     type Item = VadEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<VadEvent>> {
-        if let Some(event) = self.events.pop_front() {
-            return Poll::Ready(Some(event));
-        }
-        if self.ended {
-            return Poll::Ready(None);
-        }
-        self.waker = Some(cx.waker().clone());
-        Poll::Pending
+        self.events.poll_next(cx)
     }
 }
 
 impl VadStream for FakeVadStream {
     fn push_frame(&mut self, frame: &AudioFrame) {
-        if self.ended {
+        if self.events.is_ended() {
             return;
         }
         let change = self.detector.push(frame);
         if change == Change::Started {
             let mut event = self.detector.event(VadEventKind::StartOfSpeech);
             event.frames = self.detector.utterance.clone();
-            self.events.push_back(event);
+            self.events.push(event);
         }
         let mut inference = self.detector.event(VadEventKind::InferenceDone);
         inference.probability = if self.detector.speaking { 1.0 } else { 0.0 };
         inference.frames = vec![frame.to_mono()];
-        self.events.push_back(inference);
+        self.events.push(inference);
         if change == Change::Ended {
             let mut event = self.detector.event(VadEventKind::EndOfSpeech);
             event.frames = std::mem::take(&mut self.detector.utterance);
-            self.events.push_back(event);
+            self.events.push(event);
         }
-        self.wake();
     }
 
     fn flush(&mut self) {
@@ -194,8 +176,7 @@ impl VadStream for FakeVadStream {
     }
 
     fn end_input(&mut self) {
-        self.ended = true;
-        self.wake();
+        self.events.end();
     }
 }
 
