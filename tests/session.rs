@@ -47,6 +47,8 @@ fn last_is_tool_output(request: &RecordedRequest) -> bool {
 
 struct Weather {
     calls: AtomicUsize,
+    /// Signalled when `fast` finishes (a permit is kept if `slow` is not waiting yet).
+    fast_done: tokio::sync::Notify,
 }
 
 #[function_tools]
@@ -74,9 +76,11 @@ impl Weather {
         Err(ToolError::StopResponse)
     }
 
-    /// A slow tool.
+    /// A slow tool: it finishes after `fast` (or 2 s if `fast` does not run meanwhile, which
+    /// is what tools run one after the other would do), then 150 ms later.
     #[function_tool]
     async fn slow(&self) -> &'static str {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.fast_done.notified()).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
         "slow done"
     }
@@ -84,12 +88,14 @@ impl Weather {
     /// A fast tool.
     #[function_tool]
     async fn fast(&self) -> &'static str {
+        self.fast_done.notify_one();
         "fast done"
     }
 }
 
 fn weather_agent() -> (Arc<Weather>, Agent) {
-    let weather = Arc::new(Weather { calls: AtomicUsize::new(0) });
+    let weather =
+        Arc::new(Weather { calls: AtomicUsize::new(0), fast_done: tokio::sync::Notify::new() });
     let agent = Agent::new(INSTRUCTIONS).with_tools(weather.function_tools()).expect("unique");
     (weather, agent)
 }
@@ -174,6 +180,7 @@ async fn parallel_calls_run_concurrently_and_are_recorded_in_the_models_order() 
     session.start(agent).await.unwrap();
     let started = std::time::Instant::now();
     let result = session.run("do both").await.unwrap();
+    // `slow` waits for `fast` to finish: run one after the other, they would take 2 s.
     assert!(started.elapsed() < Duration::from_secs(2), "the calls ran concurrently");
 
     // What the model said, in its order: the calls, then their outputs in the same order.

@@ -44,6 +44,8 @@ struct AddFunctionAgent;
 
 #[function_tools]
 impl AddFunctionAgent {
+    // The Python tool has no docstring; a Rust tool must say what it does, so its schema
+    // carries the one line below.
     /// Print to the console.
     #[function_tool]
     async fn print_to_console(&self, _context: RunContext) -> &'static str {
@@ -61,7 +63,7 @@ impl AgentHooks for AddFunctionAgent {
 
 async fn random_number() -> i64 {
     let number = rand::random_range(0..=100);
-    tracing::info!("random_number called: {number}");
+    tracing::info!(target: "function-calling", "random_number called: {number}");
     number
 }
 
@@ -73,6 +75,7 @@ fn prewarm(proc: &mut JobProcess) -> Result<(), agents_plugins_silero::LoadError
 }
 
 async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    ctx.set_log_context_fields([("room", ctx.room().name())]);
     let vad = ctx.proc().userdata.try_get::<Arc<dyn Vad>>("vad")?.clone();
     let session = AgentSession::builder()
         .stt(Arc::new(inference::Stt::new("deepgram/nova-3-general")?))

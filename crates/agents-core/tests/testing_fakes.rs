@@ -119,3 +119,44 @@ async fn a_spoken_session_with_a_non_streaming_stt_and_a_vad() {
 async fn a_spoken_session_with_a_streaming_stt_needs_no_vad() {
     spoken_session(FakeStt::streaming(["What time is it?", "Thanks."]), None).await;
 }
+
+/// `console --input-file --fast` with a streaming STT that needs audio after the VAD's end of
+/// speech to finalize (its own silence rule is longer): the file must keep coming, and each
+/// turn still gets its own reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_file_input_with_a_streaming_stt_keeps_its_turns() {
+    let rate = 16_000;
+    let speech: Vec<AudioFrame> = tone(Duration::from_millis(500), 300.0, rate)
+        .into_iter()
+        .chain(silence(Duration::from_millis(1_500), rate))
+        .chain(tone(Duration::from_millis(500), 300.0, rate))
+        .chain(silence(Duration::from_millis(1_500), rate))
+        .collect();
+    let input = std::env::temp_dir().join(format!("agents-fast-stt-{}.wav", std::process::id()));
+    agents_core::audio::write_wav(&input, speech.iter()).unwrap();
+
+    let server = AgentServer::new().rtc_session(|ctx: JobContext| async move {
+        let llm = FakeLlm::new()
+            .on_input("one", FakeLlmResponse::text("First."))
+            .on_input("two", FakeLlmResponse::text("Second."));
+        let stt = FakeStt::streaming(["one", "two"])
+            .with_vad(FakeVad::new().with_min_silence_duration(Duration::from_millis(600)));
+        let session = AgentSession::builder()
+            .llm(llm)
+            .vad(Arc::new(FakeVad::new()))
+            .stt(Arc::new(stt))
+            .build();
+        session.start(agent()).room(ctx.room()).await?;
+        ctx.connect().await?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    });
+    let mut transcript = Vec::new();
+    let run = agents_core::cli::run_console_files(&server, &input, None, true, &mut transcript);
+    let result = tokio::time::timeout(Duration::from_secs(30), run).await.expect("in time");
+    std::fs::remove_file(&input).ok();
+    result.unwrap();
+    assert_eq!(
+        String::from_utf8(transcript).unwrap(),
+        "● You: one\n● Agent: First.\n● You: two\n● Agent: Second.\n"
+    );
+}

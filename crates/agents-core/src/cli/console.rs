@@ -72,7 +72,9 @@ pub enum ConsoleError {
 /// `on_enter`) are waited for. `output` receives the conversation as the Python console shows
 /// it: `● Agent: <text>` for the agent's messages, `➜ <tool>` for tool calls, `✓ <output>`
 /// and `✗ <error>` for their outputs. At the end of `input` the turns in flight are waited
-/// for, the session is closed and the job ends; `Ok(())` then.
+/// for, the session is closed and the job ends; `Ok(())` then, or
+/// [`ConsoleError::SessionErrors`] when the session reported errors along the way (it still
+/// runs to the end of its input).
 ///
 /// The job also ends when the entrypoint calls [`JobContext::shutdown`] or the session is
 /// closed. It fails when the entrypoint fails before starting a session (or before
@@ -132,9 +134,11 @@ where
 /// With `fast`, turn-taking runs on the file's own timeline: the endpointing delay
 /// (`min_endpointing_delay`) is counted in the file's samples after the end of speech, and
 /// the file is held while the session catches up with it: while the VAD processes what was
-/// read, while the final transcript of speech that ended is awaited, and while the agent
-/// replies (a greeting first). The file's turns stay apart as they would in real time, and
-/// its next sentence never barges in on a reply. Without `fast`, it is read at real time and
+/// read, while the final transcript of an utterance a non-streaming STT recognizes is
+/// awaited, and while the agent replies (a greeting first). The file's turns stay apart as
+/// they would in real time, and its next sentence never barges in on a reply (so the user
+/// never interrupts the agent). `max_endpointing_delay`, the wait for a transcript that does
+/// not come, still runs on the wall clock. Without `fast`, it is read at real time and
 /// turn-taking runs on the wall clock, as with a microphone.
 pub async fn run_console_files<W: Write>(
     server: &AgentServer,
@@ -186,10 +190,14 @@ where
             let mut events = session.subscribe();
             let mut printer = Printer::new(output, show_user);
             let talk = talk(session.clone());
-            let mut shown = Shown { printer: &mut printer, errors: &mut errors };
+            let mut shown = Shown { printer: &mut printer };
             let end =
                 converse(&session, &mut job, &ctx, talk, &mut shown, &mut events, interrupt).await;
             session.close().await;
+            // Counted by the session itself: all of them, also those reported before the
+            // console subscribed or while it fell behind the events.
+            let (count, last) = session.reported_errors();
+            errors = SessionErrors { count, last };
             (end, drain(&mut shown, &mut events))
         }
         Err(end) => (end, Ok(())),
@@ -229,19 +237,14 @@ fn origin_name(source: &ErrorSource) -> &'static str {
     }
 }
 
-/// The console's view of the session's events: printed, and its errors counted.
+/// The console's view of the session's events: printed.
 struct Shown<'a, W: Write> {
     printer: &'a mut Printer<W>,
-    errors: &'a mut SessionErrors,
 }
 
 impl<W: Write> Shown<'_, W> {
     /// Prints `event`; `true` when it is the session's end.
     fn event(&mut self, event: &SessionEvent) -> io::Result<bool> {
-        if let SessionEvent::Error { error, source } = event {
-            self.errors.count += 1;
-            self.errors.last = Some((source.clone(), error.clone()));
-        }
         self.printer.print_event(event)
     }
 }

@@ -22,6 +22,46 @@ pub(crate) fn run(server: &AgentServer, program: &str) -> ExitCode {
     install(libraries, &mut err)
 }
 
+/// Before a console runs: installs the declared libraries that are nowhere to be found, as
+/// `download-files` would, so that the first `console` on a fresh machine works. A library
+/// the environment variable points at, or one found but unusable, is left to the agent's own
+/// loading to report. Fails with the installer's error, which says what to download by hand.
+#[cfg(feature = "download-files")]
+pub(crate) fn install_missing(server: &AgentServer) -> Result<(), ExitCode> {
+    use crate::runtime_libs::{Installer, LocateError, locate};
+
+    let mut err = std::io::stderr();
+    let mut installer = None;
+    for library in server.declared_runtime_libraries() {
+        let variable_set = std::env::var_os(library.env_var).is_some_and(|v| !v.is_empty());
+        let missing = matches!(
+            locate(library),
+            Err(LocateError::NotFound { .. } | LocateError::DamagedCache { .. })
+        );
+        if variable_set || !missing {
+            continue;
+        }
+        let _ = writeln!(
+            err,
+            "{library} is not installed: installing it into the per-user cache first (what \
+             `download-files` does)"
+        );
+        let installer = installer.get_or_insert_with(Installer::new);
+        if let Err(error) = installer.ensure(library, &mut err) {
+            let _ = writeln!(err, "error: {error}");
+            return Err(ExitCode::FAILURE);
+        }
+    }
+    Ok(())
+}
+
+/// Without the `download-files` feature nothing is installed; the agent's own loading says
+/// what is missing.
+#[cfg(not(feature = "download-files"))]
+pub(crate) fn install_missing(_server: &AgentServer) -> Result<(), ExitCode> {
+    Ok(())
+}
+
 #[cfg(feature = "download-files")]
 fn install(
     libraries: &[&'static crate::runtime_libs::RuntimeLibrary],

@@ -126,6 +126,7 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             if let Err(code) = init_logging(log_level.as_deref()) {
                 return code;
             }
+            warn_env_file(dotenv);
             download::run(&server, &program)
         }
         Command::Unavailable { command } => {
@@ -162,14 +163,7 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             if let Err(code) = init_logging(log_level.as_deref()) {
                 return code;
             }
-            match dotenv {
-                Ok(skipped) => {
-                    for line in skipped {
-                        tracing::warn!("{line}");
-                    }
-                }
-                Err(error) => tracing::warn!("the .env file was not loaded: {error}"),
-            }
+            warn_env_file(dotenv);
             #[cfg(feature = "audio-devices")]
             if devices.list {
                 return match list_devices(std::io::stdout()) {
@@ -179,6 +173,9 @@ pub fn run_app(server: AgentServer) -> ExitCode {
                         ExitCode::FAILURE
                     }
                 };
+            }
+            if let Err(code) = download::install_missing(&server) {
+                return code;
             }
             #[cfg(feature = "audio-devices")]
             if microphone {
@@ -304,6 +301,18 @@ fn program_name(arg0: Option<OsString>) -> String {
         .and_then(std::path::Path::file_name)
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "agent".to_owned())
+}
+
+/// Says which lines of the `.env` file were skipped, or why it was not read (never their text).
+fn warn_env_file<E: std::fmt::Display>(loaded: Result<Vec<E>, impl std::fmt::Display>) {
+    match loaded {
+        Ok(skipped) => {
+            for line in skipped {
+                tracing::warn!("{line}");
+            }
+        }
+        Err(error) => tracing::warn!("the .env file was not loaded: {error}"),
+    }
 }
 
 /// Starts logging at `level` (else `LIVEKIT_LOG_LEVEL`, else info); a bad level is a usage

@@ -173,4 +173,14 @@ pub enum ToolSetError {
         /// Where the second one was defined.
         second: String,
     },
+    /// One tool is listed twice in one set.
+    #[error(
+        "function tool `{name}` ({origin}) is listed twice in one tool set: remove one of the two"
+    )]
+    ListedTwice {
+        /// The tool's name.
+        name: String,
+        /// Where the tool was defined.
+        origin: String,
+    },
 }

@@ -256,10 +256,12 @@ impl LlmError {
     }
 }
 
-/// A duration in seconds for messages: `20 s`, `1.5 s`.
+/// A duration for messages: `20 s`, `1.5 s`, `40 ms`.
 fn seconds(duration: Duration) -> String {
     let millis = duration.as_millis();
-    if millis.is_multiple_of(1000) {
+    if millis < 1000 {
+        format!("{millis} ms")
+    } else if millis.is_multiple_of(1000) {
         format!("{} s", millis / 1000)
     } else {
         format!("{:.1} s", duration.as_secs_f64())

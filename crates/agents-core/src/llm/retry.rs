@@ -17,8 +17,11 @@ struct RetryState<F> {
     emitted: bool,
     current: Option<BoxStream<'static, Result<ChatChunk, LlmError>>>,
     done: bool,
-    /// When the reply must be over (`conn.reply_timeout` after the first poll).
+    /// When the reply must be over: `conn.reply_timeout` after the first poll, pushed back by
+    /// the time the consumer took between chunks.
     deadline: Option<Instant>,
+    /// When the last chunk was handed to the consumer.
+    yielded_at: Option<Instant>,
 }
 
 impl<F> RetryState<F> {
@@ -37,8 +40,7 @@ impl<F> RetryState<F> {
             Some(asked) if asked > interval => {
                 let left = self.conn.max_retry - self.retries;
                 let allowed = interval.saturating_mul(left);
-                let ends_in_time = Instant::now().checked_add(asked).is_some_and(|t| t < deadline);
-                if asked > allowed || !ends_in_time {
+                if asked > allowed {
                     tracing::warn!(
                         retry_after = ?asked,
                         allowed = ?allowed,
@@ -51,6 +53,15 @@ impl<F> RetryState<F> {
             }
             _ => interval,
         };
+        if Instant::now().checked_add(wait).is_none_or(|t| t >= deadline) {
+            // Waiting would end past the reply's deadline: the error itself says more than a
+            // reply timeout would.
+            tracing::warn!(
+                wait = ?wait,
+                "not retrying the LLM request: the wait would pass the reply timeout ({error})"
+            );
+            return None;
+        }
         self.retries += 1;
         tracing::warn!(
             attempt = self.retries,
@@ -72,9 +83,12 @@ impl<F> RetryState<F> {
 ///   which says how long the server asked for, is returned at once.
 /// * `conn.timeout` bounds the wait for the attempt to start streaming; the attempt's own
 ///   stream is expected to bound the waits between bytes (an HTTP read timeout).
-/// * `conn.reply_timeout` bounds the whole reply, from the first poll to the last chunk, waits
-///   and retries included; when it expires the stream ends with
-///   [`ReplyTimeout`](LlmError::ReplyTimeout).
+/// * `conn.reply_timeout` bounds the time spent waiting for the reply, from the first poll to
+///   the last chunk, waits and retries included; when it expires the stream ends with
+///   [`ReplyTimeout`](LlmError::ReplyTimeout). The time the consumer takes between chunks
+///   does not count (a session reads a spoken reply only as fast as its audio plays out), and
+///   neither a retry nor a server's wait that would end past the deadline is started: the
+///   error is returned at once instead.
 ///
 /// This is how LLM clients implement Python's `APIConnectOptions` semantics.
 pub fn with_retries<F, Fut, S>(conn: ApiConnectOptions, attempt: F) -> LlmStream
@@ -91,18 +105,30 @@ where
         current: None,
         done: false,
         deadline: None,
+        yielded_at: None,
     };
     LlmStream::new(futures::stream::unfold(state, |mut state| async move {
         if state.done {
             return None;
         }
-        let deadline = *state.deadline.get_or_insert_with(|| {
-            let now = Instant::now();
-            now.checked_add(state.conn.reply_timeout).unwrap_or_else(|| now + FAR_FUTURE)
-        });
+        let now = Instant::now();
+        let deadline = match (state.deadline, state.yielded_at.take()) {
+            (None, _) => {
+                now.checked_add(state.conn.reply_timeout).unwrap_or_else(|| now + FAR_FUTURE)
+            }
+            // The consumer's time since the last chunk is not the server's.
+            (Some(deadline), Some(yielded)) => {
+                deadline.checked_add(now.saturating_duration_since(yielded)).unwrap_or(deadline)
+            }
+            (Some(deadline), None) => deadline,
+        };
+        state.deadline = Some(deadline);
         let reply_timeout = state.conn.reply_timeout;
         match tokio::time::timeout_at(deadline, next_item(&mut state, deadline)).await {
-            Ok(Some(item)) => Some((item, state)),
+            Ok(Some(item)) => {
+                state.yielded_at = Some(Instant::now());
+                Some((item, state))
+            }
             Ok(None) => None,
             Err(_) => {
                 state.current = None;
@@ -207,7 +233,7 @@ mod tests {
         (stream, attempts)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_retry_after_longer_than_the_interval_is_waited_out() {
         let conn = ApiConnectOptions::new(3, MS * 20, Duration::from_secs(10));
         let (mut stream, attempts) = failing(conn, vec![rate_limited(50)]);
@@ -218,7 +244,7 @@ mod tests {
         assert!(started.elapsed() >= MS * 50, "{:?}", started.elapsed());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_retry_after_that_does_not_fit_fails_at_once() {
         // Three retries 20 ms apart allow 60 ms of waiting; the server asks for 20 s.
         let conn = ApiConnectOptions::new(3, MS * 20, Duration::from_secs(10));
@@ -232,7 +258,7 @@ mod tests {
         assert!(stream.next().await.is_none());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_retry_after_past_the_reply_timeout_fails_at_once() {
         let conn = ApiConnectOptions::new(3, MS * 200, Duration::from_secs(10))
             .with_reply_timeout(MS * 300);
@@ -242,7 +268,7 @@ mod tests {
         assert_eq!(attempts.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_short_retry_after_still_waits_the_interval() {
         let conn = ApiConnectOptions::new(1, MS * 60, Duration::from_secs(10));
         let (mut stream, _) = failing(conn, vec![rate_limited(1)]);
@@ -251,7 +277,7 @@ mod tests {
         assert!(started.elapsed() >= MS * 60);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_reply_timeout_bounds_the_whole_reply() {
         let conn = ApiConnectOptions::new(0, Duration::ZERO, Duration::from_secs(10))
             .with_reply_timeout(MS * 250);
@@ -273,8 +299,52 @@ mod tests {
         assert!(matches!(error, LlmError::ReplyTimeout { after } if after == MS * 250));
         assert!(!error.retryable());
         assert_eq!(texts, 2);
-        assert!(started.elapsed() < MS * 300, "{:?}", started.elapsed());
+        assert_eq!(started.elapsed(), MS * 250);
         assert!(stream.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_consumers_time_between_chunks_does_not_count() {
+        let conn = ApiConnectOptions::new(0, Duration::ZERO, Duration::from_secs(10))
+            .with_reply_timeout(MS * 250);
+        // The server answers ten chunks 20 ms apart: 200 ms of its own time, within the
+        // reply timeout.
+        let mut stream = with_retries(conn, || async {
+            Ok(futures::stream::iter(0..10).then(|_| async {
+                tokio::time::sleep(MS * 20).await;
+                Ok(ChatChunk::Text(".".to_owned()))
+            }))
+        });
+        // The consumer plays each chunk out for 100 ms: a second in all.
+        let mut texts = 0;
+        while let Some(item) = stream.next().await {
+            assert!(item.is_ok(), "{item:?}");
+            texts += 1;
+            tokio::time::sleep(MS * 100).await;
+        }
+        assert_eq!(texts, 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_that_would_end_past_the_deadline_returns_the_error() {
+        let conn = ApiConnectOptions::new(3, MS * 200, Duration::from_secs(10))
+            .with_reply_timeout(MS * 300);
+        let unavailable = LlmError::Status { status: 503, body: "overloaded".to_owned() };
+        let (mut stream, attempts) = failing(conn, vec![unavailable.clone(), unavailable]);
+        // The first retry (200 ms) fits; the second would end at 400 ms.
+        let error = stream.next().await.unwrap().unwrap_err();
+        assert!(matches!(error, LlmError::Status { status: 503, .. }), "{error:?}");
+        assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn short_waits_are_said_in_milliseconds() {
+        assert!(
+            rate_limited(40).to_string().contains("asks to wait 40 ms"),
+            "{}",
+            rate_limited(40)
+        );
+        assert!(rate_limited(1_500).to_string().contains("asks to wait 1.5 s"));
     }
 
     #[test]

@@ -45,24 +45,24 @@ pub(crate) struct ToolSetInner {
 }
 
 impl ToolSet {
-    /// Validates `tools` into a set: two tools with one name are an error naming both.
+    /// Validates `tools` into a set: two tools with one name are an error naming both, one tool
+    /// listed twice an error saying so.
     pub fn new(tools: impl IntoIterator<Item = FunctionTool>) -> Result<Self, ToolSetError> {
         let tools: Vec<FunctionTool> = tools.into_iter().collect();
         let mut index = HashMap::with_capacity(tools.len());
         for (position, tool) in tools.iter().enumerate() {
             if let Some(&first) = index.get(tool.name()) {
                 let first: &FunctionTool = &tools[first];
-                // The same tool listed twice has one origin: name it once, and say what to do.
-                let second = if first.same_tool(tool) {
-                    "the same tool, listed twice (remove one of the two)".to_owned()
+                let name = tool.name().to_owned();
+                // The same tool listed twice has one origin, and nothing to rename.
+                return Err(if first.same_tool(tool) {
+                    ToolSetError::ListedTwice { name, origin: first.origin().to_owned() }
                 } else {
-                    tool.origin().to_owned()
-                };
-                let first = first.origin().to_owned();
-                return Err(ToolSetError::DuplicateName {
-                    name: tool.name().to_owned(),
-                    first,
-                    second,
+                    ToolSetError::DuplicateName {
+                        name,
+                        first: first.origin().to_owned(),
+                        second: tool.origin().to_owned(),
+                    }
                 });
             }
             index.insert(tool.shared_name().clone(), position);

@@ -35,11 +35,6 @@ impl<T> Events<T> {
         self.ended
     }
 
-    /// Drops the events not read yet.
-    pub(super) fn clear(&mut self) {
-        self.items.clear();
-    }
-
     /// The next event, the end, or pending (the reader is woken by the next push or end).
     pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         if let Some(item) = self.items.pop_front() {

@@ -171,8 +171,8 @@ impl VadStream for FakeVadStream {
     }
 
     fn flush(&mut self) {
+        // A fresh detector for what comes next; events already produced are still read.
         self.detector = self.detector.vad.detector();
-        self.events.clear();
     }
 
     fn end_input(&mut self) {
@@ -211,5 +211,20 @@ mod tests {
         // 300 ms of tone and the 200 ms of silence that ended it.
         assert_eq!(utterance, Duration::from_millis(500));
         assert_eq!(events.iter().filter(|e| e.kind == VadEventKind::InferenceDone).count(), 70);
+    }
+
+    #[test]
+    fn a_flush_keeps_the_events_already_produced() {
+        let mut stream = FakeVad::new().stream();
+        let audio = tone(Duration::from_millis(100), 440.0, 16_000)
+            .into_iter()
+            .chain(silence(Duration::from_millis(200), 16_000));
+        for frame in audio {
+            stream.push_frame(&frame);
+        }
+        stream.flush();
+        stream.end_input();
+        let events: Vec<VadEvent> = futures::executor::block_on(stream.collect());
+        assert!(events.iter().any(|event| event.kind == VadEventKind::EndOfSpeech));
     }
 }

@@ -7,8 +7,9 @@
 //!
 //! An input read faster than real time (a WAV file with the console's `--fast`) runs on its
 //! own timeline ([`InputClock::Audio`]): the endpointing delay is counted in the audio's
-//! samples, and the input is held while the VAD catches up, while a final transcript is
-//! awaited after the end of speech, and while the agent replies, so that the file's turns
+//! samples, and the input is held while the VAD catches up, while the final transcript of an
+//! utterance recognized whole (a non-streaming STT) is awaited after the end of speech, and
+//! while the agent replies, so that the file's turns
 //! stay apart as they would in real time and its next sentence does not barge in on a reply
 //! that would have finished.
 
@@ -33,6 +34,9 @@ pub(crate) struct Recognition {
     pub(crate) clock: InputClock,
     pub(crate) vad: Option<Box<dyn VadStream>>,
     pub(crate) stt: Box<dyn SttStream>,
+    /// The STT streams by itself (it may need the audio after the end of speech to finalize),
+    /// rather than recognizing the VAD's utterances through the stream adapter.
+    pub(crate) stt_streams: bool,
 }
 
 /// The timeline turn-taking runs on, as the session's audio input comes.
@@ -99,7 +103,7 @@ const VAD_REPORT_EVERY: u32 = 31;
 
 /// Runs recognition until the audio and both streams end; commits every finished turn.
 pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
-    let Recognition { mut audio, clock, mut vad, mut stt } = recognition;
+    let Recognition { mut audio, clock, mut vad, mut stt, stt_streams } = recognition;
     let options = session.options().clone();
     let mut timeline = (clock == InputClock::Audio).then(|| Timeline {
         pushed: Duration::ZERO,
@@ -146,7 +150,10 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
         // On the audio timeline, the input waits for the VAD to catch up, for the final
         // transcript of speech that ended, and for the reply to the last turn.
         let vad_wait = timeline.as_ref().filter(|_| !vad_done).and_then(Timeline::vad_wait);
-        let awaiting_final = turn.speech_ended.is_some() && !heard_something && !stt_done;
+        // (Only an utterance the adapter recognizes is whole at the end of speech: a streaming
+        // STT may need the audio after it to finalize, so it is not held for.)
+        let awaiting_final =
+            !stt_streams && turn.speech_ended.is_some() && !heard_something && !stt_done;
         let replying = timeline.as_ref().is_some_and(|timeline| timeline.replying);
         let held = timeline.is_some() && (vad_wait.is_some() || awaiting_final || replying);
         tokio::select! {

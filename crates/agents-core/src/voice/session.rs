@@ -331,6 +331,10 @@ struct State {
     preemptive: Option<super::preemptive::Preemptive>,
     /// The task turning audio input into user turns.
     recognition: Option<JoinHandle<()>>,
+    /// How many errors the session reported, and the last (for the console's exit status:
+    /// kept here, since a subscriber that falls behind can miss the events).
+    errors_reported: usize,
+    last_error: Option<(ErrorSource, SessionErrorEvent)>,
 }
 
 /// Ends a `run`'s collection when the `run` future ends, finished or dropped.
@@ -589,7 +593,8 @@ impl AgentSession {
             ));
         };
         let vad = self.inner.vad.clone();
-        let stt: Arc<dyn Stt> = match (stt.capabilities().streaming, &vad) {
+        let stt_streams = stt.capabilities().streaming;
+        let stt: Arc<dyn Stt> = match (stt_streams, &vad) {
             (true, _) => stt,
             (false, Some(vad)) => Arc::new(crate::stt::StreamAdapter::new(stt, vad.clone())),
             (false, None) => {
@@ -604,6 +609,7 @@ impl AgentSession {
             clock,
             vad: vad.map(|vad| vad.stream()),
             stt: stt.stream(&options),
+            stt_streams,
         })
     }
 
@@ -931,13 +937,24 @@ impl AgentSession {
     /// Reports an error: an event, and the result of the `run` that caused the failing work.
     pub(crate) fn report_error(&self, error: SessionErrorEvent, source: ErrorSource) {
         tracing::error!(?source, "{error}");
-        if let Some(run) = self.state().run.as_mut()
-            && run.id == current_run()
         {
-            run.errors.push(error.clone());
-            run.failed |= matches!(source, ErrorSource::Llm | ErrorSource::Hook);
+            let mut state = self.state();
+            state.errors_reported += 1;
+            state.last_error = Some((source.clone(), error.clone()));
+            if let Some(run) = state.run.as_mut()
+                && run.id == current_run()
+            {
+                run.errors.push(error.clone());
+                run.failed |= matches!(source, ErrorSource::Llm | ErrorSource::Hook);
+            }
         }
         self.emit(SessionEvent::Error { error, source });
+    }
+
+    /// How many errors the session has reported, and the last one.
+    pub(crate) fn reported_errors(&self) -> (usize, Option<(ErrorSource, SessionErrorEvent)>) {
+        let state = self.state();
+        (state.errors_reported, state.last_error.clone())
     }
 
     async fn run_job(&self, job: Job) {
