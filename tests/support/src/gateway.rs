@@ -248,7 +248,14 @@ impl Drop for FakeGateway {
 impl FakeGateway {
     /// Starts a gateway accepting tokens of `api_key` signed with `api_secret`.
     pub async fn start(api_key: &str, api_secret: &str) -> io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start_on(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).to_string(), api_key, api_secret)
+            .await
+    }
+
+    /// Starts a gateway on `address` (e.g. `[::1]:0`, for an IPv6 base URL), accepting tokens
+    /// of `api_key` signed with `api_secret`.
+    pub async fn start_on(address: &str, api_key: &str, api_secret: &str) -> io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let credentials = Arc::new((api_key.to_owned(), api_secret.to_owned()));
@@ -256,7 +263,8 @@ impl FakeGateway {
         Ok(Self { addr, state, task })
     }
 
-    /// The base URL to give the clients: `http://127.0.0.1:<port>/v1`.
+    /// The base URL to give the clients: `http://127.0.0.1:<port>/v1` (`http://[::1]:<port>/v1`
+    /// on IPv6).
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
@@ -325,7 +333,11 @@ async fn accept_loop(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // E.g. out of file descriptors: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
                 // Small messages go out at once, as from a real gateway.
                 let _ = stream.set_nodelay(true);
                 connections.spawn(serve(stream, state.clone(), credentials.clone()));

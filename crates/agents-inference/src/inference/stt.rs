@@ -16,7 +16,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -32,7 +31,6 @@ use base64::Engine as _;
 use futures::{SinkExt as _, Stream, StreamExt as _};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -42,6 +40,7 @@ use super::protocol::{
     ConnectionSettings, Fallback, FallbackModel, SttClientMessage, SttServerMessage,
     SttSessionSettings, SttUpdateSettings, Transcript, parse_stt_message,
 };
+use super::task_stream::{self, TaskStream};
 use crate::ConfigError;
 
 /// The most audio kept for resending after a reconnection.
@@ -196,21 +195,18 @@ impl Stt {
     /// [`Stt::stream`](agents_core::stt::Stt::stream) gives boxed).
     pub fn open(&self, options: &SttOptions) -> InferenceSttStream {
         let conn = options.conn_options.unwrap_or(self.conn_options);
-        let (input_tx, input_rx) = mpsc::unbounded_channel();
-        let (output_tx, output_rx) = mpsc::channel(OUTPUT_BUFFER);
-        let recognizer = Recognizer::new(
-            self.gateway.clone(),
-            self.settings.subscribe(),
-            options.language.clone(),
-            conn,
-            output_tx,
-        );
+        let gateway = self.gateway.clone();
+        let settings = self.settings.subscribe();
+        let language = options.language.clone();
+        let no_runtime = || {
+            Err(SttError::Configuration {
+                message: "inference::Stt streams run on a tokio runtime".into(),
+            })
+        };
         InferenceSttStream {
-            input: input_tx,
-            output: output_rx,
-            start: Some(Box::pin(recognizer.run(input_rx))),
-            task: None,
-            input_ended: false,
+            inner: TaskStream::new(OUTPUT_BUFFER, no_runtime, move |input, output| {
+                Recognizer::new(gateway, settings, language, conn, output).run(input)
+            }),
         }
     }
 }
@@ -335,39 +331,22 @@ impl SttBuilder {
     }
 }
 
-/// What the pushing side sends to the recognition task.
-enum Input {
-    Frame(AudioFrame),
-    Flush,
-    End,
-}
+type Input = task_stream::Input<AudioFrame>;
 
 type Output = Result<SpeechEvent, SttError>;
 
 /// A stream of an inference [`Stt`]; its task starts when it is first polled and stops when
 /// it is dropped.
 pub struct InferenceSttStream {
-    input: mpsc::UnboundedSender<Input>,
-    output: mpsc::Receiver<Output>,
-    start: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    task: Option<JoinHandle<()>>,
-    input_ended: bool,
+    inner: TaskStream<AudioFrame, Output>,
 }
 
 impl fmt::Debug for InferenceSttStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("inference::InferenceSttStream")
-            .field("started", &self.task.is_some())
-            .field("input_ended", &self.input_ended)
+            .field("started", &self.inner.started())
+            .field("input_ended", &self.inner.input_ended())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for InferenceSttStream {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
     }
 }
 
@@ -375,40 +354,25 @@ impl Stream for InferenceSttStream {
     type Item = Output;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Output>> {
-        if let Some(start) = self.start.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => self.task = Some(runtime.spawn(start)),
-                Err(_) => {
-                    return Poll::Ready(Some(Err(SttError::Configuration {
-                        message: "inference::Stt streams run on a tokio runtime".into(),
-                    })));
-                }
-            }
-        }
-        self.output.poll_recv(cx)
+        self.inner.poll_next(cx)
     }
 }
 
 impl SttStream for InferenceSttStream {
     fn push_frame(&mut self, frame: &AudioFrame) {
-        if self.input_ended {
+        if self.inner.input_ended() {
             tracing::warn!("audio pushed to an STT stream after `end_input` is ignored");
             return;
         }
-        let _ = self.input.send(Input::Frame(frame.clone()));
+        self.inner.push(frame.clone());
     }
 
     fn flush(&mut self) {
-        if !self.input_ended {
-            let _ = self.input.send(Input::Flush);
-        }
+        self.inner.flush();
     }
 
     fn end_input(&mut self) {
-        if !self.input_ended {
-            self.input_ended = true;
-            let _ = self.input.send(Input::End);
-        }
+        self.inner.end_input();
     }
 }
 
@@ -606,7 +570,7 @@ impl Recognizer {
         message: Option<Input>,
     ) -> Result<Flow, SttError> {
         match message {
-            Some(Input::Frame(frame)) => {
+            Some(Input::Item(frame)) => {
                 self.resample(&frame);
                 while self.partial.len() >= self.chunk_samples {
                     let rest = self.partial.split_off(self.chunk_samples);
