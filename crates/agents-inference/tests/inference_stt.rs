@@ -448,3 +448,22 @@ async fn an_ipv6_loopback_gateway_is_reached() {
         .collect();
     assert_eq!(finals, ["over six"]);
 }
+
+#[tokio::test]
+async fn a_final_after_session_finalized_is_still_delivered() {
+    let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
+    fake.script_stt(SttPlan::new([
+        Utterance::on_finalize("first part"),
+        Utterance::after_finalized("late words"),
+    ]));
+    let (events, error) =
+        recognize(stt(&fake).stream(&SttOptions::default()), &speech(0.5, 16_000)).await;
+    assert!(error.is_none(), "{error:?}");
+    let finals: Vec<_> = events
+        .iter()
+        .filter(|event| event.kind == SpeechEventKind::FinalTranscript)
+        .map(|event| event.alternatives[0].text.clone())
+        .collect();
+    assert_eq!(finals, ["first part", "late words"]);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
