@@ -862,6 +862,8 @@ fn words_of_chars(chars: &[AlignedChar]) -> Vec<TimedString> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used)]
+
     use super::*;
 
     #[test]
@@ -883,7 +885,7 @@ mod tests {
             .api_secret("secret")
             .conn_options(ApiConnectOptions::new(2, Duration::ZERO, Duration::from_secs(1)))
             .build()
-            .unwrap_or_else(|error| panic!("{error}"));
+            .expect("the TTS builds");
         let (tx, _rx) = mpsc::channel(4);
         let mut synthesis =
             Synthesis::new(tts.config.clone(), tts.pool.clone(), tts.config.conn_options, tx);
