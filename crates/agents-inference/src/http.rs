@@ -160,6 +160,20 @@ pub(crate) fn redact_url_text(url: &str) -> String {
     format!("{before}{authority}{rest}")
 }
 
+/// `text` cut to at most `max` bytes at a character boundary, marked with `…` when cut.
+pub(crate) fn truncate(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

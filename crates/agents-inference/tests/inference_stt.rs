@@ -394,3 +394,76 @@ fn the_secret_stays_out_of_debug_output() {
     assert!(!shown.contains(SECRET) && !shown.contains("worker-token-never-shown"), "{shown}");
     assert!(shown.contains("deepgram/nova-3"), "{shown}");
 }
+
+#[test]
+fn the_api_key_and_url_credentials_stay_out_of_debug_output() {
+    let builder = inference::Stt::builder("deepgram/nova-3")
+        .base_url("https://url-token-never-shown@gateway.example/v1?key=query-never-shown")
+        .api_key("api-key-never-shown")
+        .api_secret(SECRET);
+    let shown = format!("{builder:?}");
+    for secret in ["api-key-never-shown", "url-token-never-shown", "query-never-shown"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    let stt = builder.build().unwrap();
+    let shown = format!("{stt:?}");
+    for secret in ["url-token-never-shown", "query-never-shown"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_url_token_stays_out_of_connection_errors() {
+    // Nothing listens on a port just freed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stt = inference::Stt::builder("deepgram/nova-3")
+        .base_url(format!("http://url-token-never-shown@127.0.0.1:{port}/v1"))
+        .api_key(KEY)
+        .api_secret(SECRET)
+        .conn_options(ApiConnectOptions::new(0, Duration::ZERO, Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    let (_, error) = recognize(stt.stream(&SttOptions::default()), &speech(0.1, 16_000)).await;
+    let error = error.expect("the connection fails").to_string();
+    assert!(error.contains("cannot reach"), "{error}");
+    assert!(!error.contains("url-token-never-shown"), "{error}");
+}
+
+#[tokio::test]
+async fn an_ipv6_loopback_gateway_is_reached() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: this machine has no IPv6 loopback ([::1] cannot be bound)");
+        return;
+    }
+    let fake = FakeGateway::start_on("[::1]:0", KEY, SECRET).await.unwrap();
+    assert!(fake.base_url().starts_with("http://[::1]:"), "{}", fake.base_url());
+    fake.script_stt(SttPlan::new([Utterance::on_finalize("over six")]));
+    let (events, error) =
+        recognize(stt(&fake).stream(&SttOptions::default()), &speech(0.5, 16_000)).await;
+    assert!(error.is_none(), "{error:?}");
+    let finals: Vec<_> = events
+        .iter()
+        .filter(|event| event.kind == SpeechEventKind::FinalTranscript)
+        .map(|event| event.alternatives[0].text.clone())
+        .collect();
+    assert_eq!(finals, ["over six"]);
+}
+
+#[tokio::test]
+async fn a_final_after_session_finalized_is_still_delivered() {
+    let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
+    fake.script_stt(SttPlan::new([
+        Utterance::on_finalize("first part"),
+        Utterance::after_finalized("late words"),
+    ]));
+    let (events, error) =
+        recognize(stt(&fake).stream(&SttOptions::default()), &speech(0.5, 16_000)).await;
+    assert!(error.is_none(), "{error:?}");
+    let finals: Vec<_> = events
+        .iter()
+        .filter(|event| event.kind == SpeechEventKind::FinalTranscript)
+        .map(|event| event.alternatives[0].text.clone())
+        .collect();
+    assert_eq!(finals, ["first part", "late words"]);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}

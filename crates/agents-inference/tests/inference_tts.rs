@@ -273,7 +273,9 @@ async fn a_close_after_audio_ends_the_stream_keeping_the_audio() {
 #[tokio::test]
 async fn a_pooled_connection_closed_by_the_gateway_is_replaced() {
     let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
-    let tts = tts(&fake);
+    // No retries: only the uncounted replacement of a stale pooled connection can succeed.
+    let no_retry = ApiConnectOptions::new(0, Duration::from_millis(10), Duration::from_millis(400));
+    let tts = tts_with(&fake, no_retry);
     tts.synthesize("Warm up.", &TtsOptions::default()).collect_frame().await.unwrap();
     assert_eq!(tts.pooled_connections(), 1);
     // The fake closes the idle connection when asked to by the next plan: close at once.
@@ -283,20 +285,36 @@ async fn a_pooled_connection_closed_by_the_gateway_is_replaced() {
     assert_eq!(fake.accepted("/v1/tts").len(), 2);
 }
 
+/// Set in the child process that checks the missing key with a cleared environment.
+const CHILD: &str = "AGENTS_INFERENCE_TTS_TEST_CHILD";
+
 #[tokio::test]
 async fn missing_credentials_name_the_variables() {
-    let error = inference::Tts::builder("cartesia/sonic-3")
-        .base_url("http://127.0.0.1:1/v1")
-        .api_secret("x")
-        .api_key("")
-        .build();
-    if std::env::var("LIVEKIT_API_KEY").is_err()
-        && std::env::var("LIVEKIT_INFERENCE_API_KEY").is_err()
-    {
-        let error = error.unwrap_err().to_string();
+    if std::env::var_os(CHILD).is_some() {
+        let error = inference::Tts::builder("cartesia/sonic-3")
+            .base_url("http://127.0.0.1:1/v1")
+            .api_secret("x")
+            .api_key("")
+            .build()
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("LIVEKIT_INFERENCE_API_KEY or LIVEKIT_API_KEY"), "{error}");
         assert!(error.contains("inference::TtsBuilder::api_key"), "{error}");
+        return;
     }
+    // The key is looked up in the environment: the check runs in this test binary again,
+    // without the LiveKit variables, whatever the environment of this run holds.
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.args(["missing_credentials_name_the_variables", "--exact", "--test-threads=1"]);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("LIVEKIT_") {
+            child.env_remove(name);
+        }
+    }
+    let output = child.env(CHILD, "1").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("1 passed"), "{stdout}");
     let tts = inference::Tts::builder("cartesia/sonic-3:abc")
         .api_key("k")
         .api_secret(SECRET)

@@ -50,7 +50,9 @@ pub enum SttFault {
     MalformedAfter(Duration),
     /// Sends `session.closed` once this much audio was received, and closes.
     SessionClosedAfter(Duration),
-    /// Never answers `session.finalize` (nor anything after it).
+    /// Answers nothing from the first `session.finalize` on (no transcript, no
+    /// `session.finalized`) and ignores the audio after it; a `session.close` still gets
+    /// `session.closed`.
     SilentAfterFinalize,
 }
 
@@ -71,6 +73,9 @@ pub struct Utterance {
     pub language: String,
     /// The speaker reported.
     pub speaker_id: Option<String>,
+    /// With `after: None`: the final is sent after `session.finalized`, not before it (the
+    /// protocol allows finals to follow the acknowledgment).
+    pub after_finalized: bool,
 }
 
 impl Utterance {
@@ -83,12 +88,19 @@ impl Utterance {
             preflight: false,
             language: "en".into(),
             speaker_id: None,
+            after_finalized: false,
         }
     }
 
     /// `text`, final when the client sends `session.finalize`.
     pub fn on_finalize(text: impl Into<String>) -> Self {
         Self { after: None, ..Self::after(Duration::ZERO, text) }
+    }
+
+    /// `text`, final right after the `session.finalized` that answers the client's
+    /// `session.finalize`.
+    pub fn after_finalized(text: impl Into<String>) -> Self {
+        Self { after_finalized: true, ..Self::on_finalize(text) }
     }
 
     /// Also sends a preflight transcript.
@@ -248,7 +260,14 @@ impl Drop for FakeGateway {
 impl FakeGateway {
     /// Starts a gateway accepting tokens of `api_key` signed with `api_secret`.
     pub async fn start(api_key: &str, api_secret: &str) -> io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start_on(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).to_string(), api_key, api_secret)
+            .await
+    }
+
+    /// Starts a gateway on `address` (e.g. `[::1]:0`, for an IPv6 base URL), accepting tokens
+    /// of `api_key` signed with `api_secret`.
+    pub async fn start_on(address: &str, api_key: &str, api_secret: &str) -> io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let credentials = Arc::new((api_key.to_owned(), api_secret.to_owned()));
@@ -256,7 +275,8 @@ impl FakeGateway {
         Ok(Self { addr, state, task })
     }
 
-    /// The base URL to give the clients: `http://127.0.0.1:<port>/v1`.
+    /// The base URL to give the clients: `http://127.0.0.1:<port>/v1` (`http://[::1]:<port>/v1`
+    /// on IPv6).
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
@@ -325,7 +345,11 @@ async fn accept_loop(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // E.g. out of file descriptors: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
                 // Small messages go out at once, as from a real gateway.
                 let _ = stream.set_nodelay(true);
                 connections.spawn(serve(stream, state.clone(), credentials.clone()));
@@ -609,8 +633,13 @@ impl Connection {
                         continue;
                     }
                     let end = received_samples as f64 / f64::from(rate);
+                    let mut late = Vec::new();
                     while pending.front().is_some_and(|u| u.after.is_none()) {
                         let Some(utterance) = pending.pop_front() else { break };
+                        if utterance.after_finalized {
+                            late.push(utterance);
+                            continue;
+                        }
                         if !self.transcribe(&utterance, last_end, end).await {
                             return;
                         }
@@ -618,6 +647,14 @@ impl Connection {
                     }
                     if !self.send(json!({"type": "session.finalized"})).await {
                         return;
+                    }
+                    for utterance in late {
+                        // Late, as a slow provider's final is.
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        if !self.transcribe(&utterance, last_end, end).await {
+                            return;
+                        }
+                        last_end = end;
                     }
                 }
                 "session.update" => {
@@ -778,13 +815,17 @@ impl Connection {
                     }
                 }
                 "session.flush" => {
-                    let silent = synthesis
-                        .as_ref()
-                        .is_some_and(|(plan, _, _)| plan.fault == Some(TtsFault::Silence));
-                    if synthesis.is_none() {
-                        lock(&self.state).syntheses += 1;
-                    }
-                    synthesis = None;
+                    let plan = match synthesis.take() {
+                        Some((plan, _, _)) => plan,
+                        None => {
+                            // A synthesis with no text: it counts, and takes its plan as one
+                            // with text does.
+                            let mut state = lock(&self.state);
+                            state.syntheses += 1;
+                            state.tts_plans.pop_front().unwrap_or_default()
+                        }
+                    };
+                    let silent = plan.fault == Some(TtsFault::Silence);
                     if !silent
                         && !self.send(json!({"type": "done", "session_id": "fake_tts"})).await
                     {
@@ -854,7 +895,47 @@ fn tone(index: usize) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::percent_decode;
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use livekit_api::access_token::{AccessToken, InferenceGrants};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    /// A TTS WebSocket to `fake`, past `session.create` and `session.created`.
+    async fn tts_socket(fake: &FakeGateway) -> WebSocketStream<TcpStream> {
+        let token = AccessToken::with_api_key("key", "secret")
+            .with_identity("agent")
+            .with_inference_grants(InferenceGrants::default().with_perform())
+            .to_jwt()
+            .unwrap();
+        let url = format!("ws://{}/v1/tts?model=cartesia%2Fsonic-3", fake.addr);
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        headers.insert("user-agent", "LiveKit Agents test".parse().unwrap());
+        let tcp = TcpStream::connect(fake.addr).await.unwrap();
+        let (mut socket, _) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
+        let create = json!({"type": "session.create", "sample_rate": "24000",
+            "encoding": "pcm_s16le", "model": "cartesia/sonic-3", "extra": {},
+            "connection": {"timeout": 5.0, "retries": 0}});
+        socket.send(Message::text(create.to_string())).await.unwrap();
+        let created = socket.next().await.unwrap().unwrap();
+        assert!(created.to_text().unwrap().contains("session.created"), "{created:?}");
+        socket
+    }
+
+    #[tokio::test]
+    async fn a_synthesis_without_text_takes_its_plan() {
+        let fake = FakeGateway::start("key", "secret").await.unwrap();
+        fake.script_tts(TtsPlan::fault(TtsFault::Silence));
+        let mut socket = tts_socket(&fake).await;
+        socket.send(Message::text(json!({"type": "session.flush"}).to_string())).await.unwrap();
+        // The silent plan was this synthesis's: no `done` comes for it.
+        let answer = tokio::time::timeout(Duration::from_millis(300), socket.next()).await;
+        assert!(answer.is_err(), "{answer:?}");
+        assert_eq!(fake.syntheses(), 1);
+        assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    }
 
     #[test]
     fn percent_decoding() {

@@ -49,6 +49,8 @@ pub enum StreamPart {
     /// A pause before the next part.
     Pause(Duration),
     /// An event with a name: `event: …`, `data: …` and a blank line (e.g. `event: error`).
+    /// Written as raw bytes: like [`StreamPart::Bytes`], not counted as an event by
+    /// [`FakeResponse::cut_after`].
     Named {
         /// The event's name.
         event: String,

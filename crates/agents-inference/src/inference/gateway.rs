@@ -11,6 +11,7 @@
 //!   agent ids and the worker token (`LIVEKIT_WORKER_TOKEN`) when they are known.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -25,6 +26,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use super::token::TokenMinter;
 use super::{DEFAULT_BASE_URL, STAGING_BASE_URL};
 use crate::ConfigError;
+use crate::http::truncate;
 
 const URL_ENV: &str = "LIVEKIT_INFERENCE_URL";
 const LIVEKIT_URL_ENV: &str = "LIVEKIT_URL";
@@ -112,8 +114,8 @@ impl GatewaySettings {
 impl fmt::Debug for GatewaySettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GatewaySettings")
-            .field("base_url", &self.base_url.as_deref().map(redact_url))
-            .field("api_key", &self.api_key)
+            .field("base_url", &self.base_url.as_deref().map(crate::http::redact_url_text))
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("api_secret", &self.api_secret.as_ref().map(|_| "<redacted>"))
             .field("room_id", &self.room_id)
             .field("job_id", &self.job_id)
@@ -161,7 +163,7 @@ struct Inner {
 impl fmt::Debug for Gateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gateway")
-            .field("base_url", &redact_url(self.inner.base_url.as_str()))
+            .field("base_url", &crate::http::redact_url(&self.inner.base_url))
             .field("minter", &self.inner.minter)
             .field("room_id", &self.inner.job.room_id)
             .field("job_id", &self.inner.job.job_id)
@@ -220,18 +222,34 @@ impl Gateway {
         let shown = redact_url(url);
         let request = self.request(url)?;
         let base = &self.inner.base_url;
-        let host = base.host_str().unwrap_or_default().to_owned();
         let port = base.port_or_known_default().unwrap_or(80);
-        let tcp = TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|error| ConnectError::Connection(format!("cannot reach {shown}: {error}")))?;
+        // An IP address is connected to (and verified) as an address: `host_str()` gives an
+        // IPv6 address in brackets, which neither a socket address nor a server name takes.
+        let Some(name) = base.host_str() else {
+            return Err(ConnectError::Connection(format!("the URL {shown} has no host")));
+        };
+        let host = match name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            Ok(ip) => Host::Ip(ip),
+            Err(_) => Host::Domain(name.to_owned()),
+        };
+        let tcp = match &host {
+            Host::Domain(domain) => TcpStream::connect((domain.as_str(), port)).await,
+            Host::Ip(ip) => TcpStream::connect((*ip, port)).await,
+        }
+        .map_err(|error| ConnectError::Connection(format!("cannot reach {shown}: {error}")))?;
         // Small JSON messages go out at once.
         let _ = tcp.set_nodelay(true);
         let stream: Box<dyn Io> = if base.scheme() == "https" {
             let config = crate::http::platform_tls().map_err(ConnectError::Connection)?;
-            let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|error| {
-                ConnectError::Connection(format!("invalid TLS server name `{host}`: {error}"))
-            })?;
+            let name = match host {
+                Host::Ip(ip) => rustls::pki_types::ServerName::from(ip),
+                Host::Domain(domain) => rustls::pki_types::ServerName::try_from(domain.clone())
+                    .map_err(|error| {
+                        ConnectError::Connection(format!(
+                            "invalid TLS server name `{domain}`: {error}"
+                        ))
+                    })?,
+            };
             let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
                 .connect(name, tcp)
                 .await
@@ -246,8 +264,8 @@ impl Gateway {
             Ok((socket, _response)) => Ok(socket),
             Err(tungstenite::Error::Http(response)) => {
                 let body = response.body().as_deref().map(String::from_utf8_lossy);
-                let mut body = body.map(|body| body.into_owned()).unwrap_or_default();
-                truncate(&mut body, MAX_ERROR_BODY);
+                let body = body.map(|body| body.into_owned()).unwrap_or_default();
+                let body = truncate(body, MAX_ERROR_BODY);
                 Err(ConnectError::Status { status: response.status().as_u16(), body })
             }
             Err(error) => Err(ConnectError::Connection(format!(
@@ -280,16 +298,19 @@ impl Gateway {
     }
 }
 
-/// `url` with its password (if any) replaced, for messages and logs.
-pub(crate) fn redact_url(url: &str) -> String {
+/// A WebSocket URL as it may be shown: redacted as [`crate::http::redact_url`] does (user
+/// info and query values hidden).
+fn redact_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("redacted"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_owned(),
-        Err(_) => "<invalid URL>".to_owned(),
+        Ok(parsed) => crate::http::redact_url(&parsed),
+        Err(_) => crate::http::redact_url_text(url),
     }
+}
+
+/// Where a connection goes: a name to resolve, or an address.
+enum Host {
+    Domain(String),
+    Ip(IpAddr),
 }
 
 /// A process-unique id with `prefix`: time and a counter, in base 36.
@@ -306,18 +327,6 @@ pub(crate) fn short_id(prefix: &str) -> String {
     }
     digits.reverse();
     format!("{prefix}{}", String::from_utf8_lossy(&digits))
-}
-
-/// Cuts `text` to at most `max` bytes, at a character boundary.
-pub(crate) fn truncate(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
 }
 
 /// The builder methods of the gateway's settings, shared by the STT and TTS builders.
@@ -477,12 +486,5 @@ mod tests {
             .resolve(lookup(&[]), &SETTERS)
             .unwrap_err();
         assert!(matches!(error, ConfigError::InvalidHeader { name: "x-livekit-room-id", .. }));
-    }
-
-    #[test]
-    fn truncation_keeps_characters_whole() {
-        let mut text = "ééé".to_owned();
-        truncate(&mut text, 3);
-        assert_eq!(text, "é…");
     }
 }

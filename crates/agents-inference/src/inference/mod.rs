@@ -18,6 +18,7 @@ mod gateway;
 mod model_string;
 pub mod protocol;
 mod stt;
+mod task_stream;
 mod token;
 mod tts;
 

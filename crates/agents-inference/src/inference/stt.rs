@@ -16,7 +16,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -32,7 +31,6 @@ use base64::Engine as _;
 use futures::{SinkExt as _, Stream, StreamExt as _};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -42,6 +40,7 @@ use super::protocol::{
     ConnectionSettings, Fallback, FallbackModel, SttClientMessage, SttServerMessage,
     SttSessionSettings, SttUpdateSettings, Transcript, parse_stt_message,
 };
+use super::task_stream::{self, TaskStream};
 use crate::ConfigError;
 
 /// The most audio kept for resending after a reconnection.
@@ -196,21 +195,18 @@ impl Stt {
     /// [`Stt::stream`](agents_core::stt::Stt::stream) gives boxed).
     pub fn open(&self, options: &SttOptions) -> InferenceSttStream {
         let conn = options.conn_options.unwrap_or(self.conn_options);
-        let (input_tx, input_rx) = mpsc::unbounded_channel();
-        let (output_tx, output_rx) = mpsc::channel(OUTPUT_BUFFER);
-        let recognizer = Recognizer::new(
-            self.gateway.clone(),
-            self.settings.subscribe(),
-            options.language.clone(),
-            conn,
-            output_tx,
-        );
+        let gateway = self.gateway.clone();
+        let settings = self.settings.subscribe();
+        let language = options.language.clone();
+        let no_runtime = || {
+            Err(SttError::Configuration {
+                message: "inference::Stt streams run on a tokio runtime".into(),
+            })
+        };
         InferenceSttStream {
-            input: input_tx,
-            output: output_rx,
-            start: Some(Box::pin(recognizer.run(input_rx))),
-            task: None,
-            input_ended: false,
+            inner: TaskStream::new(OUTPUT_BUFFER, no_runtime, move |input, output| {
+                Recognizer::new(gateway, settings, language, conn, output).run(input)
+            }),
         }
     }
 }
@@ -335,39 +331,22 @@ impl SttBuilder {
     }
 }
 
-/// What the pushing side sends to the recognition task.
-enum Input {
-    Frame(AudioFrame),
-    Flush,
-    End,
-}
+type Input = task_stream::Input<AudioFrame>;
 
 type Output = Result<SpeechEvent, SttError>;
 
 /// A stream of an inference [`Stt`]; its task starts when it is first polled and stops when
 /// it is dropped.
 pub struct InferenceSttStream {
-    input: mpsc::UnboundedSender<Input>,
-    output: mpsc::Receiver<Output>,
-    start: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    task: Option<JoinHandle<()>>,
-    input_ended: bool,
+    inner: TaskStream<AudioFrame, Output>,
 }
 
 impl fmt::Debug for InferenceSttStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("inference::InferenceSttStream")
-            .field("started", &self.task.is_some())
-            .field("input_ended", &self.input_ended)
+            .field("started", &self.inner.started())
+            .field("input_ended", &self.inner.input_ended())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for InferenceSttStream {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
     }
 }
 
@@ -375,40 +354,25 @@ impl Stream for InferenceSttStream {
     type Item = Output;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Output>> {
-        if let Some(start) = self.start.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => self.task = Some(runtime.spawn(start)),
-                Err(_) => {
-                    return Poll::Ready(Some(Err(SttError::Configuration {
-                        message: "inference::Stt streams run on a tokio runtime".into(),
-                    })));
-                }
-            }
-        }
-        self.output.poll_recv(cx)
+        self.inner.poll_next(cx)
     }
 }
 
 impl SttStream for InferenceSttStream {
     fn push_frame(&mut self, frame: &AudioFrame) {
-        if self.input_ended {
+        if self.inner.input_ended() {
             tracing::warn!("audio pushed to an STT stream after `end_input` is ignored");
             return;
         }
-        let _ = self.input.send(Input::Frame(frame.clone()));
+        self.inner.push(frame.clone());
     }
 
     fn flush(&mut self) {
-        if !self.input_ended {
-            let _ = self.input.send(Input::Flush);
-        }
+        self.inner.flush();
     }
 
     fn end_input(&mut self) {
-        if !self.input_ended {
-            self.input_ended = true;
-            let _ = self.input.send(Input::End);
-        }
+        self.inner.end_input();
     }
 }
 
@@ -435,8 +399,6 @@ struct Recognizer {
     replay_start: u64,
     /// Stream sample at which the current connection's audio starts.
     connection_start: u64,
-    /// Stream samples covered by the final transcripts delivered.
-    delivered_until: u64,
     /// Samples since the last usage report.
     unreported: u64,
     speaking: bool,
@@ -445,8 +407,11 @@ struct Recognizer {
     ended_at: Option<Instant>,
     /// Since the input ended: when the last final transcript or `session.finalized` came.
     settled_at: Option<Instant>,
-    /// `session.finalize`s the current connection owes (one per flush and one at the end).
+    /// `session.finalize`s the current connection owes (one per flush and one at the end),
+    /// cleared once a final transcript covers all the audio sent.
     finalizes: u32,
+    /// Whether the stream already warned that its audio cannot be resampled.
+    resample_warned: bool,
 }
 
 /// Why the recognition task stops.
@@ -478,13 +443,13 @@ impl Recognizer {
             replay: VecDeque::new(),
             replay_start: 0,
             connection_start: 0,
-            delivered_until: 0,
             unreported: 0,
             speaking: false,
             attempts: 0,
             ended_at: None,
             settled_at: None,
             finalizes: 0,
+            resample_warned: false,
         }
     }
 
@@ -547,7 +512,12 @@ impl Recognizer {
         })
     }
 
-    /// Opens a connection: `session.create`, then the audio kept, then the finalizes owed.
+    /// Opens a connection: `session.create`, then the audio kept, then a finalize if one is
+    /// owed (one stands for them all: it asks for the transcripts of all the audio sent).
+    ///
+    /// Past the end of the input, the new connection owes the transcripts of the audio
+    /// resent: it gets a finalize and a fresh finalization timeout, whatever the old
+    /// connection had settled.
     async fn connect(&mut self) -> Result<WebSocket, SttError> {
         let settings = self.settings.borrow_and_update().clone();
         let mut socket = self
@@ -582,7 +552,13 @@ impl Recognizer {
                 send_audio(&mut socket, chunk).await?;
             }
         }
-        for _ in 0..self.finalizes {
+        if self.ended_at.is_some() {
+            self.ended_at = Some(Instant::now());
+            self.settled_at = None;
+            self.finalizes = 1;
+        }
+        self.finalizes = self.finalizes.min(1);
+        if self.finalizes > 0 {
             send(&mut socket, &SttClientMessage::Finalize).await?;
         }
         Ok(socket)
@@ -594,7 +570,7 @@ impl Recognizer {
         message: Option<Input>,
     ) -> Result<Flow, SttError> {
         match message {
-            Some(Input::Frame(frame)) => {
+            Some(Input::Item(frame)) => {
                 self.resample(&frame);
                 while self.partial.len() >= self.chunk_samples {
                     let rest = self.partial.split_off(self.chunk_samples);
@@ -604,8 +580,10 @@ impl Recognizer {
                 }
             }
             Some(Input::Flush) => {
-                self.send_partial(socket).await?;
+                // Owed before any await: if a send fails, the reconnection resends the audio
+                // (kept in the replay buffer first) and the finalize.
                 self.finalizes += 1;
+                self.send_partial(socket).await?;
                 send(socket, &SttClientMessage::Finalize).await?;
             }
             Some(Input::End) | None => {
@@ -614,9 +592,12 @@ impl Recognizer {
                     resampler.flush(&mut tail);
                     self.partial.extend(tail.iter().map(|&sample| to_i16(sample)));
                 }
-                self.send_partial(socket).await?;
+                // The end is recorded before any await: the input is consumed, so a failed
+                // send must still leave the stream finalizing (after a reconnection) and
+                // under its deadline.
                 self.ended_at = Some(Instant::now());
                 self.finalizes += 1;
+                self.send_partial(socket).await?;
                 send(socket, &SttClientMessage::Finalize).await?;
             }
         }
@@ -664,7 +645,16 @@ impl Recognizer {
         if input_rate != self.rate && self.resampler.is_none() {
             match Resampler::new(input_rate, self.rate) {
                 Ok(resampler) => self.resampler = Some(resampler),
-                Err(error) => tracing::warn!(%error, "audio dropped"),
+                Err(error) => {
+                    // Sent at the wrong rate it would be transcribed as noise: dropped.
+                    if !self.resample_warned {
+                        self.resample_warned = true;
+                        tracing::warn!(%error, "audio at this sample rate is dropped");
+                    }
+                    self.partial.extend(out.iter().map(|&sample| to_i16(sample)));
+                    self.scratch = out;
+                    return;
+                }
             }
         }
         match self.resampler.as_mut() {
@@ -781,22 +771,27 @@ impl Recognizer {
 
     async fn on_final(&mut self, transcript: &Transcript) -> Result<(), Stop> {
         let rate = f64::from(self.rate);
-        // The stream samples the transcript covers up to; all sent so far if it does not say.
+        let sent = self.replay_start + self.replay.len() as u64;
+        // The stream samples the transcript covers up to (never past the audio sent, whatever
+        // the provider says); all sent so far if it does not say. No final is dropped as a
+        // repeat: a reconnection resends only the audio no final covered, so a provider's
+        // finals never cover the same audio twice.
         let end = match (transcript.start, transcript.duration) {
             (Some(start), Some(duration)) => {
-                self.connection_start + ((start + duration).max(0.0) * rate).round() as u64
+                // A float-to-integer cast saturates (and NaN gives 0): no overflow here.
+                let samples = ((start + duration).max(0.0) * rate).round() as u64;
+                self.connection_start.saturating_add(samples).min(sent)
             }
-            _ => self.replay_start + self.replay.len() as u64,
+            _ => sent,
         };
-        if end <= self.delivered_until && self.delivered_until > 0 {
-            tracing::debug!("a final transcript of audio already transcribed is dropped");
-            return Ok(());
-        }
-        self.delivered_until = end;
         // The audio it covers needs no resending.
         let covered = end.saturating_sub(self.replay_start).min(self.replay.len() as u64);
         self.replay.drain(..covered as usize);
         self.replay_start += covered;
+        if self.replay.is_empty() {
+            // All the audio sent is transcribed: no finalize is owed any more.
+            self.finalizes = 0;
+        }
 
         let audio = Duration::from_secs_f64(self.unreported as f64 / rate);
         self.unreported = 0;
@@ -1016,29 +1011,177 @@ mod tests {
         assert_eq!(recognizer.unreported, 192_000);
     }
 
-    #[tokio::test]
-    async fn a_final_acknowledges_the_audio_it_covers_and_is_delivered_once() {
-        let (mut recognizer, mut rx) = recognizer();
-        recognizer.keep(&vec![0i16; 32_000]);
-        let transcript = Transcript {
-            transcript: "hello".into(),
-            start: Some(0.0),
-            duration: Some(1.5),
+    /// Drains the events of a dropped recognizer: its final transcripts' texts.
+    async fn finals(mut rx: mpsc::Receiver<Output>) -> Vec<String> {
+        let mut finals = Vec::new();
+        while let Some(event) = rx.recv().await {
+            let event = event.unwrap();
+            if event.kind == SpeechEventKind::FinalTranscript {
+                finals.push(event.alternatives[0].text.clone());
+            }
+        }
+        finals
+    }
+
+    fn timed(text: &str, start: f64, duration: f64) -> Transcript {
+        Transcript {
+            transcript: text.into(),
+            start: Some(start),
+            duration: Some(duration),
             ..Transcript::default()
-        };
-        assert!(recognizer.on_final(&transcript).await.is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_final_acknowledges_the_audio_it_covers() {
+        let (mut recognizer, rx) = recognizer();
+        recognizer.keep(&vec![0i16; 32_000]);
+        assert!(recognizer.on_final(&timed("hello", 0.0, 1.5)).await.is_ok());
         assert_eq!(recognizer.replay_start, 24_000);
         assert_eq!(recognizer.replay.len(), 8_000);
-        // After a reconnection from 1.5 s, the same words again (ending before) are dropped.
-        recognizer.connection_start = 24_000;
-        let again = Transcript { start: Some(0.0), duration: Some(0.0), ..transcript };
-        assert!(recognizer.on_final(&again).await.is_ok());
         drop(recognizer);
-        let mut finals = 0;
-        while let Some(event) = rx.recv().await {
-            finals += usize::from(event.unwrap().kind == SpeechEventKind::FinalTranscript);
+        assert_eq!(finals(rx).await, ["hello"]);
+    }
+
+    #[tokio::test]
+    async fn a_huge_provider_time_neither_overflows_nor_hides_later_finals() {
+        let (mut recognizer, rx) = recognizer();
+        recognizer.keep(&vec![0i16; 32_000]);
+        // After a reconnection from 1 s, a bogus end past everything.
+        recognizer.replay.drain(..16_000);
+        recognizer.replay_start = 16_000;
+        recognizer.connection_start = 16_000;
+        assert!(recognizer.on_final(&timed("bogus", 1e300, 1e300)).await.is_ok());
+        // Clamped to the audio sent.
+        assert_eq!(recognizer.replay_start, 32_000);
+        assert!(recognizer.replay.is_empty());
+        recognizer.keep(&vec![0i16; 16_000]);
+        assert!(recognizer.on_final(&timed("later", 1.0, 0.5)).await.is_ok());
+        assert!(recognizer.on_final(&timed("nan", f64::NAN, 1.0)).await.is_ok());
+        drop(recognizer);
+        assert_eq!(finals(rx).await, ["bogus", "later", "nan"]);
+    }
+
+    #[tokio::test]
+    async fn an_untimed_final_does_not_hide_the_timed_ones_after_it() {
+        let (mut recognizer, rx) = recognizer();
+        recognizer.keep(&vec![0i16; 16_000]);
+        let untimed = Transcript { transcript: "one".into(), ..Transcript::default() };
+        assert!(recognizer.on_final(&untimed).await.is_ok());
+        recognizer.keep(&vec![0i16; 16_000]);
+        // Timed from the connection's start, ending before the untimed one's end.
+        assert!(recognizer.on_final(&timed("two", 0.2, 0.5)).await.is_ok());
+        // A provider restarting its timestamps (after `session.update`).
+        assert!(recognizer.on_final(&timed("three", 0.0, 0.4)).await.is_ok());
+        drop(recognizer);
+        assert_eq!(finals(rx).await, ["one", "two", "three"]);
+    }
+
+    #[tokio::test]
+    async fn finalizes_owed_are_cleared_once_a_final_covers_all_audio_sent() {
+        let (mut recognizer, _rx) = recognizer();
+        recognizer.keep(&vec![0i16; 16_000]);
+        recognizer.finalizes = 3;
+        assert!(recognizer.on_final(&timed("part", 0.0, 0.5)).await.is_ok());
+        assert_eq!(recognizer.finalizes, 3, "audio is left untranscribed");
+        assert!(recognizer.on_final(&timed("all", 0.5, 0.5)).await.is_ok());
+        assert_eq!(recognizer.finalizes, 0);
+    }
+
+    /// A client WebSocket to a loopback server, closed by the client: every send fails.
+    async fn broken_socket() -> WebSocket {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+            while socket.next().await.is_some_and(|m| m.is_ok()) {}
+        });
+        let tcp: Box<dyn super::super::gateway::Io> =
+            Box::new(tokio::net::TcpStream::connect(address).await.unwrap());
+        let (mut socket, _) =
+            tokio_tungstenite::client_async(format!("ws://{address}/"), tcp).await.unwrap();
+        socket.close(None).await.unwrap();
+        server.abort();
+        socket
+    }
+
+    #[tokio::test]
+    async fn an_end_whose_send_fails_still_finalizes_after_the_reconnection() {
+        let (mut recognizer, _rx) = recognizer();
+        let mut socket = broken_socket().await;
+        recognizer.partial = vec![0i16; 100];
+        let result = recognizer.on_input(&mut socket, Some(Input::End)).await;
+        assert!(result.is_err(), "the send fails");
+        assert!(recognizer.ended_at.is_some(), "the end is recorded: the deadline runs");
+        assert_eq!(recognizer.finalizes, 1, "the reconnection owes a finalize");
+        assert_eq!(recognizer.replay.len(), 100, "the tail is kept for the reconnection");
+    }
+
+    #[tokio::test]
+    async fn a_flush_whose_send_fails_still_owes_its_finalize() {
+        let (mut recognizer, _rx) = recognizer();
+        let mut socket = broken_socket().await;
+        recognizer.partial = vec![0i16; 100];
+        assert!(recognizer.on_input(&mut socket, Some(Input::Flush)).await.is_err());
+        assert_eq!(recognizer.finalizes, 1);
+        assert_eq!(recognizer.replay.len(), 100);
+    }
+
+    /// A recognizer whose gateway is `fake`.
+    fn recognizer_at(
+        fake: &agents_test_support::FakeGateway,
+    ) -> (Recognizer, mpsc::Receiver<Output>) {
+        let gateway = GatewaySettings {
+            base_url: Some(fake.base_url()),
+            api_key: Some("key".into()),
+            api_secret: Some("secret".into()),
+            ..GatewaySettings::default()
         }
-        assert_eq!(finals, 1);
+        .resolve(|_| None, &Setters { api_key: "k", api_secret: "s" })
+        .expect("a gateway");
+        let settings = watch::Sender::new(SttBuilder::new("deepgram/nova-3").settings);
+        let (tx, rx) = mpsc::channel(16);
+        (Recognizer::new(gateway, settings.subscribe(), None, ApiConnectOptions::default(), tx), rx)
+    }
+
+    #[tokio::test]
+    async fn a_reconnection_after_the_end_finalizes_the_replay_afresh() {
+        let fake = agents_test_support::FakeGateway::start("key", "secret").await.unwrap();
+        // (A) a final had settled the old connection, long ago; (B) its `session.finalized`
+        // had cleared the finalizes owed: the replay still needs its transcript.
+        for settled in [true, false] {
+            let (mut recognizer, _rx) = recognizer_at(&fake);
+            recognizer.keep(&vec![0i16; 8_000]);
+            let ended = Instant::now() - Duration::from_secs(60);
+            recognizer.ended_at = Some(ended);
+            recognizer.settled_at = settled.then(|| ended + Duration::from_secs(1));
+            recognizer.finalizes = 0;
+            let _socket = recognizer.connect().await.unwrap();
+            assert_eq!(recognizer.settled_at, None);
+            assert_eq!(recognizer.finalizes, 1);
+            let deadline = recognizer.deadline().unwrap();
+            assert!(deadline > Instant::now() + FINALIZATION_TIMEOUT - Duration::from_secs(5));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let connections = fake.accepted("/v1/stt");
+        assert_eq!(connections.len(), 2);
+        for connection in connections {
+            assert_eq!(connection.messages_of("session.finalize").len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reconnection_resends_one_finalize_for_many_flushes() {
+        let fake = agents_test_support::FakeGateway::start("key", "secret").await.unwrap();
+        let (mut recognizer, _rx) = recognizer_at(&fake);
+        recognizer.keep(&vec![0i16; 8_000]);
+        recognizer.finalizes = 4;
+        let _socket = recognizer.connect().await.unwrap();
+        assert_eq!(recognizer.finalizes, 1);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let connections = fake.accepted("/v1/stt");
+        assert_eq!(connections[0].messages_of("session.finalize").len(), 1);
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! timings, then `done`, after which the connection goes back to the pool.
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -23,7 +22,6 @@ use base64::Engine as _;
 use futures::{SinkExt as _, Stream, StreamExt as _};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -35,6 +33,7 @@ use super::protocol::{
     AlignedChar, AlignedWord, ConnectionSettings, Fallback, FallbackModel, GenerationConfig,
     TtsClientMessage, TtsServerMessage, parse_tts_message,
 };
+use super::task_stream::{self, TaskStream};
 use crate::ConfigError;
 
 /// The sample rate the gateway synthesizes at.
@@ -153,15 +152,17 @@ impl Tts {
 
     fn new_stream(&self, options: &TtsOptions) -> TtsStream {
         let conn = options.conn_options.unwrap_or(self.config.conn_options);
-        let (input_tx, input_rx) = mpsc::unbounded_channel();
-        let (output_tx, output_rx) = mpsc::channel(OUTPUT_BUFFER);
-        let synthesis = Synthesis::new(self.config.clone(), self.pool.clone(), conn, output_tx);
+        let config = self.config.clone();
+        let pool = self.pool.clone();
+        let no_runtime = || {
+            Err(TtsError::Configuration {
+                message: "inference::Tts streams run on a tokio runtime".into(),
+            })
+        };
         TtsStream {
-            input: input_tx,
-            output: output_rx,
-            start: Some(Box::pin(synthesis.run(input_rx))),
-            task: None,
-            input_ended: false,
+            inner: TaskStream::new(OUTPUT_BUFFER, no_runtime, move |input, output| {
+                Synthesis::new(config, pool, conn, output).run(input)
+            }),
         }
     }
 }
@@ -332,40 +333,22 @@ impl Pool {
     }
 }
 
-/// What the pushing side sends to the synthesis task.
-#[derive(Debug)]
-enum Input {
-    Text(String),
-    Flush,
-    End,
-}
+type Input = task_stream::Input<String>;
 
 type Output = Result<SynthesizedAudio, TtsError>;
 
 /// A stream of an inference [`Tts`]; its task starts when it is first polled and stops when
 /// it is dropped.
 pub struct TtsStream {
-    input: mpsc::UnboundedSender<Input>,
-    output: mpsc::Receiver<Output>,
-    start: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    task: Option<JoinHandle<()>>,
-    input_ended: bool,
+    inner: TaskStream<String, Output>,
 }
 
 impl fmt::Debug for TtsStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("inference::TtsStream")
-            .field("started", &self.task.is_some())
-            .field("input_ended", &self.input_ended)
+            .field("started", &self.inner.started())
+            .field("input_ended", &self.inner.input_ended())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for TtsStream {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
     }
 }
 
@@ -373,42 +356,27 @@ impl Stream for TtsStream {
     type Item = Output;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Output>> {
-        if let Some(start) = self.start.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => self.task = Some(runtime.spawn(start)),
-                Err(_) => {
-                    return Poll::Ready(Some(Err(TtsError::Configuration {
-                        message: "inference::Tts streams run on a tokio runtime".into(),
-                    })));
-                }
-            }
-        }
-        self.output.poll_recv(cx)
+        self.inner.poll_next(cx)
     }
 }
 
 impl SynthesizeStream for TtsStream {
     fn push_text(&mut self, text: &str) {
-        if self.input_ended {
+        if self.inner.input_ended() {
             tracing::warn!("text pushed to a TTS stream after `end_input` is ignored");
             return;
         }
         if !text.is_empty() {
-            let _ = self.input.send(Input::Text(text.to_owned()));
+            self.inner.push(text.to_owned());
         }
     }
 
     fn flush(&mut self) {
-        if !self.input_ended {
-            let _ = self.input.send(Input::Flush);
-        }
+        self.inner.flush();
     }
 
     fn end_input(&mut self) {
-        if !self.input_ended {
-            self.input_ended = true;
-            let _ = self.input.send(Input::End);
-        }
+        self.inner.end_input();
     }
 }
 
@@ -445,6 +413,16 @@ struct Segment {
 }
 
 impl Segment {
+    /// Forgets what a failed attempt received (no audio of it was handed out): its word
+    /// timings, its odd byte and its session id would shift or repeat the retry's. The text
+    /// to speak and its `delta_text` stay.
+    fn restart(&mut self) {
+        self.request_id.clear();
+        self.samples.clear();
+        self.odd_byte = None;
+        self.words.clear();
+    }
+
     /// Adds sentences to speak.
     fn add(&mut self, sentences: Vec<String>) {
         for sentence in sentences {
@@ -533,7 +511,7 @@ impl Synthesis {
             let deadline = (self.last_activity + timeout, timeout);
             tokio::select! {
                 message = input.recv(), if !segment.flushed => match message {
-                    Some(Input::Text(text)) => segment.add(sentences.push(&text)),
+                    Some(Input::Item(text)) => segment.add(sentences.push(&text)),
                     Some(Input::Flush) => {
                         segment.add(sentences.flush());
                         segment.flushed = true;
@@ -708,12 +686,14 @@ impl Synthesis {
         let audio_out = segment.audio_out || segment.held.is_some() || !segment.samples.is_empty();
         if !audio_out && stale_pooled && matches!(error, TtsError::Connection { .. }) {
             tracing::debug!(%error, "a pooled TTS connection had closed; opening a new one");
+            segment.restart();
             return Ok(());
         }
         if !audio_out && error.retryable() && self.attempts < self.conn_options.max_retry {
             self.attempts += 1;
             tracing::warn!(%error, attempt = self.attempts, "TTS synthesis failed; retrying");
             tokio::time::sleep(self.conn_options.retry_interval).await;
+            segment.restart();
             return Ok(());
         }
         // The audio received so far is handed out before the error.
@@ -882,6 +862,8 @@ fn words_of_chars(chars: &[AlignedChar]) -> Vec<TimedString> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used)]
+
     use super::*;
 
     #[test]
@@ -894,6 +876,32 @@ mod tests {
         push_bytes(&mut segment, &samples[4..]);
         assert_eq!(segment.samples, [1000, -2, 300]);
         assert_eq!(segment.odd_byte, None);
+    }
+
+    #[tokio::test]
+    async fn a_retry_forgets_the_failed_attempts_alignment_odd_byte_and_id() {
+        let tts = TtsBuilder::new("cartesia/sonic-2")
+            .api_key("key")
+            .api_secret("secret")
+            .conn_options(ApiConnectOptions::new(2, Duration::ZERO, Duration::from_secs(1)))
+            .build()
+            .expect("the TTS builds");
+        let (tx, _rx) = mpsc::channel(4);
+        let mut synthesis =
+            Synthesis::new(tts.config.clone(), tts.pool.clone(), tts.config.conn_options, tx);
+        for stale_pooled in [false, true] {
+            let mut segment = Segment::default();
+            segment.add(vec!["Hello there.".into()]);
+            segment.request_id = "failed_attempt".into();
+            segment.odd_byte = Some(7);
+            segment.words.push(TimedString::new("Hello ", 0.0, 0.2));
+            let error = TtsError::Connection { message: "reset".into() };
+            assert!(synthesis.failed(&mut segment, error, stale_pooled).await.is_ok());
+            assert_eq!(segment.request_id, "");
+            assert_eq!(segment.odd_byte, None);
+            assert!(segment.words.is_empty());
+            assert_eq!(segment.delta_text, "Hello there. ", "the text to speak stays");
+        }
     }
 
     #[test]

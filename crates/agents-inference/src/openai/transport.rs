@@ -13,7 +13,7 @@ use futures::Stream;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 
 use super::assemble::{ChunkAssembler, Emitted};
-use crate::http::{error_chain, redact_url};
+use crate::http::{error_chain, redact_url, truncate};
 use crate::retry_after;
 use crate::sse::SseParser;
 
@@ -343,20 +343,6 @@ fn excerpt(text: &str, max: usize) -> String {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     }
-}
-
-/// `text` cut to at most `max` bytes at a character boundary, marked with `…` when cut.
-fn truncate(mut text: String, max: usize) -> String {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    text.push('…');
-    text
 }
 
 #[cfg(test)]
