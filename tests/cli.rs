@@ -188,6 +188,11 @@ fn an_entrypoint_failure_exits_with_failure_and_says_why() {
 /// The `.env` line whose value must never be shown.
 const SECRET: &str = "sk-very-secret-4f9a7c";
 
+/// Values the `.env` files load: secrets too, never shown either.
+const LOADED_KEY: &str = "APIloadedKey9d2e";
+const LOADED_SECRET: &str = "lk-loaded-secret-6b1f";
+const OPENAI_KEYS: [&str; 2] = ["after-the-bad-line", "after-the-unclosed-quote"];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_env_file_is_reported_by_line_never_by_its_text() {
     let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Hi.")).await.unwrap();
@@ -197,18 +202,20 @@ async fn a_malformed_env_file_is_reported_by_line_never_by_its_text() {
         (
             "space",
             format!(
-                "# keys\nLIVEKIT_API_SECRET={SECRET} oops\nOPENAI_BASE_URL={base_url}\n\
-                 OPENAI_API_KEY=after-the-bad-line\n"
+                "# keys\nLIVEKIT_API_KEY={SECRET} oops\nOPENAI_BASE_URL={base_url}\n\
+                 LIVEKIT_API_SECRET={LOADED_SECRET}\nOPENAI_API_KEY={}\n",
+                OPENAI_KEYS[0]
             ),
             "line 2 of ",
             "not `KEY=value`",
         ),
-        // A quote never closed swallows the rest of the file: nothing after it loads.
+        // A quote never closed: its line is skipped, and the lines after it still load.
         (
             "quote",
             format!(
-                "OPENAI_BASE_URL={base_url}\nOPENAI_API_KEY=before-the-bad-line\n\
-                 LIVEKIT_API_SECRET=\"{SECRET}\nLIVEKIT_URL=wss://{SECRET}.example\n"
+                "OPENAI_BASE_URL={base_url}\nLIVEKIT_API_KEY={LOADED_KEY}\n\
+                 LIVEKIT_API_SECRET=\"{SECRET}\nOPENAI_API_KEY={}\n",
+                OPENAI_KEYS[1]
             ),
             "line 3 of ",
             "a quote opened here is never closed",
@@ -230,6 +237,9 @@ async fn a_malformed_env_file_is_reported_by_line_never_by_its_text() {
             for shown in [&stdout, &stderr] {
                 assert!(!shown.contains(SECRET), "{name} at {level}: the secret is shown: {shown}");
                 assert!(!shown.contains("oops"), "{name} at {level}: the line is shown: {shown}");
+                for value in [LOADED_KEY, LOADED_SECRET].iter().chain(&OPENAI_KEYS) {
+                    assert!(!shown.contains(value), "{name} at {level}: {value} is shown: {shown}");
+                }
             }
             if level != "error" {
                 let warning = format!("{line}{env_file}: {problem}");
@@ -242,14 +252,8 @@ async fn a_malformed_env_file_is_reported_by_line_never_by_its_text() {
         fake.requests().iter().map(|r| r.bearer_token().map(str::to_owned)).collect();
     // Two requests a run (the greeting, "Hello"), five runs a file.
     assert_eq!(keys.len(), 20);
-    assert!(
-        keys.iter().take(10).all(|key| key.as_deref() == Some("after-the-bad-line")),
-        "{keys:?}"
-    );
-    assert!(
-        keys.iter().skip(10).all(|key| key.as_deref() == Some("before-the-bad-line")),
-        "{keys:?}"
-    );
+    assert!(keys.iter().take(10).all(|key| key.as_deref() == Some(OPENAI_KEYS[0])), "{keys:?}");
+    assert!(keys.iter().skip(10).all(|key| key.as_deref() == Some(OPENAI_KEYS[1])), "{keys:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,21 +43,31 @@ fn real_python() -> PathBuf {
         .expect("python3 is on PATH (pip downloads the runtime libraries)")
 }
 
+/// What the `python3` that `update_tools` sees does.
+enum Python {
+    /// Lists no packages (so an ONNX Runtime installed in this machine's Python is not
+    /// found), but runs pip as the real `python3` on `PATH`.
+    Pip,
+    /// Must not be reached: lists no packages and fails if asked to run pip (needs no
+    /// real `python3`).
+    NoPip,
+}
+
 /// Runs `update_tools download-files` offline: pip sees no index and an empty folder of
-/// wheels, and `python3` lists no packages (so an ONNX Runtime installed in this machine's
-/// Python is not found), but runs pip as itself.
-fn download_files(scratch: &Path, cache: &Path, env: &[(&str, &Path)]) -> Output {
+/// wheels, and `python3` is `python`.
+fn download_files(scratch: &Path, cache: &Path, env: &[(&str, &Path)], python: Python) -> Output {
     let bin = scratch.join("bin");
     let wheels = scratch.join("wheels");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::create_dir_all(&wheels).unwrap();
     let wrapper = bin.join("python3");
+    let pip = match python {
+        Python::Pip => format!("exec '{}' \"$@\"", real_python().display()),
+        Python::NoPip => "echo 'pip was run' >&2; exit 97".to_owned(),
+    };
     std::fs::write(
         &wrapper,
-        format!(
-            "#!/bin/sh\nif [ \"$1\" = \"-c\" ]; then exit 0; fi\nexec '{}' \"$@\"\n",
-            real_python().display()
-        ),
+        format!("#!/bin/sh\nif [ \"$1\" = \"-c\" ]; then exit 0; fi\n{pip}\n"),
     )
     .unwrap();
     #[cfg(unix)]
@@ -92,7 +102,7 @@ const WHEEL: &str = "onnxruntime-1.32.0-cp312-cp312-manylinux_2_28_x86_64.whl";
 fn offline_it_says_what_to_download_and_where_to_put_it() {
     let scratch = Scratch::new("offline");
     let cache = scratch.0.join("cache");
-    let output = download_files(&scratch.0, &cache, &[]);
+    let output = download_files(&scratch.0, &cache, &[], Python::Pip);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
@@ -127,7 +137,7 @@ fn a_wrong_variable_is_reported_and_nothing_is_downloaded() {
     let scratch = Scratch::new("variable");
     let cache = scratch.0.join("cache");
     let missing = scratch.0.join("libonnxruntime.so.1.32.0");
-    let output = download_files(&scratch.0, &cache, &[("ORT_DYLIB_PATH", &missing)]);
+    let output = download_files(&scratch.0, &cache, &[("ORT_DYLIB_PATH", &missing)], Python::NoPip);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -138,6 +148,30 @@ fn a_wrong_variable_is_reported_and_nothing_is_downloaded() {
         "{stderr}"
     );
     assert!(!stderr.contains("downloading"), "{stderr}");
+    assert!(!stderr.contains("pip was run"), "{stderr}");
+    assert!(!cache.exists());
+}
+
+#[test]
+fn a_variable_naming_a_folder_without_the_library_says_to_fix_or_unset_it() {
+    let scratch = Scratch::new("variable-folder");
+    let cache = scratch.0.join("cache");
+    let folder = scratch.0.join("empty");
+    std::fs::create_dir_all(&folder).unwrap();
+    let output = download_files(&scratch.0, &cache, &[("ORT_DYLIB_PATH", &folder)], Python::NoPip);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // Not "install it with download-files": that is the command refusing while the
+    // variable is set.
+    assert_eq!(
+        stderr,
+        format!(
+            "error: ORT_DYLIB_PATH is `{}`, a folder with no usable copy of ONNX Runtime 1.32.0 \
+             (or any version from 1.17); set it to the ONNX Runtime library file, or unset it \
+             and run `<your agent> download-files` to install it in the per-user cache\n",
+            folder.display()
+        )
+    );
     assert!(!cache.exists());
 }
 
@@ -148,7 +182,7 @@ fn an_unwritable_cache_is_reported_before_downloading() {
     let blocked = scratch.0.join("a-file");
     std::fs::write(&blocked, b"").unwrap();
     let cache = blocked.join("cache");
-    let output = download_files(&scratch.0, &cache, &[]);
+    let output = download_files(&scratch.0, &cache, &[], Python::NoPip);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(

@@ -12,7 +12,8 @@ pub(crate) enum SystemError {
     /// Missing, and not root: the user must run apt-get.
     #[error(
         "the tests need {what}, which this machine does not have; install {them} with \
-         `sudo apt-get install -y {packages}`, then run `cargo xtask test` again"
+         `sudo apt-get update && sudo apt-get install -y {packages}`, then run `cargo xtask \
+         test` again"
     )]
     NotRoot {
         /// What is missing, for people.
@@ -203,12 +204,19 @@ mod tests {
             message,
             "the tests need ALSA's development files (libasound2-dev), ALSA's configuration \
              (libasound2-data) and pkg-config, which this machine does not have; install them \
-             with `sudo apt-get install -y libasound2-dev libasound2-data pkg-config`, then run \
-             `cargo xtask test` again"
+             with `sudo apt-get update && sudo apt-get install -y libasound2-dev \
+             libasound2-data pkg-config`, then run `cargo xtask test` again"
         );
         let user = Machine { pkg_config: true, alsa_data: true, ..user };
         let message = user.plan().err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("install it with `sudo apt-get install -y libasound2-dev`"));
+        // A fresh image's package lists are empty: `apt-get update` first, or "Unable to
+        // locate package".
+        assert!(
+            message.contains(
+                "install it with `sudo apt-get update && sudo apt-get install -y libasound2-dev`"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::cache::{self, CACHE_DIR_VAR};
 use crate::library::{Artifact, RuntimeLibrary};
 use crate::locate::{LocateError, locate_in};
+use crate::staging::{self, Staging};
 use crate::wheel::{self, WheelError};
 
 /// Why a library could not be installed.
@@ -338,6 +339,13 @@ impl Installer {
             dir: folder.to_path_buf(),
             source,
         })?;
+        for leftover in staging::remove_leftovers(folder) {
+            let _ = writeln!(
+                progress,
+                "{library}: removed {}, left by an interrupted download",
+                leftover.display()
+            );
+        }
         let staging = Staging::new(folder)?;
 
         let _ = writeln!(
@@ -422,46 +430,6 @@ impl Installer {
             detail: PipOutput(last_lines(&output.stdout, &output.stderr)),
             manual: manual.clone(),
         })
-    }
-}
-
-/// A scratch folder beside the destination, removed when dropped.
-struct Staging {
-    dir: PathBuf,
-}
-
-impl Staging {
-    fn new(folder: &Path) -> Result<Self, DownloadError> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let dir = folder.join(format!(".download-{}-{nanos}", std::process::id()));
-        std::fs::create_dir(&dir).map_err(|source| DownloadError::CacheNotWritable {
-            dir: folder.to_path_buf(),
-            source,
-        })?;
-        Ok(Self { dir })
-    }
-
-    /// Writes `contents` to a file here, then renames it to `destination` (same folder, so
-    /// the rename is atomic).
-    fn commit(&self, contents: &[u8], destination: &Path) -> Result<(), DownloadError> {
-        let folder = destination.parent().unwrap_or(&self.dir);
-        let not_writable =
-            |source| DownloadError::CacheNotWritable { dir: folder.to_path_buf(), source };
-        let temporary = self.dir.join("library.part");
-        let mut file = std::fs::File::create(&temporary).map_err(not_writable)?;
-        file.write_all(contents).map_err(not_writable)?;
-        file.sync_all().map_err(not_writable)?;
-        drop(file);
-        std::fs::rename(&temporary, destination).map_err(not_writable)
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

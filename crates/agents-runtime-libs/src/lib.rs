@@ -27,6 +27,8 @@ mod download;
 mod library;
 mod locate;
 #[cfg(feature = "download")]
+mod staging;
+#[cfg(feature = "download")]
 mod wheel;
 
 pub use cache::{CACHE_DIR_VAR, cache_dir, cached_path};

@@ -12,18 +12,14 @@ use crate::library::{RuntimeLibrary, parse_version};
 /// The command that installs the libraries an agent needs, for messages.
 pub(crate) const DOWNLOAD_COMMAND: &str = "<your agent> download-files";
 
-/// An example of [`DOWNLOAD_COMMAND`] in this repository, for messages.
-pub(crate) const DOWNLOAD_EXAMPLE: &str = "cargo run --example update_tools -- download-files";
-
 /// Why no library can be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LocateError {
     /// No copy anywhere.
     #[error(
-        "{name} was not found; this program needs {wanted}. Install it with `{DOWNLOAD_COMMAND}` \
-         (here: `{DOWNLOAD_EXAMPLE}`), which puts it in the per-user cache{cache}, or set {var} \
-         to the library file, or `pip install {package}=={version}`. Looked in: {searched}{rejected}",
+        "{name} was not found; this program needs {wanted}. Install it with `{DOWNLOAD_COMMAND}`, \
+         which puts it in the per-user cache{cache}, or set {var} to the library file, or `pip install {package}=={version}`. Looked in: {searched}{rejected}",
         name = library.name,
         wanted = library.wanted(),
         var = library.env_var,
@@ -46,8 +42,7 @@ pub enum LocateError {
     /// The variable names a file that does not exist.
     #[error(
         "{var} is `{}`, which does not exist; set it to the {name} library file ({wanted}), or \
-         unset it and run `{DOWNLOAD_COMMAND}` (here: `{DOWNLOAD_EXAMPLE}`) to install it in the \
-         per-user cache",
+         unset it and run `{DOWNLOAD_COMMAND}` to install it in the per-user cache",
         path.display(),
         var = library.env_var,
         name = library.name,
@@ -59,10 +54,29 @@ pub enum LocateError {
         /// The variable's value.
         path: PathBuf,
     },
+    /// The variable names a folder that holds no usable copy.
+    #[error(
+        "{var} is `{}`, a folder with no usable copy of {wanted}{skipped}; set it to the {name} \
+         library file, or unset it and run `{DOWNLOAD_COMMAND}` to install it in the per-user \
+         cache",
+        path.display(),
+        var = library.env_var,
+        name = library.name,
+        wanted = library.wanted(),
+        skipped = display_skipped(rejected),
+    )]
+    EnvVarFolder {
+        /// The library.
+        library: &'static RuntimeLibrary,
+        /// The variable's value: the folder.
+        path: PathBuf,
+        /// Files found in it but not usable, and why.
+        rejected: Vec<(PathBuf, String)>,
+    },
     /// The file is another version than the one wanted.
     #[error(
         "`{}` is {name} {found}, but this program needs {wanted}; set {var} to another copy, or \
-         unset it and run `{DOWNLOAD_COMMAND}` (here: `{DOWNLOAD_EXAMPLE}`)",
+         unset it and run `{DOWNLOAD_COMMAND}`",
         path.display(),
         name = library.name,
         wanted = library.wanted(),
@@ -79,7 +93,7 @@ pub enum LocateError {
     /// The file is not a shared library for this processor.
     #[error(
         "`{}` is not usable as {name} on this machine ({arch}): {problem}; set {var} to the \
-         library for {arch}, or unset it and run `{DOWNLOAD_COMMAND}` (here: `{DOWNLOAD_EXAMPLE}`)",
+         library for {arch}, or unset it and run `{DOWNLOAD_COMMAND}`",
         path.display(),
         name = library.name,
         var = library.env_var,
@@ -96,8 +110,7 @@ pub enum LocateError {
     /// The cached copy is damaged (another size than the pinned build).
     #[error(
         "the cached {name} at `{}` is damaged ({size} bytes, not {expected}); run \
-         `{DOWNLOAD_COMMAND}` (here: `{DOWNLOAD_EXAMPLE}`) to replace it with {library}, or \
-         set {var} to another copy",
+         `{DOWNLOAD_COMMAND}` to replace it with {library}, or set {var} to another copy",
         path.display(),
         name = library.name,
         var = library.env_var,
@@ -143,7 +156,11 @@ pub(crate) fn locate_in(
     if let Some(value) = std::env::var_os(library.env_var).filter(|v| !v.is_empty()) {
         let path = PathBuf::from(value);
         if path.is_dir() {
-            return search.in_dir(&path).ok_or_else(|| search.not_found());
+            return search.in_dir(&path).ok_or_else(|| LocateError::EnvVarFolder {
+                library,
+                path,
+                rejected: std::mem::take(&mut search.rejected),
+            });
         }
         if !path.exists() {
             return Err(LocateError::EnvVarMissing { library, path });
@@ -331,4 +348,14 @@ fn display_rejected(rejected: &[(PathBuf, String)]) -> String {
         let _ = write!(text, "{sep}{} ({why})", path.display());
     }
     text
+}
+
+/// The files of a folder given by the variable that were skipped, for its error.
+fn display_skipped(rejected: &[(PathBuf, String)]) -> String {
+    if rejected.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> =
+        rejected.iter().map(|(path, why)| format!("{} ({why})", path.display())).collect();
+    format!(" (skipped: {})", list.join(", "))
 }

@@ -256,3 +256,52 @@ fn a_platform_without_a_pinned_build_says_what_to_do() {
     assert_eq!(tree(&root), Vec::<String>::new());
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn an_interrupted_downloads_leftovers_are_removed_by_the_next_install() {
+    let f = fixture("leftovers");
+    let library = f.pinned();
+    let folder = f.cache.join("lkfakelib-1.0.0");
+    // A process that is gone: its id, once it has been waited for.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    // Interrupted (Ctrl+C while pip ran): the scratch folder with a partial wheel stays.
+    let interrupted = folder.join(format!(".download-{gone_pid}-123456789"));
+    std::fs::create_dir_all(&interrupted).unwrap();
+    std::fs::write(interrupted.join(WHEEL), &f.wheel[..f.wheel.len() / 2]).unwrap();
+    // A live process's (this one's, in another thread) download, just started: kept.
+    let running = folder.join(format!(".download-{}-42", std::process::id()));
+    std::fs::create_dir_all(&running).unwrap();
+    std::fs::write(running.join(WHEEL), b"partial").unwrap();
+    // A live process id, but two hours old: the id was reused, the folder is left over.
+    let old = folder.join(".download-1-7");
+    std::fs::create_dir_all(&old).unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::open(&old).unwrap().set_modified(two_hours_ago).unwrap();
+    // Not a scratch folder: left alone.
+    std::fs::create_dir_all(folder.join(".download-notes")).unwrap();
+
+    let mut progress = Vec::new();
+    let installed = installer(&f.cache, &f.index).install(library, &mut progress).unwrap();
+    assert_eq!(installed, Installed::Downloaded(f.destination()));
+    let progress = String::from_utf8(progress).unwrap();
+    assert!(
+        progress.contains(&format!(
+            "removed {}, left by an interrupted download",
+            interrupted.display()
+        )),
+        "{progress}"
+    );
+    assert_eq!(
+        tree(&f.cache),
+        [
+            "lkfakelib-1.0.0/".to_owned(),
+            format!("lkfakelib-1.0.0/.download-{}-42/", std::process::id()),
+            format!("lkfakelib-1.0.0/.download-{}-42/{WHEEL}", std::process::id()),
+            "lkfakelib-1.0.0/.download-notes/".to_owned(),
+            "lkfakelib-1.0.0/liblkfake.so".to_owned(),
+        ]
+    );
+    std::fs::remove_dir_all(&f.root).unwrap();
+}

@@ -75,8 +75,7 @@ fn child_variable_missing() {
         format!(
             "ORT_DYLIB_PATH is `{}`, which does not exist; set it to the ONNX Runtime library \
              file (ONNX Runtime 1.32.0 (or any version from 1.17)), or unset it and run \
-             `<your agent> download-files` (here: `cargo run --example update_tools -- \
-             download-files`) to install it in the per-user cache",
+             `<your agent> download-files` to install it in the per-user cache",
             var("ORT_DYLIB_PATH")
         )
     );
@@ -128,7 +127,7 @@ fn child_variable_good() {
 }
 
 #[test]
-fn a_folder_without_the_library_names_the_variable_the_command_and_the_version() {
+fn a_folder_without_the_library_says_to_fix_or_unset_the_variable() {
     let dir = scratch("empty-folder");
     std::fs::write(dir.join("libonnxruntime.so.1.9.0"), library_bytes(64, 4)).unwrap();
     run_child("child_empty_folder", &[("ORT_DYLIB_PATH", &dir)]);
@@ -141,19 +140,57 @@ fn child_empty_folder() {
         return;
     }
     let error = locate(&ONNX_RUNTIME).unwrap_err();
-    assert!(matches!(error, LocateError::NotFound { .. }), "{error:?}");
+    assert!(matches!(error, LocateError::EnvVarFolder { .. }), "{error:?}");
     let dir = var("ORT_DYLIB_PATH");
+    // Not "install it with download-files", which refuses while the variable is set: the
+    // way out is to fix the variable or to unset it.
     assert_eq!(
         error.to_string(),
         format!(
-            "ONNX Runtime was not found; this program needs ONNX Runtime 1.32.0 (or any version \
-             from 1.17). Install it with `<your agent> download-files` (here: `cargo run \
-             --example update_tools -- download-files`), which puts it in the per-user cache \
-             (/nonexistent/cache), or set ORT_DYLIB_PATH to the library file, or `pip install \
-             onnxruntime==1.32.0`. Looked in: {dir}. Skipped: {dir}/libonnxruntime.so.1.9.0 \
-             (version 1.9.0)"
+            "ORT_DYLIB_PATH is `{dir}`, a folder with no usable copy of ONNX Runtime 1.32.0 (or \
+             any version from 1.17) (skipped: {dir}/libonnxruntime.so.1.9.0 (version 1.9.0)); \
+             set it to the ONNX Runtime library file, or unset it and run `<your agent> \
+             download-files` to install it in the per-user cache"
         )
     );
+}
+
+#[test]
+fn nothing_anywhere_names_the_command_the_cache_and_the_places_searched() {
+    let root = scratch("nowhere");
+    // A virtual environment whose package folder holds only a too-old build.
+    let capi = root.join("venv/lib/python3.12/site-packages/onnxruntime/capi");
+    std::fs::create_dir_all(&capi).unwrap();
+    std::fs::write(capi.join("libonnxruntime.so.1.9.0"), library_bytes(64, 4)).unwrap();
+    run_child("child_nowhere", &[("VIRTUAL_ENV", &root.join("venv"))]);
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn child_nowhere() {
+    if !child() {
+        return;
+    }
+    let error = locate(&ONNX_RUNTIME).unwrap_err();
+    assert!(matches!(error, LocateError::NotFound { .. }), "{error:?}");
+    let capi = format!("{}/lib/python3.12/site-packages/onnxruntime/capi", var("VIRTUAL_ENV"));
+    let message = error.to_string();
+    // No example of this repository's own command: the message reaches other agents too.
+    assert!(
+        message.starts_with(&format!(
+            "ONNX Runtime was not found; this program needs ONNX Runtime 1.32.0 (or any version \
+             from 1.17). Install it with `<your agent> download-files`, which puts it in the \
+             per-user cache (/nonexistent/cache), or set ORT_DYLIB_PATH to the library file, or \
+             `pip install onnxruntime==1.32.0`. Looked in: /nonexistent/cache/onnxruntime-1.32.0, \
+             {capi}"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(&format!(". Skipped: {capi}/libonnxruntime.so.1.9.0 (version 1.9.0)")),
+        "{message}"
+    );
+    assert!(!message.contains("cargo run"), "{message}");
 }
 
 #[test]

@@ -3,13 +3,22 @@
 //! its number and what is wrong with it, never by its text: a `.env` file holds secrets.
 //!
 //! Lines are parsed by `dotenvy` one entry at a time (an entry is a line, or several when a
-//! quoted value spans lines), so that a bad line is skipped and the lines after it still load.
+//! quoted value spans lines), so that a bad line is skipped and the lines after it still load:
+//! after a bad entry (a quote never closed included), parsing starts again at the line after
+//! its first. A quoted value spans at most 256 lines and 64 KiB, which bounds the work a bad
+//! quote costs.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The file's name.
 const FILE_NAME: &str = ".env";
+
+/// The most lines a quoted value spans (a PEM certificate chain fits).
+pub(crate) const MAX_ENTRY_LINES: usize = 256;
+
+/// The most bytes an entry holds.
+pub(crate) const MAX_ENTRY_BYTES: usize = 64 * 1024;
 
 /// A line of a `.env` file that was not loaded. Its text is never shown: it may hold a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +42,8 @@ pub enum EnvLineProblem {
     UnclosedQuote,
     /// The line is not `KEY=value` (or `export KEY=value`).
     Syntax,
+    /// A quote opened on the line is still open 256 lines or 64 KiB later.
+    QuoteTooLong,
 }
 
 impl fmt::Display for EnvLineProblem {
@@ -43,6 +54,12 @@ impl fmt::Display for EnvLineProblem {
                 f,
                 "a quote opened here is never closed; close it, or escape a quote that is part \
                  of the value"
+            ),
+            Self::QuoteTooLong => write!(
+                f,
+                "a quote opened here is still open {MAX_ENTRY_LINES} lines or \
+                 {MAX_ENTRY_BYTES} bytes later; close it, or escape a quote that is part of the \
+                 value"
             ),
             Self::Syntax => write!(
                 f,
@@ -87,38 +104,63 @@ impl fmt::Debug for EnvEntry {
 }
 
 /// Cuts the text of a `.env` file into entries, parsing each: an entry that does not parse
-/// carries its problem, never its text. Variables are not set here.
+/// carries its problem, never its text, and the next entry starts on the line after its
+/// first. Variables are not set here.
 pub fn entries(content: &[u8]) -> Vec<EnvEntry> {
     let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
-    let mut lines = content.split_inclusive(|&byte| byte == b'\n').enumerate();
+    let lines: Vec<&[u8]> = content.split_inclusive(|&byte| byte == b'\n').collect();
     let mut entries = Vec::new();
-    while let Some((index, first)) = lines.next() {
-        let line = index + 1;
-        let Ok(first) = std::str::from_utf8(first) else {
-            entries.push(EnvEntry { line, text: Err(EnvLineProblem::NotUtf8) });
-            continue;
-        };
-        let mut text = first.to_owned();
-        let result = loop {
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            match parse(&text) {
-                Parsed::Complete => break Ok(text),
-                Parsed::Invalid => break Err(EnvLineProblem::Syntax),
-                // The entry goes on: a quoted value spans lines.
-                Parsed::Open => match lines.next() {
-                    Some((_, next)) => match std::str::from_utf8(next) {
-                        Ok(next) => text.push_str(next),
-                        Err(_) => break Err(EnvLineProblem::NotUtf8),
-                    },
-                    None => break Err(EnvLineProblem::UnclosedQuote),
-                },
-            }
-        };
-        entries.push(EnvEntry { line, text: result });
+    let mut index = 0;
+    while let Some(rest) = lines.get(index..).filter(|rest| !rest.is_empty()) {
+        let (text, taken) = entry(rest);
+        entries.push(EnvEntry { line: index + 1, text });
+        index += taken;
     }
     entries
+}
+
+/// The entry that starts at `lines[0]` (not empty): its text, and the lines it takes; or
+/// its problem, and one line (the lines after it are read afresh).
+fn entry(lines: &[&[u8]]) -> (Result<String, EnvLineProblem>, usize) {
+    let Some(Ok(first)) = lines.first().map(|line| std::str::from_utf8(line)) else {
+        return (Err(EnvLineProblem::NotUtf8), 1);
+    };
+    let mut text = first.to_owned();
+    end_line(&mut text);
+    let mut taken = 1;
+    let mut parsed = parse(&text);
+    loop {
+        match parsed {
+            Parsed::Complete => return (Ok(text), taken),
+            Parsed::Invalid => return (Err(EnvLineProblem::Syntax), 1),
+            // The entry goes on: a quoted value spans lines.
+            Parsed::Open => {}
+        }
+        let Some(next) = lines.get(taken) else {
+            return (Err(EnvLineProblem::UnclosedQuote), 1);
+        };
+        if taken >= MAX_ENTRY_LINES || text.len() + next.len() > MAX_ENTRY_BYTES {
+            return (Err(EnvLineProblem::QuoteTooLong), 1);
+        }
+        // A line that cannot be read cannot be part of the value: the quote is not closed.
+        let Ok(next) = std::str::from_utf8(next) else {
+            return (Err(EnvLineProblem::UnclosedQuote), 1);
+        };
+        text.push_str(next);
+        end_line(&mut text);
+        taken += 1;
+        // A line without a quote cannot close one: parse again only when it has one.
+        if next.contains(['"', '\'']) {
+            parsed = parse(&text);
+        }
+    }
+}
+
+/// Ends `text` with a newline (the file's last line may have none).
+fn end_line(text: &mut String) {
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
 }
 
 /// How an entry's text parses.
@@ -200,8 +242,80 @@ mod tests {
                 (4, Ok(())),
                 (6, Err(EnvLineProblem::Syntax)),
                 (7, Err(EnvLineProblem::UnclosedQuote)),
+                (8, Ok(())),
             ]
         );
+    }
+
+    fn loaded(content: &str) -> Vec<(String, String)> {
+        entries(content.as_bytes())
+            .into_iter()
+            .filter_map(|entry| entry.text.ok())
+            .flat_map(|text| dotenvy::from_read_iter(text.as_bytes()).collect::<Vec<_>>())
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn the_lines_after_an_unclosed_quote_still_load() {
+        let content = "A=1\nB=\"never closed\nC=3\nD='two\nlines'\n";
+        assert_eq!(
+            problems(content),
+            [(1, Ok(())), (2, Err(EnvLineProblem::UnclosedQuote)), (3, Ok(())), (4, Ok(()))]
+        );
+        assert_eq!(loaded(content), pairs(&[("A", "1"), ("C", "3"), ("D", "two\nlines")]));
+        // Not UTF-8 inside the quote: the quote's line is skipped, and that line alone.
+        let content = b"A=\"open\nB=2\nC=\xff\nD=4\"\n";
+        assert_eq!(
+            entries(content).into_iter().map(|e| (e.line, e.text.err())).collect::<Vec<_>>(),
+            [
+                (1, Some(EnvLineProblem::UnclosedQuote)),
+                (2, None),
+                (3, Some(EnvLineProblem::NotUtf8)),
+                (4, Some(EnvLineProblem::UnclosedQuote)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_quoted_value_spans_a_bounded_number_of_lines_and_bytes() {
+        let body = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n";
+        let value = body.repeat(MAX_ENTRY_LINES - 2);
+        let fits = format!("CERT=\"{value}\"\nNEXT=1\n");
+        assert_eq!(problems(&fits), [(1, Ok(())), (MAX_ENTRY_LINES, Ok(()))]);
+        let long = format!("CERT=\"{}\"\nNEXT=1\n", body.repeat(MAX_ENTRY_LINES));
+        let found = problems(&long);
+        assert_eq!(found[0], (1, Err(EnvLineProblem::QuoteTooLong)));
+        // Read afresh after it: the value's lines are not variables, the last line loads.
+        assert_eq!(found.last(), Some(&(MAX_ENTRY_LINES + 2, Ok(()))));
+        assert_eq!(loaded(&long).last(), Some(&("NEXT".to_owned(), "1".to_owned())));
+        let wide = format!("K='{}\nmore'\nNEXT=1\n", "x".repeat(MAX_ENTRY_BYTES));
+        assert_eq!(
+            problems(&wide),
+            [
+                (1, Err(EnvLineProblem::QuoteTooLong)),
+                // `more'` opens a quote of its own.
+                (2, Err(EnvLineProblem::UnclosedQuote)),
+                (3, Ok(()))
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_before_many_lines_costs_little() {
+        // Parsing the entry again at each of its lines would read 2 * 10^10 bytes here.
+        let content = format!("A=\"open\n{}B=2\n", "y\n".repeat(200_000));
+        let started = std::time::Instant::now();
+        let found = problems(&content);
+        let elapsed = started.elapsed();
+        assert_eq!(found[0], (1, Err(EnvLineProblem::QuoteTooLong)));
+        assert_eq!(found.len(), 200_002);
+        assert_eq!(found.last(), Some(&(200_002, Ok(()))));
+        assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
     }
 
     #[test]

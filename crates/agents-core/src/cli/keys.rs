@@ -30,11 +30,14 @@ pub enum Control {
     End,
 }
 
-/// Splits the bytes read into [`Control`]s.
+/// Splits the bytes read into [`Control`]s. A UTF-8 byte order mark at the start of the
+/// first line (a file saved with one) is dropped.
 #[derive(Debug, Default)]
 pub struct Keys {
     text: bool,
     line: Vec<u8>,
+    /// Whether a line was completed: only the first may start with a byte order mark.
+    past_first: bool,
 }
 
 impl Keys {
@@ -58,7 +61,7 @@ impl Keys {
                 self.line.push(byte);
                 continue;
             }
-            let raw = std::mem::take(&mut self.line);
+            let raw = self.take_line();
             let line = String::from_utf8_lossy(&raw);
             let line = line.trim_end_matches('\r');
             if self.text {
@@ -80,11 +83,20 @@ impl Keys {
     pub fn end(&mut self) -> Vec<Control> {
         let mut controls = Vec::new();
         if self.text && !self.line.is_empty() {
-            let raw = std::mem::take(&mut self.line);
+            let raw = self.take_line();
             controls.push(Control::Line(String::from_utf8_lossy(&raw).trim_end().to_owned()));
         }
         controls.push(Control::End);
         controls
+    }
+
+    /// The line read so far, without the byte order mark the input may start with.
+    fn take_line(&mut self) -> Vec<u8> {
+        let mut raw = std::mem::take(&mut self.line);
+        if !std::mem::replace(&mut self.past_first, true) && raw.starts_with(super::lines::BOM) {
+            raw.drain(..super::lines::BOM.len());
+        }
+        raw
     }
 }
 
@@ -254,6 +266,22 @@ mod tests {
             keys.feed(b"/text\nhi\n\x14\n"),
             [Control::TextMode, Control::Line("hi".into()), Control::AudioMode]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_dropped() {
+        let mut keys = Keys::default();
+        assert_eq!(
+            keys.feed(b"\xEF\xBB\xBF/text\nfirst\n\xEF\xBBx\n"),
+            [Control::TextMode, Control::Line("first".into()), Control::Line("\u{fffd}x".into())]
+        );
+        // Split across reads, and as the only line.
+        let mut keys = Keys::default();
+        assert_eq!(keys.feed(b"\xEF\xBB"), []);
+        assert_eq!(keys.feed(b"\xBF/text\n"), [Control::TextMode]);
+        let mut keys = Keys { text: true, ..Keys::default() };
+        keys.feed(b"\xEF\xBB\xBFbye");
+        assert_eq!(keys.end(), [Control::Line("bye".into()), Control::End]);
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! The text console's input: the user's lines, decoded leniently.
 //!
 //! A line that is not valid UTF-8 (a file in another encoding, a stray byte) does not end the
-//! console: its invalid bytes become U+FFFD (`�`) and a warning says which line it was.
+//! console: its invalid bytes become U+FFFD (`�`) and a warning says which line it was. A
+//! UTF-8 byte order mark at the start of the input (a file saved with one) is dropped.
 
 use std::io;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+/// The UTF-8 byte order mark.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The user's lines, read from `input` one at a time.
 #[derive(Debug)]
@@ -32,7 +36,11 @@ impl<R: AsyncBufRead + Unpin> UserLines<R> {
                 return Ok(None);
             }
             self.number += 1;
-            let text = match std::str::from_utf8(&self.raw) {
+            let raw = match self.raw.strip_prefix(BOM) {
+                Some(rest) if self.number == 1 => rest,
+                _ => &self.raw[..],
+            };
+            let text = match std::str::from_utf8(raw) {
                 Ok(text) => text.trim().to_owned(),
                 Err(_) => {
                     tracing::warn!(
@@ -40,7 +48,7 @@ impl<R: AsyncBufRead + Unpin> UserLines<R> {
                          are replaced by U+FFFD",
                         self.number
                     );
-                    String::from_utf8_lossy(&self.raw).trim().to_owned()
+                    String::from_utf8_lossy(raw).trim().to_owned()
                 }
             };
             if !text.is_empty() {
@@ -68,6 +76,13 @@ mod tests {
     #[tokio::test]
     async fn blank_lines_are_skipped_and_lines_trimmed() {
         assert_eq!(all(b"  hello \r\n\n\t\nbye").await, ["hello", "bye"]);
+    }
+
+    #[tokio::test]
+    async fn a_byte_order_mark_at_the_start_is_dropped() {
+        assert_eq!(all(b"\xEF\xBB\xBFfirst line\nsecond\n").await, ["first line", "second"]);
+        // Alone on its line: the line is blank. Later, it is the user's text.
+        assert_eq!(all(b"\xEF\xBB\xBF\nhi\n\xEF\xBB\xBFx\n").await, ["hi", "\u{feff}x"]);
     }
 
     #[tokio::test]
