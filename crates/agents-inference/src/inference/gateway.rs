@@ -71,31 +71,9 @@ impl GatewaySettings {
         lookup: impl Fn(&str) -> Option<String>,
         setters: &Setters,
     ) -> Result<Gateway, ConfigError> {
-        let first = |names: &[&str]| names.iter().find_map(|name| lookup(name));
-        let base_url = match self.base_url {
-            Some(url) => url,
-            None => lookup(URL_ENV).unwrap_or_else(|| {
-                let staging = lookup(LIVEKIT_URL_ENV)
-                    .is_some_and(|url| url.contains(".staging.livekit.cloud"));
-                if staging { STAGING_BASE_URL } else { DEFAULT_BASE_URL }.to_owned()
-            }),
-        };
+        let (base_url, minter) =
+            resolve(self.base_url, self.api_key, self.api_secret, &lookup, setters)?;
         let base_url = crate::http::base_url(&base_url)?;
-        let api_key = self.api_key.filter(|key| !key.is_empty()).or_else(|| first(API_KEY_ENV));
-        let api_key = api_key.ok_or(ConfigError::MissingCredential {
-            what: "the LiveKit API key",
-            variables: API_KEY_ENV,
-            setter: setters.api_key,
-        })?;
-        let api_secret =
-            self.api_secret.filter(|secret| !secret.is_empty()).or_else(|| first(API_SECRET_ENV));
-        let api_secret = api_secret.ok_or(ConfigError::MissingCredential {
-            what: "the LiveKit API secret",
-            variables: API_SECRET_ENV,
-            setter: setters.api_secret,
-        })?;
-        let minter = TokenMinter::new(api_key, api_secret);
-        minter.mint().map_err(|reason| ConfigError::Token { reason })?;
         let non_empty = |value: Option<String>| value.filter(|value| !value.is_empty());
         let job = JobHeaders {
             room_id: non_empty(self.room_id),
@@ -109,6 +87,43 @@ impl GatewaySettings {
         }
         Ok(Gateway { inner: Arc::new(Inner { base_url, minter, job }) })
     }
+}
+
+/// The gateway's base URL and a token minter, from what was set or else the environment
+/// (§2.1, shared by the LLM, STT and TTS clients); mints a first token to check the
+/// credentials. A missing credential names the variables to set and the builder's `setters`.
+pub(crate) fn resolve(
+    base_url: Option<String>,
+    api_key: Option<String>,
+    api_secret: Option<String>,
+    lookup: &impl Fn(&str) -> Option<String>,
+    setters: &Setters,
+) -> Result<(String, TokenMinter), ConfigError> {
+    let first = |names: &[&str]| names.iter().find_map(|name| lookup(name));
+    let base_url = match base_url {
+        Some(url) => url,
+        None => lookup(URL_ENV).unwrap_or_else(|| {
+            let staging =
+                lookup(LIVEKIT_URL_ENV).is_some_and(|url| url.contains(".staging.livekit.cloud"));
+            if staging { STAGING_BASE_URL } else { DEFAULT_BASE_URL }.to_owned()
+        }),
+    };
+    let api_key = api_key.filter(|key| !key.is_empty()).or_else(|| first(API_KEY_ENV));
+    let api_key = api_key.ok_or(ConfigError::MissingCredential {
+        what: "the LiveKit API key",
+        variables: API_KEY_ENV,
+        setter: setters.api_key,
+    })?;
+    let api_secret =
+        api_secret.filter(|secret| !secret.is_empty()).or_else(|| first(API_SECRET_ENV));
+    let api_secret = api_secret.ok_or(ConfigError::MissingCredential {
+        what: "the LiveKit API secret",
+        variables: API_SECRET_ENV,
+        setter: setters.api_secret,
+    })?;
+    let minter = TokenMinter::new(api_key, api_secret);
+    minter.mint().map_err(|reason| ConfigError::Token { reason })?;
+    Ok((base_url, minter))
 }
 
 impl fmt::Debug for GatewaySettings {

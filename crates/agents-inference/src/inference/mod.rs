@@ -36,7 +36,6 @@ pub use self::protocol::FallbackModel;
 pub use self::stt::{
     FINALIZATION_TIMEOUT, INACTIVITY_TIMEOUT, InferenceSttStream, MAX_REPLAY, Stt, SttBuilder,
 };
-use self::token::TokenMinter;
 pub use self::tts::{TTS_SAMPLE_RATE, Tts, TtsBuilder, TtsStream};
 use crate::{ConfigError, openai};
 
@@ -45,14 +44,6 @@ pub const DEFAULT_BASE_URL: &str = "https://agent-gateway.livekit.cloud/v1";
 
 /// The gateway's staging URL, used when `LIVEKIT_URL` points at LiveKit's staging cloud.
 pub const STAGING_BASE_URL: &str = "https://agent-gateway.staging.livekit.cloud/v1";
-
-/// The environment variables read for the base URL.
-const URL_ENV: &str = "LIVEKIT_INFERENCE_URL";
-const LIVEKIT_URL_ENV: &str = "LIVEKIT_URL";
-/// The environment variables read for the API key, in order.
-const API_KEY_ENV: &[&str] = &["LIVEKIT_INFERENCE_API_KEY", "LIVEKIT_API_KEY"];
-/// The environment variables read for the API secret, in order.
-const API_SECRET_ENV: &[&str] = &["LIVEKIT_INFERENCE_API_SECRET", "LIVEKIT_API_SECRET"];
 
 /// A LiveKit Inference LLM, e.g. `openai/gpt-4.1-mini` or `google/gemini-2.5-flash` (Python's
 /// `inference.LLM`).
@@ -207,30 +198,12 @@ impl LlmBuilder {
 
     /// [`build`](Self::build) with the environment read through `lookup`.
     fn build_with(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Llm, ConfigError> {
-        let first = |names: &[&str]| names.iter().find_map(|name| lookup(name));
-        let base_url = match self.base_url {
-            Some(url) => url,
-            None => lookup(URL_ENV).unwrap_or_else(|| {
-                let staging = lookup(LIVEKIT_URL_ENV)
-                    .is_some_and(|url| url.contains(".staging.livekit.cloud"));
-                if staging { STAGING_BASE_URL } else { DEFAULT_BASE_URL }.to_owned()
-            }),
+        let setters = gateway::Setters {
+            api_key: "inference::LlmBuilder::api_key",
+            api_secret: "inference::LlmBuilder::api_secret",
         };
-        let api_key = self.api_key.filter(|key| !key.is_empty()).or_else(|| first(API_KEY_ENV));
-        let api_key = api_key.ok_or(ConfigError::MissingCredential {
-            what: "the LiveKit API key",
-            variables: API_KEY_ENV,
-            setter: "inference::LlmBuilder::api_key",
-        })?;
-        let api_secret =
-            self.api_secret.filter(|secret| !secret.is_empty()).or_else(|| first(API_SECRET_ENV));
-        let api_secret = api_secret.ok_or(ConfigError::MissingCredential {
-            what: "the LiveKit API secret",
-            variables: API_SECRET_ENV,
-            setter: "inference::LlmBuilder::api_secret",
-        })?;
-        let minter = TokenMinter::new(api_key, api_secret);
-        minter.mint().map_err(|reason| ConfigError::Token { reason })?;
+        let (base_url, minter) =
+            gateway::resolve(self.base_url, self.api_key, self.api_secret, &lookup, &setters)?;
         let source: openai::TokenSource = Arc::new(move || {
             minter.mint().map_err(|reason| LlmError::Configuration {
                 message: format!("cannot create a LiveKit Inference access token: {reason}"),
