@@ -975,7 +975,13 @@ mod tests {
     }
 
     fn recognizer() -> (Recognizer, mpsc::Receiver<Output>) {
+        recognizer_with(None)
+    }
+
+    /// A recognizer whose gateway is at `base_url` (the default gateway when `None`).
+    fn recognizer_with(base_url: Option<String>) -> (Recognizer, mpsc::Receiver<Output>) {
         let gateway = GatewaySettings {
+            base_url,
             api_key: Some("key".into()),
             api_secret: Some("secret".into()),
             ..GatewaySettings::default()
@@ -1132,17 +1138,7 @@ mod tests {
     fn recognizer_at(
         fake: &agents_test_support::FakeGateway,
     ) -> (Recognizer, mpsc::Receiver<Output>) {
-        let gateway = GatewaySettings {
-            base_url: Some(fake.base_url()),
-            api_key: Some("key".into()),
-            api_secret: Some("secret".into()),
-            ..GatewaySettings::default()
-        }
-        .resolve(|_| None, &Setters { api_key: "k", api_secret: "s" })
-        .expect("a gateway");
-        let settings = watch::Sender::new(SttBuilder::new("deepgram/nova-3").settings);
-        let (tx, rx) = mpsc::channel(16);
-        (Recognizer::new(gateway, settings.subscribe(), None, ApiConnectOptions::default(), tx), rx)
+        recognizer_with(Some(fake.base_url()))
     }
 
     #[tokio::test]
