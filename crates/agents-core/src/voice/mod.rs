@@ -3,6 +3,7 @@
 //!
 //! The session is text-only for now; the voice pipeline (VAD, STT, TTS) plugs in here.
 
+mod builder;
 mod events;
 mod generation;
 mod hooks;
@@ -15,6 +16,7 @@ mod session;
 mod speaker;
 mod speech;
 
+pub use builder::AgentSessionBuilder;
 pub use events::{
     AgentMetrics, AgentState, CloseReason, EouMetrics, ErrorSource, LlmMetrics, SessionErrorEvent,
     SessionEvent, SttMetrics, TtsMetrics, TurnMetrics, UserState, VadMetrics,
@@ -29,7 +31,5 @@ pub use run_result::{
     EventAssert, FunctionCallAssert, FunctionCallOutputAssert, MessageAssert, RunAssert, RunEvent,
     RunResult,
 };
-pub use session::{
-    AgentSession, AgentSessionBuilder, ReplyOptions, SessionError, SessionOptions, StartSession,
-};
+pub use session::{AgentSession, ReplyOptions, SessionError, SessionOptions, StartSession};
 pub use speech::SpeechHandle;

@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
+use super::builder::AgentSessionBuilder;
 use super::events::{
     AgentState, CloseReason, ErrorSource, SessionErrorEvent, SessionEvent, UserState,
 };
@@ -135,130 +136,6 @@ impl Default for SessionOptions {
     }
 }
 
-/// Builds an [`AgentSession`].
-#[derive(Default)]
-pub struct AgentSessionBuilder {
-    llm: Option<Arc<dyn Llm>>,
-    vad: Option<Arc<dyn Vad>>,
-    stt: Option<Arc<dyn Stt>>,
-    tts: Option<Arc<dyn Tts>>,
-    options: SessionOptions,
-    userdata: Option<Arc<dyn Any + Send + Sync>>,
-}
-
-impl fmt::Debug for AgentSessionBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentSessionBuilder")
-            .field("options", &self.options)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AgentSessionBuilder {
-    /// The LLM the session's agents use.
-    pub fn llm(mut self, llm: impl Llm) -> Self {
-        self.llm = Some(Arc::new(llm));
-        self
-    }
-
-    /// The LLM, already shared.
-    pub fn llm_shared(mut self, llm: Arc<dyn Llm>) -> Self {
-        self.llm = Some(llm);
-        self
-    }
-
-    /// The voice activity detector for audio input (Python's `vad=`).
-    pub fn vad(mut self, vad: Arc<dyn Vad>) -> Self {
-        self.vad = Some(vad);
-        self
-    }
-
-    /// The speech-to-text for audio input (Python's `stt=`). A non-streaming STT needs a
-    /// [`vad`](Self::vad) to cut the audio into utterances.
-    pub fn stt(mut self, stt: Arc<dyn Stt>) -> Self {
-        self.stt = Some(stt);
-        self
-    }
-
-    /// The text-to-speech for audio output (Python's `tts=`). A non-streaming TTS is spoken
-    /// sentence by sentence.
-    pub fn tts(mut self, tts: Arc<dyn Tts>) -> Self {
-        self.tts = Some(tts);
-        self
-    }
-
-    /// Sets `min_endpointing_delay` (default 0.5 s).
-    pub fn min_endpointing_delay(mut self, delay: Duration) -> Self {
-        self.options.min_endpointing_delay = delay;
-        self
-    }
-
-    /// Sets `max_endpointing_delay` (default 3 s).
-    pub fn max_endpointing_delay(mut self, delay: Duration) -> Self {
-        self.options.max_endpointing_delay = delay;
-        self
-    }
-
-    /// Sets `min_interruption_duration` (default 0.5 s).
-    pub fn min_interruption_duration(mut self, duration: Duration) -> Self {
-        self.options.min_interruption_duration = duration;
-        self
-    }
-
-    /// Sets `max_tool_steps` (default 3).
-    pub fn max_tool_steps(mut self, max_tool_steps: u32) -> Self {
-        self.options.max_tool_steps = max_tool_steps;
-        self
-    }
-
-    /// Sets `allow_interruptions` (default true).
-    pub fn allow_interruptions(mut self, allow: bool) -> Self {
-        self.options.allow_interruptions = allow;
-        self
-    }
-
-    /// Sets `preemptive_generation` (default true).
-    pub fn preemptive_generation(mut self, enabled: bool) -> Self {
-        self.options.preemptive_generation = enabled;
-        self
-    }
-
-    /// Sets the LLM connection options.
-    pub fn conn_options(mut self, conn_options: ApiConnectOptions) -> Self {
-        self.options.conn_options = Some(conn_options);
-        self
-    }
-
-    /// Data of yours the session carries, for tools and hooks (Python's `userdata`).
-    pub fn userdata<T: Any + Send + Sync>(mut self, userdata: T) -> Self {
-        self.userdata = Some(Arc::new(userdata));
-        self
-    }
-
-    /// Builds the session; start it with [`AgentSession::start`].
-    pub fn build(self) -> AgentSession {
-        let (events, _) = broadcast::channel(1024);
-        AgentSession {
-            inner: Arc::new(SessionInner {
-                llm: self.llm,
-                vad: self.vad,
-                stt: self.stt,
-                tts: self.tts,
-                options: self.options,
-                userdata: self.userdata,
-                events,
-                busy: watch::Sender::new(0),
-                hooks_running: watch::Sender::new(0),
-                interrupt_epoch: watch::Sender::new(0),
-                state: Mutex::new(State::default()),
-                hook_tasks: Mutex::new(JoinSet::new()),
-                closed: watch::Sender::new(false),
-                audio_input_done: watch::Sender::new(true),
-            }),
-        }
-    }
-}
-
 /// Misuse of a session, or a [`run`](AgentSession::run) whose reply failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -288,30 +165,30 @@ pub enum SessionError {
 /// Cheap to clone (an `Arc` inside); clones are the same session.
 #[derive(Clone)]
 pub struct AgentSession {
-    inner: Arc<SessionInner>,
+    pub(super) inner: Arc<SessionInner>,
 }
 
-struct SessionInner {
-    llm: Option<Arc<dyn Llm>>,
-    vad: Option<Arc<dyn Vad>>,
-    stt: Option<Arc<dyn Stt>>,
-    tts: Option<Arc<dyn Tts>>,
-    options: SessionOptions,
-    userdata: Option<Arc<dyn Any + Send + Sync>>,
-    events: broadcast::Sender<SessionEvent>,
+pub(super) struct SessionInner {
+    pub(super) llm: Option<Arc<dyn Llm>>,
+    pub(super) vad: Option<Arc<dyn Vad>>,
+    pub(super) stt: Option<Arc<dyn Stt>>,
+    pub(super) tts: Option<Arc<dyn Tts>>,
+    pub(super) options: SessionOptions,
+    pub(super) userdata: Option<Arc<dyn Any + Send + Sync>>,
+    pub(super) events: broadcast::Sender<SessionEvent>,
     /// Queued and running replies, plus running hooks: zero means idle.
-    busy: watch::Sender<usize>,
-    hooks_running: watch::Sender<usize>,
-    interrupt_epoch: watch::Sender<u64>,
-    state: Mutex<State>,
-    hook_tasks: Mutex<JoinSet<()>>,
-    closed: watch::Sender<bool>,
+    pub(super) busy: watch::Sender<usize>,
+    pub(super) hooks_running: watch::Sender<usize>,
+    pub(super) interrupt_epoch: watch::Sender<u64>,
+    pub(super) state: Mutex<State>,
+    pub(super) hook_tasks: Mutex<JoinSet<()>>,
+    pub(super) closed: watch::Sender<bool>,
     /// False while audio input is being recognized.
-    audio_input_done: watch::Sender<bool>,
+    pub(super) audio_input_done: watch::Sender<bool>,
 }
 
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     started: bool,
     closed: bool,
     agent: Option<Agent>,
