@@ -2,17 +2,15 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
-use tokio::task::JoinSet;
-
-use super::session::{AgentSession, SessionInner, SessionOptions, State};
+use super::core::{AgentSession, Components, SessionCore};
+use super::options::SessionOptions;
 use crate::llm::{ApiConnectOptions, Llm};
 use crate::stt::Stt;
 use crate::tts::Tts;
 use crate::vad::Vad;
-use std::time::Duration;
 
 /// Builds an [`AgentSession`].
 #[derive(Default)]
@@ -116,24 +114,9 @@ impl AgentSessionBuilder {
 
     /// Builds the session; start it with [`AgentSession::start`].
     pub fn build(self) -> AgentSession {
-        let (events, _) = broadcast::channel(1024);
+        let Self { llm, vad, stt, tts, options, userdata } = self;
         AgentSession {
-            inner: Arc::new(SessionInner {
-                llm: self.llm,
-                vad: self.vad,
-                stt: self.stt,
-                tts: self.tts,
-                options: self.options,
-                userdata: self.userdata,
-                events,
-                busy: watch::Sender::new(0),
-                hooks_running: watch::Sender::new(0),
-                interrupt_epoch: watch::Sender::new(0),
-                state: Mutex::new(State::default()),
-                hook_tasks: Mutex::new(JoinSet::new()),
-                closed: watch::Sender::new(false),
-                audio_input_done: watch::Sender::new(true),
-            }),
+            core: SessionCore::new(Components { llm, vad, stt, tts, options, userdata }),
         }
     }
 }
