@@ -1,6 +1,7 @@
 //! `SessionError`: misuse of a session, or a `run` whose reply failed.
 
 use super::run_result::RunResult;
+use crate::llm::ToolError;
 
 /// Misuse of a session, or a [`run`](super::AgentSession::run) whose reply failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -23,4 +24,12 @@ pub enum SessionError {
     /// that ran) and its errors.
     #[error("{}", .0.failure())]
     RunFailed(Box<RunResult>),
+}
+
+/// `?` on a session call in a tool: like the errors of `llm`'s list, a [`ToolError::Internal`]
+/// (logged in full, reported to the model only as "An internal error occurred").
+impl From<SessionError> for ToolError {
+    fn from(error: SessionError) -> Self {
+        Self::internal(error)
+    }
 }

@@ -8,29 +8,37 @@
 //!
 //! # Layers
 //!
-//! The modules depend on each other in one direction, from the bottom up (no module imports
+//! The modules depend on each other in one direction, from the top down (no module imports
 //! one above it):
 //!
 //! ```text
-//! session, builder       AgentSession's public API (the facade) and its builder
+//! session, builder        the facade: AgentSession's public API, and its builder
 //!    │
-//! scheduler, generation, recognition, preemptive, speaker
-//!    │                   the tasks: they use the core, never the facade
-//! core, busy             SessionCore: the shared state and its operations
-//!    │                   (emit, commit, report_error, the state setters, the job queue)
-//! events, options, speech, run_result, mock, output, hooks
-//!                        data types
+//! scheduler, generation,  the tasks: they use the core, never the facade
+//! recognition, speaker
+//!    │
+//! hooks, run_context      what user code is given: `AgentContext`, and a tool's
+//!    │                    `RunContext::session`/`speech_handle`/`userdata`
+//! core, busy, preemptive  `SessionCore`, the shared state and its operations (emit, commit,
+//!    │                    report_error, the state setters, the job queue); busy counting;
+//!    │                    the preemptive LLM request
+//! error, events, options, speech, run_result, mock, output, instructions
+//!                         data types
 //! ```
 //!
 //! `AgentSession` is only a handle on the core (`Arc<SessionCore>`), declared next to it so
-//! the core can give user code (hooks, tools) a session; its methods are in `session`. Outside
-//! `voice`, the layers go `llm` → `agent` → `voice`: `llm` (models, tools, the chat context)
-//! knows no session, and the session-side accessors of a tool's `RunContext` (`session`,
-//! `speech_handle`, `userdata`) are added here, in `run_context`.
+//! the tasks can hand user code (hooks, tools) a session; its methods are in `session`. User
+//! code calls back through that handle, never the library's own tasks.
 //!
+//! Outside `voice`: `llm` (models, tools, the chat context) knows no session — a
+//! `RunContext` carries its caller opaquely, and the session's accessors on it are added here,
+//! in `run_context`; `voice` uses `llm` and `agent`. `agent` still names the hook types
+//! declared here (`AgentHooks`, `NoHooks`): an agent carries hooks, and a hook is given the
+//! session.
+
 //! # Concurrency
 //!
-//! A session is a few tokio tasks around one [`SessionCore`](core::SessionCore), shared
+//! A session is a few tokio tasks around one `SessionCore` (`core.rs`), shared
 //! through an `Arc` by every `AgentSession` clone and every task:
 //!
 //! - **The core** holds what never changes (components, options) and a `State` behind a
@@ -53,7 +61,7 @@
 //!   per user turn. A **preemptive request** (a task owned by the `Preemptive` in the state,
 //!   aborted when it is dropped) starts the LLM before the end of the turn.
 //! - **Busy work** — queued and running jobs, running hooks — is counted by guards
-//!   ([`Busy`](busy::Busy)) that a job or hook task holds until it is done, so an early
+//!   (`Busy`, in `busy.rs`) that a job or hook task holds until it is done, so an early
 //!   return, a panic or a cancelled task cannot leave the count high. `run`, `wait_for_idle`
 //!   and recognition wait on it (a `watch`) to reach zero.
 //! - **Events** go out on a `broadcast` channel (1024 deep) to every `subscribe`r; nothing
@@ -80,6 +88,7 @@ mod options;
 mod output;
 mod preemptive;
 pub(crate) mod recognition;
+mod run_context;
 mod run_result;
 mod scheduler;
 mod session;
