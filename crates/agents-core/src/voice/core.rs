@@ -40,12 +40,12 @@ tokio::task_local! {
 }
 
 /// The `run` that caused the work of the current task (0: none).
-pub(crate) fn current_run() -> u64 {
+pub(super) fn current_run() -> u64 {
     RUN_ID.try_with(|id| *id).unwrap_or(0)
 }
 
 /// `future`, run as part of the current task's `run` (for the tasks it spawns).
-pub(crate) fn in_current_run<F: Future>(future: F) -> impl Future<Output = F::Output> {
+pub(super) fn in_current_run<F: Future>(future: F) -> impl Future<Output = F::Output> {
     RUN_ID.scope(current_run(), future)
 }
 
@@ -213,7 +213,7 @@ impl SessionCore {
         self.events.subscribe()
     }
 
-    pub(crate) fn emit(&self, event: SessionEvent) {
+    pub(super) fn emit(&self, event: SessionEvent) {
         // No subscriber is fine.
         let _ = self.events.send(event);
     }
