@@ -13,6 +13,7 @@ use super::events::{AgentState, ErrorSource, SessionErrorEvent};
 use super::generation;
 use super::hooks::AgentContext;
 use super::speaker::Speaker;
+use super::speech::SpeechHandle;
 use crate::agent::Agent;
 use crate::llm::{AgentHandoff, ChatItem, ChatMessage, ChatRole};
 
@@ -97,7 +98,7 @@ async fn run_guarded(core: &Arc<SessionCore>, job: Job) {
 
 async fn run_job(
     core: &Arc<SessionCore>,
-    handle: super::speech::SpeechHandle,
+    handle: SpeechHandle,
     kind: JobKind,
     hook_agent: Option<Agent>,
     epoch: u64,
