@@ -5,6 +5,7 @@
 extern crate self as agents_core;
 
 mod agent;
+mod api_error;
 pub mod audio;
 pub mod cli;
 pub mod llm;
@@ -27,6 +28,7 @@ pub mod __private;
 pub use agent::Agent;
 #[cfg(feature = "macros")]
 pub use agents_macros::{Agent, function_tool, function_tools};
+pub use api_error::{ApiError, ApiErrorKind};
 
 pub use async_trait::async_trait;
 

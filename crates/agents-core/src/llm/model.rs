@@ -161,112 +161,12 @@ pub enum ChatChunk {
     Usage(CompletionUsage),
 }
 
-/// A failed LLM request.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum LlmError {
-    /// The request could not be sent or its response broke off.
-    #[error("connection to the LLM failed: {message}")]
-    Connection {
-        /// What happened.
-        message: String,
-    },
-    /// No response, or no next piece of it, within the timeout.
-    #[error("the LLM did not answer within {after:?}")]
-    Timeout {
-        /// The timeout that expired.
-        after: Duration,
-    },
-    /// The provider answered with an HTTP error status.
-    #[error("the LLM answered HTTP {status}: {body}")]
-    Status {
-        /// The HTTP status code.
-        status: u16,
-        /// The response body (truncated), usually the provider's error message.
-        body: String,
-    },
-    /// The provider is rate-limiting requests or is unavailable (HTTP 429 or 503) and asked
-    /// to be retried no sooner than `retry_after` (its `Retry-After` header).
-    #[error(
-        "the LLM provider is rate-limited (HTTP {status}) and asks to wait {} before \
-         retrying: {body}",
-        seconds(*.retry_after)
-    )]
-    RateLimited {
-        /// The HTTP status code.
-        status: u16,
-        /// How long the server asked to wait.
-        retry_after: Duration,
-        /// The response body (truncated), usually the provider's error message.
-        body: String,
-    },
-    /// The whole reply took longer than
-    /// [`ApiConnectOptions::reply_timeout`], retries included.
-    #[error(
-        "the LLM reply did not finish within {} (`ApiConnectOptions::reply_timeout`)",
-        seconds(*.after)
-    )]
-    ReplyTimeout {
-        /// The reply timeout that expired.
-        after: Duration,
-    },
-    /// The provider reported an error inside the stream (an `error` event or object), e.g.
-    /// an overloaded model or an exceeded quota.
-    #[error("the LLM provider reported an error: {message}")]
-    Provider {
-        /// The provider's message.
-        message: String,
-    },
-    /// The response did not follow the protocol.
-    #[error("the LLM sent a response that could not be understood: {message}")]
-    BadResponse {
-        /// What was wrong.
-        message: String,
-    },
-    /// The model is misconfigured (credentials, URL); retrying won't help.
-    #[error("{message}")]
-    Configuration {
-        /// What to fix.
-        message: String,
-    },
-}
-
-impl LlmError {
-    /// Whether a new attempt may succeed: connection failures, timeouts, HTTP 408, 409, 429
-    /// and 5xx, rate limits (after their wait). An expired reply timeout, an error the
-    /// provider reported in the stream, a response that broke the protocol and a
-    /// misconfiguration are not.
-    pub fn retryable(&self) -> bool {
-        match self {
-            Self::Connection { .. } | Self::Timeout { .. } | Self::RateLimited { .. } => true,
-            Self::Status { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
-            Self::ReplyTimeout { .. }
-            | Self::Provider { .. }
-            | Self::BadResponse { .. }
-            | Self::Configuration { .. } => false,
-        }
-    }
-
-    /// How long the server asked to wait before the next attempt, if it said.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::RateLimited { retry_after, .. } => Some(*retry_after),
-            _ => None,
-        }
-    }
-}
-
-/// A duration for messages: `20 s`, `1.5 s`, `40 ms`.
-fn seconds(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis < 1000 {
-        format!("{millis} ms")
-    } else if millis.is_multiple_of(1000) {
-        format!("{} s", millis / 1000)
-    } else {
-        format!("{:.1} s", duration.as_secs_f64())
-    }
-}
+/// A failed LLM request: an [`ApiError`](crate::ApiError), the error of every remote model.
+///
+/// Match on [`kind`](crate::ApiError::kind) ([`ApiErrorKind`](crate::ApiErrorKind)) for what
+/// went wrong; [`retryable`](crate::ApiError::retryable) and
+/// [`retry_after`](crate::ApiError::retry_after) drive [`with_retries`](super::with_retries).
+pub type LlmError = crate::ApiError;
 
 /// The streamed answer to a chat request: a `Stream` of [`ChatChunk`]s.
 pub struct LlmStream {

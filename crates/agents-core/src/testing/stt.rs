@@ -26,7 +26,7 @@ use crate::stt::{
 ///   itself by loudness (as [`FakeVad`] does) and reports start of speech, an interim
 ///   transcript (the first word), the final transcript and end of speech.
 ///
-/// An utterance after the last transcript fails with [`SttError::Configuration`] saying so
+/// An utterance after the last transcript fails with a [`Configuration`](crate::ApiErrorKind::Configuration) error saying so
 /// (a streaming STT's stream ends with it).
 #[derive(Debug, Clone)]
 pub struct FakeStt {
@@ -46,13 +46,13 @@ impl Heard {
     /// The next transcript for an utterance of `duration`.
     fn next(&mut self, duration: Duration) -> Result<String, SttError> {
         self.utterances.push(duration);
-        self.transcripts.pop_front().ok_or_else(|| SttError::Configuration {
-            message: format!(
+        self.transcripts.pop_front().ok_or_else(|| {
+            SttError::configuration(format!(
                 "FakeStt has no transcript left for utterance {} ({} ms of audio): script one \
                  more",
                 self.utterances.len(),
                 duration.as_millis()
-            ),
+            ))
         })
     }
 }

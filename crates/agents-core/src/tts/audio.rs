@@ -146,8 +146,9 @@ impl ChunkedStream {
         while let Some(audio) = self.inner.next().await {
             frames.push(audio?.frame);
         }
-        AudioFrame::concat(&frames)
-            .map_err(|error| TtsError::BadResponse { message: error.to_string() })
+        AudioFrame::concat(&frames).map_err(|error| {
+            TtsError::bad_response("the audio pieces cannot be joined").with_source(error)
+        })
     }
 }
 

@@ -60,7 +60,7 @@ impl TtsOptions {
 ///
 /// Object-safe: sessions hold an `Arc<dyn Tts>`. Every TTS implements
 /// [`synthesize`](Self::synthesize); streaming ones implement [`stream`](Self::stream) too,
-/// which otherwise fails with [`TtsError::Configuration`].
+/// which otherwise fails with a [`Configuration`](crate::ApiErrorKind::Configuration) error.
 pub trait Tts: Send + Sync + 'static {
     /// The model name, e.g. `cartesia/sonic-3`.
     fn model(&self) -> &str {
@@ -87,13 +87,11 @@ pub trait Tts: Send + Sync + 'static {
     /// A new stream: push text in, read audio out.
     fn stream(&self, options: &TtsOptions) -> Box<dyn SynthesizeStream> {
         let _ = options;
-        Box::new(FailedSynthesizeStream(Some(TtsError::Configuration {
-            message: format!(
-                "the TTS `{}` of `{}` does not stream; wrap it in `tts::StreamAdapter`",
-                self.model(),
-                self.provider()
-            ),
-        })))
+        Box::new(FailedSynthesizeStream(Some(TtsError::configuration(format!(
+            "the TTS `{}` of `{}` does not stream; wrap it in `tts::StreamAdapter`",
+            self.model(),
+            self.provider()
+        )))))
     }
 }
 

@@ -118,10 +118,9 @@ pub fn default_llm_node(
     settings: &ModelSettings,
 ) -> LlmStream {
     let Some(llm) = ctx.session().llm() else {
-        return LlmStream::failed(LlmError::Configuration {
-            message: "the session has no LLM: build it with AgentSession::builder().llm(...)"
-                .to_owned(),
-        });
+        return LlmStream::failed(LlmError::configuration(
+            "the session has no LLM: build it with AgentSession::builder().llm(...)".to_owned(),
+        ));
     };
     let options = ChatOptions {
         tool_choice: settings.tool_choice.clone(),
