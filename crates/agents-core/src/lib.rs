@@ -4,7 +4,7 @@
 // Lets generated code name this crate `::agents_core` from inside it, too.
 extern crate self as agents_core;
 
-mod agent;
+pub mod agent;
 mod api_error;
 pub mod audio;
 pub mod cli;
@@ -17,6 +17,7 @@ pub mod stt;
 pub mod testing;
 pub mod tokenize;
 pub mod tts;
+pub mod types;
 pub mod vad;
 pub mod voice;
 pub mod worker;

@@ -13,12 +13,13 @@ use std::task::{Context, Poll};
 use futures::Stream;
 
 use crate::audio::AudioFrame;
-use crate::llm::ApiConnectOptions;
+use crate::types::ApiConnectOptions;
 
 mod adapter;
 mod error;
 mod event;
 
+pub use crate::types::TimedString;
 pub use adapter::{StreamAdapter, StreamAdapterStream};
 pub use error::SttError;
 pub use event::{RecognitionUsage, SpeechData, SpeechEvent, SpeechEventKind};

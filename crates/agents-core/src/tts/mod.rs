@@ -11,14 +11,15 @@ use std::task::{Context, Poll};
 
 use futures::Stream;
 
-use crate::llm::ApiConnectOptions;
+use crate::types::ApiConnectOptions;
 
 mod adapter;
 mod audio;
 mod error;
 
+pub use crate::types::TimedString;
 pub use adapter::{StreamAdapter, StreamAdapterStream};
-pub use audio::{ChunkedStream, SynthesizedAudio, TimedString};
+pub use audio::{ChunkedStream, SynthesizedAudio};
 pub use error::TtsError;
 
 /// What a [`Tts`] can do (Python's `TTSCapabilities`).

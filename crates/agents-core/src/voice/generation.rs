@@ -8,11 +8,11 @@ use tokio::task::JoinSet;
 use super::events::{
     AgentMetrics, AgentState, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent,
 };
-use super::hooks::{AgentContext, ModelSettings, StopResponse};
 use super::session::{AgentSession, ReplyOptions, in_current_run};
 use super::speaker::Speaker;
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
+use crate::agent::{AgentContext, ModelSettings, StopResponse};
 use crate::llm::{
     ChatChunk, ChatContext, ChatItem, ChatMessage, ChatRole, CompletionUsage, FunctionCall,
     FunctionCallOutput, LlmStream, RunContext, ToolChoice, ToolError, ToolOutput, ToolSet,

@@ -5,7 +5,6 @@
 
 mod events;
 mod generation;
-mod hooks;
 mod mock;
 mod output;
 mod preemptive;
@@ -15,13 +14,14 @@ mod session;
 mod speaker;
 mod speech;
 
+/// The agent types, defined in [`agent`](crate::agent) and used by the session.
+pub use crate::agent::{
+    AgentContext, AgentDefinition, AgentHooks, ModelSettings, NoHooks, StopResponse,
+    default_agent_id, default_llm_node,
+};
 pub use events::{
     AgentMetrics, AgentState, CloseReason, EouMetrics, ErrorSource, LlmMetrics, SessionErrorEvent,
     SessionEvent, SttMetrics, TtsMetrics, TurnMetrics, UserState, VadMetrics,
-};
-pub use hooks::{
-    AgentContext, AgentDefinition, AgentHooks, ModelSettings, NoHooks, StopResponse,
-    default_agent_id, default_llm_node,
 };
 pub use mock::{MockTool, MockTools};
 pub use output::{AudioOutput, PlaybackFinished};

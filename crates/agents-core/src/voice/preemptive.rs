@@ -7,9 +7,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::generation::initial_context;
-use super::hooks::{AgentContext, ModelSettings};
 use super::session::AgentSession;
 use crate::agent::Agent;
+use crate::agent::{AgentContext, ModelSettings};
 use crate::llm::{
     ChatChunk, ChatContext, ChatItem, ChatMessage, ChatRole, LlmError, LlmStream, ToolSet,
 };

@@ -20,13 +20,13 @@ use super::events::{
     AgentState, CloseReason, ErrorSource, SessionErrorEvent, SessionEvent, UserState,
 };
 use super::generation;
-use super::hooks::AgentContext;
 use super::mock::MockTools;
 use super::output::AudioOutput;
 use super::recognition::InputClock;
 use super::run_result::{RunEvent, RunResult};
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
+use crate::agent::AgentContext;
 use crate::audio::AudioFrame;
 use crate::llm::{
     AgentHandoff, ApiConnectOptions, ChatContext, ChatItem, ChatMessage, ChatRole, Llm, ToolChoice,
