@@ -82,16 +82,17 @@ impl<F> RetryState<F> {
 /// * The wait is `conn.retry_interval`, or longer when the error carries the server's
 ///   [`retry_after`](LlmError::retry_after): a retry never comes sooner than the server asked.
 ///   A server wait longer than `retry_interval` × the retries left (or one that would pass the
-///   reply's deadline) is not waited out: the [`RateLimited`](crate::ApiErrorKind::RateLimited) error,
-///   which says how long the server asked for, is returned at once.
+///   reply's deadline) is not waited out: the
+///   [`RateLimited`](crate::ApiErrorKind::RateLimited) error, which says how long the server
+///   asked for, is returned at once.
 /// * `conn.timeout` bounds the wait for the attempt to start streaming; the attempt's own
 ///   stream is expected to bound the waits between bytes (an HTTP read timeout).
 /// * `conn.reply_timeout` bounds the time spent waiting for the reply, from the first poll to
 ///   the last chunk, waits and retries included; when it expires the stream ends with
-///   [`ReplyTimeout`](crate::ApiErrorKind::ReplyTimeout). The time the consumer takes between chunks
-///   does not count (a session reads a spoken reply only as fast as its audio plays out), and
-///   neither a retry nor a server's wait that would end past the deadline is started: the
-///   error is returned at once instead.
+///   [`ReplyTimeout`](crate::ApiErrorKind::ReplyTimeout). The time the consumer takes between
+///   chunks does not count (a session reads a spoken reply only as fast as its audio plays
+///   out), and neither a retry nor a server's wait that would end past the deadline is
+///   started: the error is returned at once instead.
 ///
 /// This is how LLM clients implement Python's `APIConnectOptions` semantics.
 pub fn with_retries<F, Fut, S>(conn: ApiConnectOptions, attempt: F) -> LlmStream

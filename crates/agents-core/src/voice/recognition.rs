@@ -229,7 +229,8 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                     on_speech_event(&session, &mut turn, vad.is_some(), event, pushed);
                 }
                 Some(Err(error)) => {
-                    session.report_error(SessionErrorEvent::Other(crate::api_error::error_chain(&error).into()), ErrorSource::Stt);
+                    let error = crate::api_error::error_chain(&error);
+                    session.report_error(SessionErrorEvent::Other(error.into()), ErrorSource::Stt);
                     stt_done = true;
                 }
                 None => stt_done = true,

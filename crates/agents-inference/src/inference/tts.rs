@@ -682,13 +682,20 @@ impl Synthesis {
     ) -> Result<(), Stop> {
         let audio_out = segment.audio_out || segment.held.is_some() || !segment.samples.is_empty();
         if !audio_out && stale_pooled && matches!(error.kind(), ApiErrorKind::Connection { .. }) {
-            tracing::debug!(error = %error_chain(&error), "a pooled TTS connection had closed; opening a new one");
+            tracing::debug!(
+                error = %error_chain(&error),
+                "a pooled TTS connection had closed; opening a new one"
+            );
             segment.restart();
             return Ok(());
         }
         if !audio_out && error.retryable() && self.attempts < self.conn_options.max_retry {
             self.attempts += 1;
-            tracing::warn!(error = %error_chain(&error), attempt = self.attempts, "TTS synthesis failed; retrying");
+            tracing::warn!(
+                error = %error_chain(&error),
+                attempt = self.attempts,
+                "TTS synthesis failed; retrying"
+            );
             tokio::time::sleep(self.conn_options.retry_interval).await;
             segment.restart();
             return Ok(());

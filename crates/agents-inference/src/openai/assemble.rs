@@ -15,8 +15,9 @@
 //! * `usage` → [`ChatChunk::Usage`]; a usage whose counts are not non-negative integers is
 //!   ignored with a warning (it is bookkeeping: it must not cost the reply).
 //! * An `error` object in the stream, or an event named `error`, is a
-//!   [`Provider`](agents_core::ApiErrorKind::Provider) error with the server's message; a chunk that is not
-//!   JSON, or that breaks the protocol, is a [`BadResponse`](agents_core::ApiErrorKind::BadResponse).
+//!   [`Provider`](agents_core::ApiErrorKind::Provider) error with the server's message; a
+//!   chunk that is not JSON, or that breaks the protocol, is a
+//!   [`BadResponse`](agents_core::ApiErrorKind::BadResponse).
 //! * A call without a function name is not emitted; the calls beside it are, and then a
 //!   [`BadResponse`](agents_core::ApiErrorKind::BadResponse) names the bad one.
 //! * A reply may hold at most [`MAX_TOOL_CALLS`] calls of at most [`MAX_TOOL_CALL_BYTES`] in

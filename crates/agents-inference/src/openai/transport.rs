@@ -149,7 +149,8 @@ pub(crate) async fn start(
 }
 
 /// The error of a response with an error status. A 429 or 503 with a `Retry-After` the
-/// server means is [`RateLimited`](agents_core::ApiErrorKind::RateLimited), so retries wait as long as asked.
+/// server means is [`RateLimited`](agents_core::ApiErrorKind::RateLimited), so retries wait as
+/// long as asked.
 async fn status_error(response: reqwest::Response) -> LlmError {
     let status = response.status().as_u16();
     if status == 429 {
