@@ -239,21 +239,14 @@ async fn parallel_calls_run_concurrently_and_are_recorded_in_the_models_order() 
 
 #[tokio::test]
 async fn tool_errors_go_back_to_the_model_and_stop_response_ends_the_turn() {
-    let fake = FakeOpenAi::with_handler(|request| {
-        let user = request.messages().iter().rev().find(|m| m["role"] == "user").cloned();
-        let asked =
-            user.map(|m| m["content"].as_str().unwrap_or("").to_owned()).unwrap_or_default();
-        if last_is_tool_output(request) {
-            FakeResponse::text("Sorry, the service is down.")
-        } else if asked.contains("stop") {
-            FakeResponse::tool_call("call_s", "stop", "{}")
-        } else {
-            FakeResponse::tool_call("call_b", "broken", "{}")
-        }
-    })
-    .await
-    .unwrap();
-    let session = session_for(&fake).build();
+    let llm = FakeLlm::new()
+        .on_input("check the weather", FakeLlmResponse::tool_call("broken", json!({})))
+        .on_input(
+            "the weather service is down",
+            FakeLlmResponse::text("Sorry, the service is down."),
+        )
+        .on_input("please stop", FakeLlmResponse::tool_call("stop", json!({})));
+    let session = session_with(&llm).build();
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
 
@@ -268,13 +261,13 @@ async fn tool_errors_go_back_to_the_model_and_stop_response_ends_the_turn() {
     expect.next_event().is_message(ChatRole::Assistant);
     expect.no_more_events();
 
-    let before = fake.request_count();
+    let before = llm.requests().len();
     let result = session.run("please stop").await.unwrap();
     let mut expect = result.expect();
     expect.next_event().is_function_call("stop");
     expect.next_event().is_function_call_output().with_output("").is_error(false);
     expect.no_more_events();
-    assert_eq!(fake.request_count(), before + 1, "no reply after StopResponse");
+    assert_eq!(llm.requests().len(), before + 1, "no reply after StopResponse");
     session.close().await;
 }
 
@@ -629,16 +622,11 @@ async fn history_of_removed_tools_is_kept_and_sent() {
 
 #[tokio::test]
 async fn interrupting_while_tools_run_cancels_them_and_asks_no_reply() {
-    let fake = FakeOpenAi::with_handler(|request| {
-        if last_is_tool_output(request) {
-            FakeResponse::text("should not be asked")
-        } else {
-            FakeResponse::tool_calls([("call_fast", "fast", "{}"), ("call_slow", "slow", "{}")])
-        }
-    })
-    .await
-    .unwrap();
-    let session = session_for(&fake).build();
+    let both = FakeLlmResponse::tool_call("fast", json!({})).with_tool_call("slow", json!({}));
+    let llm = FakeLlm::new()
+        .on_input("go", both)
+        .on_input("fast done", FakeLlmResponse::text("should not be asked"));
+    let session = session_with(&llm).build();
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
     let handle = session.generate_reply(ReplyOptions::user_input("go"));
@@ -646,7 +634,7 @@ async fn interrupting_while_tools_run_cancels_them_and_asks_no_reply() {
     session.interrupt();
     tokio::time::timeout(Duration::from_secs(2), handle.wait_for_playout()).await.unwrap();
     session.wait_for_idle().await;
-    assert_eq!(fake.request_count(), 1, "no follow-up request after the interruption");
+    assert_eq!(llm.requests().len(), 1, "no follow-up request after the interruption");
     let history = session.history();
     let outputs: Vec<String> = history
         .items()
