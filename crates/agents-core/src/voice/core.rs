@@ -301,7 +301,7 @@ impl SessionCore {
 
     /// Reports an error: an event, and the result of the `run` that caused the failing work.
     pub(super) fn report_error(&self, error: SessionErrorEvent, source: ErrorSource) {
-        tracing::error!(?source, "{error}");
+        tracing::error!(?source, "{}", crate::api_error::error_chain(&error));
         {
             let mut state = self.state();
             state.errors_reported += 1;

@@ -10,12 +10,12 @@ use super::core::{SessionCore, in_current_run};
 use super::events::{
     AgentMetrics, AgentState, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent,
 };
-use super::hooks::{AgentContext, ModelSettings, StopResponse};
 use super::instructions::{initial_context, refresh_instructions};
 use super::options::ReplyOptions;
 use super::speaker::Speaker;
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
+use crate::agent::{AgentContext, ModelSettings, StopResponse};
 use crate::llm::{
     ChatChunk, ChatContext, ChatItem, ChatMessage, ChatRole, CompletionUsage, FunctionCall,
     FunctionCallOutput, LlmStream, RunContext, ToolChoice, ToolError, ToolOutput, ToolSet,

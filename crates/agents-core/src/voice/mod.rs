@@ -17,8 +17,8 @@
 //! scheduler, generation,  the tasks: they use the core, never the facade
 //! recognition, speaker
 //!    │
-//! hooks, run_context      what user code is given: `AgentContext`, and a tool's
-//!    │                    `RunContext::session`/`speech_handle`/`userdata`
+//! run_context             what a tool is given: `RunContext::session`/`speech_handle`/
+//!    │                    `userdata` (hooks get `crate::agent::AgentContext`)
 //! core, busy, preemptive  `SessionCore`, the shared state and its operations (emit, commit,
 //!    │                    report_error, the state setters, the job queue); busy counting;
 //!    │                    the preemptive LLM request
@@ -32,9 +32,9 @@
 //!
 //! Outside `voice`: `llm` (models, tools, the chat context) knows no session — a
 //! `RunContext` carries its caller opaquely, and the session's accessors on it are added here,
-//! in `run_context`; `voice` uses `llm` and `agent`. `agent` still names the hook types
-//! declared here (`AgentHooks`, `NoHooks`): an agent carries hooks, and a hook is given the
-//! session.
+//! in `run_context`; `voice` uses `llm` and `agent`. The agent types (`Agent`, `AgentDefinition`,
+//! `AgentHooks`, `AgentContext`) live in `crate::agent`; `AgentContext` names the session
+//! handle, because a hook is given the session.
 
 //! # Concurrency
 //!
@@ -81,7 +81,6 @@ mod core;
 mod error;
 mod events;
 mod generation;
-mod hooks;
 mod instructions;
 mod mock;
 mod options;
@@ -96,15 +95,16 @@ mod speaker;
 mod speech;
 
 pub use self::core::AgentSession;
+/// The agent types, defined in [`agent`](crate::agent) and used by the session.
+pub use crate::agent::{
+    AgentContext, AgentDefinition, AgentHooks, ModelSettings, NoHooks, StopResponse,
+    default_agent_id, default_llm_node,
+};
 pub use builder::AgentSessionBuilder;
 pub use error::SessionError;
 pub use events::{
     AgentMetrics, AgentState, CloseReason, EouMetrics, ErrorSource, LlmMetrics, SessionErrorEvent,
     SessionEvent, SttMetrics, TtsMetrics, TurnMetrics, UserState, VadMetrics,
-};
-pub use hooks::{
-    AgentContext, AgentDefinition, AgentHooks, ModelSettings, NoHooks, StopResponse,
-    default_agent_id, default_llm_node,
 };
 pub use mock::{MockTool, MockTools};
 pub use options::{ReplyOptions, SessionOptions};

@@ -25,9 +25,9 @@ use super::events::{
     AgentMetrics, EouMetrics, ErrorSource, SessionErrorEvent, SessionEvent, SttMetrics, UserState,
     VadMetrics,
 };
-use super::hooks::{AgentContext, ModelSettings};
 use super::options::ReplyOptions;
 use super::preemptive::Preemptive;
+use crate::agent::{AgentContext, ModelSettings};
 use crate::audio::AudioFrame;
 use crate::stt::{SpeechEventKind, SttStream};
 use crate::vad::{VadEventKind, VadStream};
@@ -233,7 +233,8 @@ pub(super) async fn run(core: &Arc<SessionCore>, recognition: Recognition) {
                     on_speech_event(core, &mut turn, vad.is_some(), event, pushed);
                 }
                 Some(Err(error)) => {
-                    core.report_error(SessionErrorEvent::Other(error.to_string().into()), ErrorSource::Stt);
+                    let error = crate::api_error::error_chain(&error);
+                    core.report_error(SessionErrorEvent::Other(error.into()), ErrorSource::Stt);
                     stt_done = true;
                 }
                 None => stt_done = true,

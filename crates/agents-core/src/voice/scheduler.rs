@@ -11,10 +11,10 @@ use tokio::sync::mpsc;
 use super::core::{Job, JobKind, SessionCore, as_hook_of, in_run, sync_in_run};
 use super::events::{AgentState, ErrorSource, SessionErrorEvent};
 use super::generation;
-use super::hooks::AgentContext;
 use super::speaker::Speaker;
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
+use crate::agent::AgentContext;
 use crate::llm::{AgentHandoff, ChatItem, ChatMessage, ChatRole};
 
 /// Runs jobs one at a time, in order; while a hook runs, only the replies it asked for.

@@ -22,7 +22,6 @@ use super::error::SessionError;
 use super::events::{
     AgentState, CloseReason, ErrorSource, SessionErrorEvent, SessionEvent, UserState,
 };
-use super::hooks::AgentContext;
 use super::mock::MockTools;
 use super::options::{ReplyOptions, SessionOptions};
 use super::output::AudioOutput;
@@ -30,6 +29,7 @@ use super::recognition::{InputClock, Recognition};
 use super::run_result::RunResult;
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
+use crate::agent::AgentContext;
 use crate::audio::AudioFrame;
 use crate::llm::{AgentHandoff, ApiConnectOptions, ChatContext, ChatItem, Llm};
 use crate::room::Room;

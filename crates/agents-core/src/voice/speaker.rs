@@ -130,7 +130,7 @@ impl Speaker {
             Some(Err(error)) => {
                 self.failed = true;
                 core.report_error(
-                    SessionErrorEvent::Other(error.to_string().into()),
+                    SessionErrorEvent::Other(crate::api_error::error_chain(&error).into()),
                     ErrorSource::Tts,
                 );
             }
