@@ -7,6 +7,7 @@ mod events;
 mod generation;
 mod hooks;
 mod mock;
+mod model_input;
 mod output;
 mod preemptive;
 pub(crate) mod recognition;
@@ -24,6 +25,7 @@ pub use hooks::{
     default_agent_id, default_llm_node,
 };
 pub use mock::{MockTool, MockTools};
+pub use model_input::{ComponentError, ComponentKind, IntoLlm, IntoStt, IntoTts, input};
 pub use output::{AudioOutput, PlaybackFinished};
 pub use run_result::{
     EventAssert, FunctionCallAssert, FunctionCallOutputAssert, MessageAssert, RunAssert, RunEvent,

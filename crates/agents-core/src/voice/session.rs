@@ -22,6 +22,7 @@ use super::events::{
 use super::generation;
 use super::hooks::AgentContext;
 use super::mock::MockTools;
+use super::model_input::{ComponentError, IntoLlm, IntoStt, IntoTts};
 use super::output::AudioOutput;
 use super::recognition::InputClock;
 use super::run_result::{RunEvent, RunResult};
@@ -144,6 +145,8 @@ pub struct AgentSessionBuilder {
     tts: Option<Arc<dyn Tts>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
+    /// The first `.stt`/`.llm`/`.tts` value that could not be converted; `start` returns it.
+    invalid: Option<ComponentError>,
 }
 
 impl fmt::Debug for AgentSessionBuilder {
@@ -155,9 +158,11 @@ impl fmt::Debug for AgentSessionBuilder {
 }
 
 impl AgentSessionBuilder {
-    /// The LLM the session's agents use.
-    pub fn llm(mut self, llm: impl Llm) -> Self {
-        self.llm = Some(Arc::new(llm));
+    /// The LLM the session's agents use (Python's `llm=`): an [`Llm`], an `Arc` of one, or
+    /// with `agents-inference` a model string such as `"openai/gpt-4.1-mini"` (see
+    /// [`IntoLlm`]; a string that cannot be used makes [`start`](AgentSession::start) fail).
+    pub fn llm<M>(mut self, llm: impl IntoLlm<M>) -> Self {
+        self.llm = self.keep(llm.into_llm());
         self
     }
 
@@ -173,18 +178,26 @@ impl AgentSessionBuilder {
         self
     }
 
-    /// The speech-to-text for audio input (Python's `stt=`). A non-streaming STT needs a
-    /// [`vad`](Self::vad) to cut the audio into utterances.
-    pub fn stt(mut self, stt: Arc<dyn Stt>) -> Self {
-        self.stt = Some(stt);
+    /// The speech-to-text for audio input (Python's `stt=`): an [`Stt`], an `Arc` of one, or
+    /// with `agents-inference` a model string such as `"deepgram/nova-3:en"` (see
+    /// [`IntoStt`]). A non-streaming STT needs a [`vad`](Self::vad) to cut the audio into
+    /// utterances.
+    pub fn stt<M>(mut self, stt: impl IntoStt<M>) -> Self {
+        self.stt = self.keep(stt.into_stt());
         self
     }
 
-    /// The text-to-speech for audio output (Python's `tts=`). A non-streaming TTS is spoken
-    /// sentence by sentence.
-    pub fn tts(mut self, tts: Arc<dyn Tts>) -> Self {
-        self.tts = Some(tts);
+    /// The text-to-speech for audio output (Python's `tts=`): a [`Tts`], an `Arc` of one, or
+    /// with `agents-inference` a model string such as `"cartesia/sonic-3:<voice>"` (see
+    /// [`IntoTts`]). A non-streaming TTS is spoken sentence by sentence.
+    pub fn tts<M>(mut self, tts: impl IntoTts<M>) -> Self {
+        self.tts = self.keep(tts.into_tts());
         self
+    }
+
+    /// The converted component, or `None` with the first conversion error kept for `start`.
+    fn keep<T>(&mut self, component: Result<T, ComponentError>) -> Option<T> {
+        component.map_err(|error| self.invalid.get_or_insert(error)).ok()
     }
 
     /// Sets `min_endpointing_delay` (default 0.5 s).
@@ -246,6 +259,7 @@ impl AgentSessionBuilder {
                 tts: self.tts,
                 options: self.options,
                 userdata: self.userdata,
+                invalid: self.invalid,
                 events,
                 busy: watch::Sender::new(0),
                 hooks_running: watch::Sender::new(0),
@@ -275,6 +289,10 @@ pub enum SessionError {
     /// Audio input needs a component the session was not built with.
     #[error("audio input needs {0}")]
     MissingComponent(&'static str),
+    /// A value given to the builder's `.stt`, `.llm` or `.tts` could not be used (a malformed
+    /// model string, a missing credential): `start` fails with the first one.
+    #[error(transparent)]
+    InvalidComponent(ComponentError),
     /// A reply of the run failed: an LLM request failed (after its retries), or an agent hook
     /// or node panicked. The run's result is kept, with its events (a partial reply, the tools
     /// that ran) and its errors.
@@ -298,6 +316,7 @@ struct SessionInner {
     tts: Option<Arc<dyn Tts>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
+    invalid: Option<ComponentError>,
     events: broadcast::Sender<SessionEvent>,
     /// Queued and running replies, plus running hooks: zero means idle.
     busy: watch::Sender<usize>,
@@ -532,6 +551,9 @@ impl AgentSession {
         audio: Option<(BoxStream<'static, AudioFrame>, InputClock)>,
         audio_output: Option<Arc<dyn AudioOutput>>,
     ) -> Result<(), SessionError> {
+        if let Some(invalid) = &self.inner.invalid {
+            return Err(SessionError::InvalidComponent(invalid.clone()));
+        }
         let recognition = audio.map(|(audio, clock)| self.recognition(audio, clock)).transpose()?;
         if audio_output.is_some() && self.inner.tts.is_none() {
             return Err(SessionError::MissingComponent(

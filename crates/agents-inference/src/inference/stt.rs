@@ -35,7 +35,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::gateway::{ConnectError, Gateway, GatewaySettings, Setters, WebSocket, gateway_setters};
-use super::model_string::SttModelString;
+use super::model_string::{ModelKind, ModelStringError, SttModelString, check_model_string};
 use super::protocol::{
     ConnectionSettings, Fallback, FallbackModel, SttClientMessage, SttServerMessage,
     SttSessionSettings, SttUpdateSettings, Transcript, parse_stt_message,
@@ -252,13 +252,17 @@ pub struct SttBuilder {
     settings: Settings,
     conn_options: ApiConnectOptions,
     gateway: GatewaySettings,
+    /// Why the model string cannot be used; `build` returns it.
+    invalid: Option<ModelStringError>,
 }
 
 impl SttBuilder {
-    /// A builder for `model` (`provider/model[:language]` or `auto`).
+    /// A builder for `model` (`provider/model[:language]` or `auto`); a malformed string
+    /// makes [`build`](Self::build) fail with [`ConfigError::InvalidModel`].
     pub fn new(model: &str) -> Self {
         let parsed = SttModelString::parse(model);
         Self {
+            invalid: check_model_string(ModelKind::Stt, model).err(),
             name: parsed.model.clone().unwrap_or_else(|| "auto".into()),
             settings: Settings {
                 model: parsed.model,
@@ -321,6 +325,9 @@ impl SttBuilder {
             api_key: "inference::SttBuilder::api_key",
             api_secret: "inference::SttBuilder::api_secret",
         };
+        if let Some(invalid) = self.invalid {
+            return Err(invalid.into());
+        }
         let gateway = self.gateway.resolve(crate::env::var, &setters)?;
         Ok(Stt {
             gateway,
