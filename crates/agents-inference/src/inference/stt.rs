@@ -10,9 +10,12 @@
 //! a retryable error, the stream reconnects (as its [`ApiConnectOptions`] allow) and sends the
 //! kept audio again, then the audio that arrived meanwhile: nothing is lost and no final
 //! transcript is delivered twice (a final ending before what was already delivered is
-//! dropped). Past the bound, the oldest audio not yet covered by a final transcript is
-//! dropped from the buffer: if the connection breaks after more than [`MAX_REPLAY`] of speech
-//! without a final transcript, the words at its start are lost.
+//! dropped). A clean WebSocket close after the end of the input counts as a drop too until the
+//! gateway answered the finalization (with a final covering all the audio, or
+//! `session.finalized`): the transcript of the last utterance is not lost. Past the bound, the
+//! oldest audio not yet covered by a final transcript is dropped from the buffer: if the
+//! connection breaks after more than [`MAX_REPLAY`] of speech without a final transcript, the
+//! words at its start are lost.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -693,13 +696,23 @@ impl Recognizer {
         let text = match received {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Close(frame))) => {
-                if self.ended_at.is_some() {
+                // Past the end of the input, a close is the normal end once the gateway
+                // answered the finalization (a final covering all the audio, or
+                // `session.finalized`). Before that, the transcripts of the audio sent are
+                // still owed: the close is treated as a drop, and the stream reconnects and
+                // resends that audio (within its retries and `MAX_REPLAY`).
+                if self.ended_at.is_some() && self.finalizes == 0 {
                     return Ok(Flow::End);
                 }
                 let reason =
                     frame.map(|f| format!(" ({} {})", f.code, f.reason)).unwrap_or_default();
+                let when = if self.ended_at.is_some() {
+                    "before the transcripts of the end of the input"
+                } else {
+                    "before the end of the input"
+                };
                 return Err(SttError::Connection {
-                    message: format!("the gateway closed the connection{reason}"),
+                    message: format!("the gateway closed the connection{reason} {when}"),
                 });
             }
             Some(Ok(Message::Binary(_))) => {
