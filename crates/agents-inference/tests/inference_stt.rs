@@ -493,6 +493,18 @@ async fn a_clean_close_before_the_last_final_reconnects_and_keeps_the_utterance(
 }
 
 #[tokio::test]
+async fn a_transcript_larger_than_the_read_buffer_arrives_whole() {
+    // The connection reads in 16 KiB: a 60 KB message takes several reads.
+    let long: String = (0..6_000).map(|i| format!("w{i:04} ")).collect();
+    let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
+    fake.script_stt(SttPlan::new([Utterance::on_finalize(long.clone())]));
+    let (events, error) =
+        recognize(stt(&fake).stream(&SttOptions::default()), &speech(0.2, 16_000)).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(finals(&events), [long.trim()]);
+}
+
+#[tokio::test]
 async fn a_final_after_session_finalized_is_still_delivered() {
     let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
     fake.script_stt(SttPlan::new([
