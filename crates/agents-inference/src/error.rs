@@ -2,6 +2,8 @@
 
 use agents_core::llm::LlmError;
 
+use crate::inference::ModelStringError;
+
 /// A model client could not be built: a missing credential, a bad URL or header value, or an
 /// HTTP client that could not be set up. Fix the configuration; retrying won't help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +44,10 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+    /// The model string does not fit its grammar (empty, with whitespace, or an empty
+    /// provider or model).
+    #[error(transparent)]
+    InvalidModel(#[from] ModelStringError),
     /// The HTTP client could not be set up (TLS configuration, certificates).
     #[error("cannot set up the HTTP client: {reason}")]
     HttpClient {

@@ -468,6 +468,64 @@ async fn an_ipv6_loopback_gateway_is_reached() {
 }
 
 #[tokio::test]
+async fn a_clean_close_before_the_last_final_reconnects_and_keeps_the_utterance() {
+    let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
+    // The gateway closes cleanly (a Close frame, no `session.closed`) when asked to finalize,
+    // before the transcript of the last utterance.
+    fake.script_stt(
+        SttPlan::new([
+            Utterance::after(Duration::from_millis(500), "first part"),
+            Utterance::on_finalize("never sent"),
+        ])
+        .with_fault(SttFault::CloseCleanlyAtFinalize),
+    );
+    fake.script_stt(SttPlan::new([Utterance::on_finalize("the last words")]));
+    let (events, error) =
+        recognize_paced(stt(&fake).stream(&SttOptions::default()), &speech(1.0, 16_000)).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(finals(&events), ["first part", "the last words"]);
+    let connections = fake.accepted("/v1/stt");
+    assert_eq!(connections.len(), 2);
+    // The second connection got the audio after the first final (0.5 s), and a finalize.
+    assert_eq!(connections[1].audio_bytes, 16_000);
+    assert_eq!(connections[1].messages_of("session.finalize").len(), 1);
+    assert_eq!(fake.violations(), Vec::<String>::new());
+
+    // A gateway that does it on every attempt: the stream ends with a retryable error after
+    // its retries, the transcripts delivered before kept.
+    let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
+    fake.script_stt(
+        SttPlan::new([Utterance::after(Duration::from_millis(500), "first part")])
+            .with_fault(SttFault::CloseCleanlyAtFinalize),
+    );
+    for _ in 0..2 {
+        fake.script_stt(SttPlan::default().with_fault(SttFault::CloseCleanlyAtFinalize));
+    }
+    let (events, error) =
+        recognize_paced(stt(&fake).stream(&SttOptions::default()), &speech(1.0, 16_000)).await;
+    let error = error.expect("an error once the retries are spent");
+    assert!(
+        matches!(error.kind(), ApiErrorKind::Connection { .. }) && error.retryable(),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("before the transcripts"), "{error}");
+    assert_eq!(finals(&events), ["first part"]);
+    assert_eq!(fake.accepted("/v1/stt").len(), 3);
+}
+
+#[tokio::test]
+async fn a_transcript_larger_than_the_read_buffer_arrives_whole() {
+    // The connection reads in 16 KiB: a 60 KB message takes several reads.
+    let long: String = (0..6_000).map(|i| format!("w{i:04} ")).collect();
+    let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
+    fake.script_stt(SttPlan::new([Utterance::on_finalize(long.clone())]));
+    let (events, error) =
+        recognize(stt(&fake).stream(&SttOptions::default()), &speech(0.2, 16_000)).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(finals(&events), [long.trim()]);
+}
+
+#[tokio::test]
 async fn a_final_after_session_finalized_is_still_delivered() {
     let fake = FakeGateway::start(KEY, SECRET).await.unwrap();
     fake.script_stt(SttPlan::new([

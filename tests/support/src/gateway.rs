@@ -50,6 +50,9 @@ pub enum SttFault {
     MalformedAfter(Duration),
     /// Sends `session.closed` once this much audio was received, and closes.
     SessionClosedAfter(Duration),
+    /// Answers the first `session.finalize` with a clean WebSocket close (a Close frame, no
+    /// transcript, no `session.finalized`, no `session.closed`).
+    CloseCleanlyAtFinalize,
     /// Answers nothing from the first `session.finalize` on (no transcript, no
     /// `session.finalized`) and ignores the audio after it; a `session.close` still gets
     /// `session.closed`.
@@ -629,6 +632,10 @@ impl Connection {
                 }
                 "session.finalize" => {
                     finalize_requested = true;
+                    if fault == Some(SttFault::CloseCleanlyAtFinalize) {
+                        let _ = self.socket.close(None).await;
+                        return;
+                    }
                     if fault == Some(SttFault::SilentAfterFinalize) {
                         continue;
                     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::core::{AgentSession, Components, SessionCore};
+use super::model_input::{ComponentError, IntoLlm, IntoStt, IntoTts};
 use super::options::SessionOptions;
 use crate::llm::{ApiConnectOptions, Llm};
 use crate::stt::Stt;
@@ -21,6 +22,8 @@ pub struct AgentSessionBuilder {
     tts: Option<Arc<dyn Tts>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
+    /// The first `.stt`/`.llm`/`.tts` value that could not be converted; `start` returns it.
+    invalid: Option<ComponentError>,
 }
 
 impl fmt::Debug for AgentSessionBuilder {
@@ -32,9 +35,11 @@ impl fmt::Debug for AgentSessionBuilder {
 }
 
 impl AgentSessionBuilder {
-    /// The LLM the session's agents use.
-    pub fn llm(mut self, llm: impl Llm) -> Self {
-        self.llm = Some(Arc::new(llm));
+    /// The LLM the session's agents use (Python's `llm=`): an [`Llm`], an `Arc` of one, or
+    /// with `agents-inference` a model string such as `"openai/gpt-4.1-mini"` (see
+    /// [`IntoLlm`]; a string that cannot be used makes [`start`](AgentSession::start) fail).
+    pub fn llm<M>(mut self, llm: impl IntoLlm<M>) -> Self {
+        self.llm = self.keep(llm.into_llm());
         self
     }
 
@@ -50,18 +55,26 @@ impl AgentSessionBuilder {
         self
     }
 
-    /// The speech-to-text for audio input (Python's `stt=`). A non-streaming STT needs a
-    /// [`vad`](Self::vad) to cut the audio into utterances.
-    pub fn stt(mut self, stt: Arc<dyn Stt>) -> Self {
-        self.stt = Some(stt);
+    /// The speech-to-text for audio input (Python's `stt=`): an [`Stt`], an `Arc` of one, or
+    /// with `agents-inference` a model string such as `"deepgram/nova-3:en"` (see
+    /// [`IntoStt`]). A non-streaming STT needs a [`vad`](Self::vad) to cut the audio into
+    /// utterances.
+    pub fn stt<M>(mut self, stt: impl IntoStt<M>) -> Self {
+        self.stt = self.keep(stt.into_stt());
         self
     }
 
-    /// The text-to-speech for audio output (Python's `tts=`). A non-streaming TTS is spoken
-    /// sentence by sentence.
-    pub fn tts(mut self, tts: Arc<dyn Tts>) -> Self {
-        self.tts = Some(tts);
+    /// The text-to-speech for audio output (Python's `tts=`): a [`Tts`], an `Arc` of one, or
+    /// with `agents-inference` a model string such as `"cartesia/sonic-3:<voice>"` (see
+    /// [`IntoTts`]). A non-streaming TTS is spoken sentence by sentence.
+    pub fn tts<M>(mut self, tts: impl IntoTts<M>) -> Self {
+        self.tts = self.keep(tts.into_tts());
         self
+    }
+
+    /// The converted component, or `None` with the first conversion error kept for `start`.
+    fn keep<T>(&mut self, component: Result<T, ComponentError>) -> Option<T> {
+        component.map_err(|error| self.invalid.get_or_insert(error)).ok()
     }
 
     /// Sets `min_endpointing_delay` (default 0.5 s).
@@ -114,9 +127,9 @@ impl AgentSessionBuilder {
 
     /// Builds the session; start it with [`AgentSession::start`].
     pub fn build(self) -> AgentSession {
-        let Self { llm, vad, stt, tts, options, userdata } = self;
+        let Self { llm, vad, stt, tts, options, userdata, invalid } = self;
         AgentSession {
-            core: SessionCore::new(Components { llm, vad, stt, tts, options, userdata }),
+            core: SessionCore::new(Components { llm, vad, stt, tts, options, userdata, invalid }),
         }
     }
 }

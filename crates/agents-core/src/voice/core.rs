@@ -18,6 +18,7 @@ use super::busy::{Busy, BusyCount};
 use super::error::SessionError;
 use super::events::{AgentState, ErrorSource, SessionErrorEvent, SessionEvent, UserState};
 use super::mock::MockTools;
+use super::model_input::ComponentError;
 use super::options::{ReplyOptions, SessionOptions};
 use super::output::AudioOutput;
 use super::preemptive::Preemptive;
@@ -82,6 +83,8 @@ pub(super) struct SessionCore {
     pub(super) tts: Option<Arc<dyn Tts>>,
     pub(super) options: SessionOptions,
     pub(super) userdata: Option<Arc<dyn Any + Send + Sync>>,
+    /// The builder's first component that could not be used: `start` fails with it.
+    pub(super) invalid: Option<ComponentError>,
     events: broadcast::Sender<SessionEvent>,
     /// Queued and running replies, plus running hooks: zero means idle.
     busy: BusyCount,
@@ -175,11 +178,12 @@ pub(super) struct Components {
     pub(super) tts: Option<Arc<dyn Tts>>,
     pub(super) options: SessionOptions,
     pub(super) userdata: Option<Arc<dyn Any + Send + Sync>>,
+    pub(super) invalid: Option<ComponentError>,
 }
 
 impl SessionCore {
     pub(super) fn new(components: Components) -> Arc<Self> {
-        let Components { llm, vad, stt, tts, options, userdata } = components;
+        let Components { llm, vad, stt, tts, options, userdata, invalid } = components;
         let (events, _) = broadcast::channel(1024);
         Arc::new(Self {
             llm,
@@ -188,6 +192,7 @@ impl SessionCore {
             tts,
             options,
             userdata,
+            invalid,
             events,
             busy: BusyCount::default(),
             hooks_running: BusyCount::default(),

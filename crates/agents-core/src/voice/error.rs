@@ -19,6 +19,10 @@ pub enum SessionError {
     /// Audio input needs a component the session was not built with.
     #[error("audio input needs {0}")]
     MissingComponent(&'static str),
+    /// A value given to the builder's `.stt`, `.llm` or `.tts` could not be used (a malformed
+    /// model string, a missing credential): `start` fails with the first one.
+    #[error(transparent)]
+    InvalidComponent(super::model_input::ComponentError),
     /// A reply of the run failed: an LLM request failed (after its retries), or an agent hook
     /// or node panicked. The run's result is kept, with its events (a partial reply, the tools
     /// that ran) and its errors.

@@ -83,6 +83,7 @@ mod events;
 mod generation;
 mod instructions;
 mod mock;
+mod model_input;
 mod options;
 mod output;
 mod preemptive;
@@ -107,6 +108,7 @@ pub use events::{
     SessionEvent, SttMetrics, TtsMetrics, TurnMetrics, UserState, VadMetrics,
 };
 pub use mock::{MockTool, MockTools};
+pub use model_input::{ComponentError, ComponentKind, IntoLlm, IntoStt, IntoTts, input};
 pub use options::{ReplyOptions, SessionOptions};
 pub use output::{AudioOutput, PlaybackFinished};
 pub use run_result::{

@@ -174,6 +174,9 @@ impl AgentSession {
         audio_output: Option<Arc<dyn AudioOutput>>,
     ) -> Result<(), SessionError> {
         let core = &self.core;
+        if let Some(invalid) = &core.invalid {
+            return Err(SessionError::InvalidComponent(invalid.clone()));
+        }
         let recognition = audio.map(|(audio, clock)| self.recognition(audio, clock)).transpose()?;
         if audio_output.is_some() && core.tts.is_none() {
             return Err(SessionError::MissingComponent(

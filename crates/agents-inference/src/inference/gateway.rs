@@ -23,11 +23,20 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::token::TokenMinter;
 use super::{DEFAULT_BASE_URL, STAGING_BASE_URL};
 use crate::ConfigError;
 use crate::http::truncate;
+
+/// The WebSocket read buffer. tungstenite zero-fills the free part of it (up to this size) on
+/// every read attempt, and a stream's task attempts one each time it wakes — 100 times a
+/// second for an STT stream fed 10 ms frames. Its default of 128 KiB made that zero-filling
+/// the largest cost of an STT stream after the resampler (`BENCHMARKS.md`, inference_speech);
+/// the gateway's messages are small JSON (transcripts; TTS audio in chunks of a few KiB), so
+/// 16 KiB reads most of them whole.
+const READ_BUFFER_SIZE: usize = 16 * 1024;
 
 const URL_ENV: &str = "LIVEKIT_INFERENCE_URL";
 const LIVEKIT_URL_ENV: &str = "LIVEKIT_URL";
@@ -302,7 +311,8 @@ impl Gateway {
         } else {
             Box::new(tcp)
         };
-        match tokio_tungstenite::client_async(request, stream).await {
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_SIZE);
+        match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
             Ok((socket, _response)) => Ok(socket),
             Err(tungstenite::Error::Http(response)) => {
                 let body = response.body().as_deref().map(String::from_utf8_lossy);

@@ -15,6 +15,7 @@
 //! * tools are always sent strict.
 
 mod gateway;
+mod model_input;
 mod model_string;
 pub mod protocol;
 mod stt;
@@ -31,7 +32,11 @@ use agents_core::llm::{
 };
 use serde_json::{Map, Value};
 
-pub use self::model_string::{SttModelString, TtsModelString};
+#[doc(hidden)]
+pub use self::model_input::ModelString;
+pub use self::model_string::{
+    ModelKind, ModelStringError, SttModelString, TtsModelString, check_model_string,
+};
 pub use self::protocol::FallbackModel;
 pub use self::stt::{
     FINALIZATION_TIMEOUT, INACTIVITY_TIMEOUT, InferenceSttStream, MAX_REPLAY, Stt, SttBuilder,
@@ -198,6 +203,7 @@ impl LlmBuilder {
 
     /// [`build`](Self::build) with the environment read through `lookup`.
     fn build_with(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Llm, ConfigError> {
+        check_model_string(ModelKind::Llm, &self.model)?;
         let setters = gateway::Setters {
             api_key: "inference::LlmBuilder::api_key",
             api_secret: "inference::LlmBuilder::api_secret",

@@ -10,9 +10,12 @@
 //! a retryable error, the stream reconnects (as its [`ApiConnectOptions`] allow) and sends the
 //! kept audio again, then the audio that arrived meanwhile: nothing is lost and no final
 //! transcript is delivered twice (a final ending before what was already delivered is
-//! dropped). Past the bound, the oldest audio not yet covered by a final transcript is
-//! dropped from the buffer: if the connection breaks after more than [`MAX_REPLAY`] of speech
-//! without a final transcript, the words at its start are lost.
+//! dropped). A clean WebSocket close after the end of the input counts as a drop too until the
+//! gateway answered the finalization (with a final covering all the audio, or
+//! `session.finalized`): the transcript of the last utterance is not lost. Past the bound, the
+//! oldest audio not yet covered by a final transcript is dropped from the buffer: if the
+//! connection breaks after more than [`MAX_REPLAY`] of speech without a final transcript, the
+//! words at its start are lost.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -35,7 +38,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::gateway::{Gateway, GatewaySettings, Setters, WebSocket, gateway_setters};
-use super::model_string::SttModelString;
+use super::model_string::{ModelKind, ModelStringError, SttModelString, check_model_string};
 use super::protocol::{
     ConnectionSettings, Fallback, FallbackModel, SttClientMessage, SttServerMessage,
     SttSessionSettings, SttUpdateSettings, Transcript, parse_stt_message,
@@ -249,13 +252,17 @@ pub struct SttBuilder {
     settings: Settings,
     conn_options: ApiConnectOptions,
     gateway: GatewaySettings,
+    /// Why the model string cannot be used; `build` returns it.
+    invalid: Option<ModelStringError>,
 }
 
 impl SttBuilder {
-    /// A builder for `model` (`provider/model[:language]` or `auto`).
+    /// A builder for `model` (`provider/model[:language]` or `auto`); a malformed string
+    /// makes [`build`](Self::build) fail with [`ConfigError::InvalidModel`].
     pub fn new(model: &str) -> Self {
         let parsed = SttModelString::parse(model);
         Self {
+            invalid: check_model_string(ModelKind::Stt, model).err(),
             name: parsed.model.clone().unwrap_or_else(|| "auto".into()),
             settings: Settings {
                 model: parsed.model,
@@ -318,6 +325,9 @@ impl SttBuilder {
             api_key: "inference::SttBuilder::api_key",
             api_secret: "inference::SttBuilder::api_secret",
         };
+        if let Some(invalid) = self.invalid {
+            return Err(invalid.into());
+        }
         let gateway = self.gateway.resolve(crate::env::var, &setters)?;
         Ok(Stt {
             gateway,
@@ -683,13 +693,23 @@ impl Recognizer {
         let text = match received {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Close(frame))) => {
-                if self.ended_at.is_some() {
+                // Past the end of the input, a close is the normal end once the gateway
+                // answered the finalization (a final covering all the audio, or
+                // `session.finalized`). Before that, the transcripts of the audio sent are
+                // still owed: the close is treated as a drop, and the stream reconnects and
+                // resends that audio (within its retries and `MAX_REPLAY`).
+                if self.ended_at.is_some() && self.finalizes == 0 {
                     return Ok(Flow::End);
                 }
                 let reason =
                     frame.map(|f| format!(" ({} {})", f.code, f.reason)).unwrap_or_default();
+                let when = if self.ended_at.is_some() {
+                    "before the transcripts of the end of the input"
+                } else {
+                    "before the end of the input"
+                };
                 return Err(SttError::connection(format!(
-                    "the gateway closed the connection{reason}"
+                    "the gateway closed the connection{reason} {when}"
                 )));
             }
             Some(Ok(Message::Binary(_))) => {

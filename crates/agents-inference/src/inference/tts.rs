@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::gateway::{Gateway, GatewaySettings, Setters, WebSocket, gateway_setters, short_id};
-use super::model_string::TtsModelString;
+use super::model_string::{ModelKind, ModelStringError, TtsModelString, check_model_string};
 use super::protocol::{
     AlignedChar, AlignedWord, ConnectionSettings, Fallback, FallbackModel, GenerationConfig,
     TtsClientMessage, TtsServerMessage, parse_tts_message,
@@ -219,13 +219,17 @@ pub struct TtsBuilder {
     fallback: Vec<FallbackModel>,
     conn_options: ApiConnectOptions,
     gateway: GatewaySettings,
+    /// Why the model string cannot be used; `build` returns it.
+    invalid: Option<ModelStringError>,
 }
 
 impl TtsBuilder {
-    /// A builder for `model` (`provider/model[:voice]`).
+    /// A builder for `model` (`provider/model[:voice]`); a malformed string makes
+    /// [`build`](Self::build) fail with [`ConfigError::InvalidModel`].
     pub fn new(model: &str) -> Self {
         let parsed = TtsModelString::parse(model);
         Self {
+            invalid: check_model_string(ModelKind::Tts, model).err(),
             model: parsed.model,
             voice: parsed.voice,
             language: None,
@@ -285,6 +289,9 @@ impl TtsBuilder {
             api_key: "inference::TtsBuilder::api_key",
             api_secret: "inference::TtsBuilder::api_secret",
         };
+        if let Some(invalid) = self.invalid {
+            return Err(invalid.into());
+        }
         let gateway = self.gateway.resolve(crate::env::var, &setters)?;
         Ok(Tts {
             config: Arc::new(TtsConfig {
