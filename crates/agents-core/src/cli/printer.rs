@@ -54,6 +54,11 @@ impl<W: Write> Printer<W> {
                 self.call(function_call)?;
                 self.out.flush()?;
             }
+            // `✓ output` / `✗ error` as each call ends.
+            SessionEvent::FunctionToolFinished { output, .. } => {
+                self.output(output)?;
+                self.out.flush()?;
+            }
             SessionEvent::FunctionToolsExecuted { function_calls, function_call_outputs } => {
                 let count = function_calls.len().max(function_call_outputs.len());
                 for index in 0..count {

@@ -107,4 +107,17 @@ impl RunContext {
     pub fn function_call(&self) -> &FunctionCall {
         &self.inner.function_call
     }
+
+    /// Reports the call's progress as a `SessionEvent::FunctionToolProgress` (nothing outside
+    /// a session): `progress` so far, of `total` when known, with an optional `message`.
+    pub fn report_progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
+        if let Some(session) = self.session() {
+            session.emit(crate::voice::SessionEvent::FunctionToolProgress {
+                function_call: self.inner.function_call.clone(),
+                progress,
+                total,
+                message,
+            });
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod run_result;
 mod session;
 mod speaker;
 mod speech;
+mod toolsets;
 
 pub use events::{
     AgentMetrics, AgentState, CloseReason, EouMetrics, ErrorSource, LlmMetrics, SessionErrorEvent,

@@ -38,7 +38,7 @@ impl Preemptive {
     /// Starts the request the reply to `transcript` would make, for the session's current
     /// agent.
     pub(crate) fn start(session: &AgentSession, agent: Agent, transcript: String) -> Self {
-        let tools = agent.tools();
+        let tools = session.offered_tools(&agent);
         let mut request = initial_context(&agent);
         request.push(ChatMessage::new(ChatRole::User, transcript.clone()));
         let ctx = AgentContext { session: session.clone(), agent: agent.clone() };

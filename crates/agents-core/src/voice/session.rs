@@ -29,7 +29,8 @@ use super::speech::SpeechHandle;
 use crate::agent::Agent;
 use crate::audio::AudioFrame;
 use crate::llm::{
-    AgentHandoff, ApiConnectOptions, ChatContext, ChatItem, ChatMessage, ChatRole, Llm, ToolChoice,
+    AgentHandoff, ApiConnectOptions, ChatContext, ChatItem, ChatMessage, ChatRole, IntoToolSet,
+    Llm, ToolChoice, ToolSet, ToolSetError, Toolset, ToolsetError,
 };
 use crate::room::Room;
 use crate::stt::Stt;
@@ -144,6 +145,8 @@ pub struct AgentSessionBuilder {
     tts: Option<Arc<dyn Tts>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
+    tools: Option<Result<ToolSet, ToolSetError>>,
+    toolsets: Vec<Arc<dyn Toolset>>,
 }
 
 impl fmt::Debug for AgentSessionBuilder {
@@ -229,6 +232,20 @@ impl AgentSessionBuilder {
         self
     }
 
+    /// Tools offered to every agent of the session, after the agent's own (Python's
+    /// `AgentSession(tools=[...])`). A name clash within them fails `start`.
+    pub fn tools(mut self, tools: impl IntoToolSet) -> Self {
+        self.tools = Some(tools.into_tool_set());
+        self
+    }
+
+    /// Toolsets offered to every agent of the session (Python's `AgentSession(tools=[toolset])`,
+    /// `mcp_servers=[...]`): set up by `start`, closed by `close`. Adds to those given before.
+    pub fn toolsets(mut self, toolsets: impl IntoIterator<Item = Arc<dyn Toolset>>) -> Self {
+        self.toolsets.extend(toolsets);
+        self
+    }
+
     /// Data of yours the session carries, for tools and hooks (Python's `userdata`).
     pub fn userdata<T: Any + Send + Sync>(mut self, userdata: T) -> Self {
         self.userdata = Some(Arc::new(userdata));
@@ -246,6 +263,10 @@ impl AgentSessionBuilder {
                 tts: self.tts,
                 options: self.options,
                 userdata: self.userdata,
+                tools: self
+                    .tools
+                    .unwrap_or_else(|| Ok(ToolSet::empty()))
+                    .and_then(|tools| super::toolsets::SessionTools::new(tools, self.toolsets)),
                 events,
                 busy: watch::Sender::new(0),
                 hooks_running: watch::Sender::new(0),
@@ -272,6 +293,12 @@ pub enum SessionError {
     /// `run` was called while another `run` was in progress.
     #[error("nested runs are not supported: wait for the current `run` to finish")]
     NestedRun,
+    /// The session's tools clash (`AgentSession::builder().tools(...)` / `.toolsets(...)`).
+    #[error("the session's tools: {0}")]
+    Tools(#[from] ToolSetError),
+    /// A toolset of the session or of the agent could not be set up.
+    #[error(transparent)]
+    Toolset(#[from] ToolsetError),
     /// Audio input needs a component the session was not built with.
     #[error("audio input needs {0}")]
     MissingComponent(&'static str),
@@ -298,6 +325,8 @@ struct SessionInner {
     tts: Option<Arc<dyn Tts>>,
     options: SessionOptions,
     userdata: Option<Arc<dyn Any + Send + Sync>>,
+    /// Session-wide tools and toolsets (or why they clash).
+    tools: Result<super::toolsets::SessionTools, ToolSetError>,
     events: broadcast::Sender<SessionEvent>,
     /// Queued and running replies, plus running hooks: zero means idle.
     busy: watch::Sender<usize>,
@@ -448,6 +477,7 @@ impl<'a> IntoFuture for StartSession<'a> {
                 audio = audio.or(room_input);
                 audio_output = audio_output.or(room_output);
             }
+            session.setup_for_start(&agent).await?;
             session.start_now(agent, room, audio, audio_output)
         })
     }
@@ -457,6 +487,37 @@ impl AgentSession {
     /// A builder with Python's defaults.
     pub fn builder() -> AgentSessionBuilder {
         AgentSessionBuilder::default()
+    }
+
+    /// Sets up the session's toolsets and the first agent's, before `start`.
+    async fn setup_for_start(&self, agent: &Agent) -> Result<(), SessionError> {
+        {
+            let state = self.state();
+            if state.started {
+                return Err(SessionError::AlreadyStarted);
+            }
+            if state.closed {
+                return Err(SessionError::NotRunning);
+            }
+        }
+        let session_toolsets = match &self.inner.tools {
+            Ok(tools) => tools.toolsets(),
+            Err(error) => return Err(SessionError::Tools(error.clone())),
+        };
+        self.setup_toolsets(&session_toolsets).await?;
+        if let Err(error) = self.setup_toolsets(&agent.toolsets()).await {
+            self.close_toolsets(&session_toolsets).await;
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
+    /// The session-wide tools (valid once `start` succeeded).
+    pub(crate) fn tools_state(&self) -> &super::toolsets::SessionTools {
+        match &self.inner.tools {
+            Ok(tools) => tools,
+            Err(_) => super::toolsets::SessionTools::none(),
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -840,7 +901,9 @@ impl AgentSession {
             if on_exit.await.is_err() {
                 tracing::error!(agent = agent.id(), "the agent's on_exit panicked");
             }
+            self.close_toolsets(&agent.toolsets()).await;
         }
+        self.close_toolsets(&self.tools_state().toolsets()).await;
         let mut hook_tasks = std::mem::take(
             &mut *self.inner.hook_tasks.lock().unwrap_or_else(PoisonError::into_inner),
         );
@@ -1007,6 +1070,16 @@ impl AgentSession {
                 let ctx = AgentContext { session: session.clone(), agent: old_agent.clone() };
                 // Replies asked for in `on_exit` are the old agent's last words.
                 IN_HOOK.scope(old_agent.clone(), old_agent.hooks().on_exit(ctx)).await;
+                session.close_toolsets(&old_agent.toolsets()).await;
+            }
+            if let Err(error) = session.setup_toolsets(&new_agent.toolsets()).await {
+                session.report_error(
+                    SessionErrorEvent::Toolset {
+                        toolset: error.toolset.clone(),
+                        message: error.to_string(),
+                    },
+                    ErrorSource::Toolset,
+                );
             }
             let ctx = AgentContext { session, agent: new_agent.clone() };
             IN_HOOK.scope(new_agent.clone(), new_agent.hooks().on_enter(ctx)).await;
