@@ -2,6 +2,7 @@
 //! progress), listing tools, and calling them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::{ClientHandler, Peer, RoleClient, ServiceError, ServiceExt};
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::error::McpError;
 use crate::server::{McpServer, Transport, redacted_url};
@@ -34,6 +35,10 @@ pub(crate) struct Shared {
     peer: Mutex<Option<Peer<RoleClient>>>,
     /// Set by `notifications/tools/list_changed`.
     pub(crate) list_changed: Notify,
+    /// How many `list_changed` notifications came.
+    notified: AtomicU64,
+    /// The number of notifications the offered tools reflect.
+    published: watch::Sender<u64>,
     /// The calls in flight, by their progress token.
     progress: Mutex<HashMap<ProgressToken, RunContext>>,
     /// How long a request may take.
@@ -50,6 +55,8 @@ impl Shared {
             server,
             peer: Mutex::new(None),
             list_changed: Notify::new(),
+            notified: AtomicU64::new(0),
+            published: watch::Sender::new(0),
             progress: Mutex::new(HashMap::new()),
             timeout,
         }
@@ -57,6 +64,32 @@ impl Shared {
 
     pub(crate) fn set_peer(&self, peer: Option<Peer<RoleClient>>) {
         *lock(&self.peer) = peer;
+    }
+
+    /// The notifications seen so far: a listing started now reflects them.
+    pub(crate) fn notified(&self) -> u64 {
+        self.notified.load(Ordering::SeqCst)
+    }
+
+    /// The tools listed after `notified` notifications are offered.
+    pub(crate) fn mark_published(&self, notified: u64) {
+        self.published.send_if_modified(|published| {
+            let newer = notified > *published;
+            if newer {
+                *published = notified;
+            }
+            newer
+        });
+    }
+
+    /// Waits (up to the timeout) until the tools offered reflect every `list_changed` that
+    /// came so far: a call that changed the server's tools returns once the next LLM
+    /// request will see the change.
+    async fn wait_for_published(&self) {
+        let seen = self.notified();
+        let mut published = self.published.subscribe();
+        let caught_up = published.wait_for(|published| *published >= seen);
+        let _ = tokio::time::timeout(self.timeout, caught_up).await;
     }
 
     pub(crate) fn is_connected(&self) -> bool {
@@ -95,7 +128,9 @@ impl Shared {
         let token = handle.progress_token.clone();
         lock(&self.progress).insert(token.clone(), ctx);
         let _unregister = Unregister { shared: self, token };
-        match handle.await_response().await {
+        let response = handle.await_response().await;
+        self.wait_for_published().await;
+        match response {
             Ok(ServerResult::CallToolResult(result)) => {
                 let text = crate::content::render(&result);
                 if result.is_error == Some(true) {
@@ -152,6 +187,7 @@ fn failure(server: &str, name: &str, error: &ServiceError) -> ToolError {
 
 impl ClientHandler for Handler {
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.shared.notified.fetch_add(1, Ordering::SeqCst);
         self.shared.list_changed.notify_one();
     }
 
@@ -201,7 +237,7 @@ pub(crate) async fn connect(server: &McpServer, shared: Arc<Shared>) -> Result<S
                 handler.serve(transport).await.map_err(|error| McpError::Connect {
                     server: name.clone(),
                     target: redacted_url(url),
-                    reason: error.to_string(),
+                    reason: scrub(&error.to_string(), url, headers),
                 })
             }
         }
@@ -217,4 +253,28 @@ pub(crate) async fn connect(server: &McpServer, shared: Arc<Shared>) -> Result<S
             reason: "the handshake did not finish in time".to_owned(),
         }),
     }
+}
+
+/// `text` without the secrets of `url` (user information, query) and of the header values.
+fn scrub(text: &str, url: &str, headers: &[(String, String)]) -> String {
+    let mut secrets: Vec<String> = headers.iter().map(|(_, value)| value.clone()).collect();
+    if let Ok(parsed) = reqwest::Url::parse(url) {
+        secrets.push(parsed.to_string());
+        secrets.extend(parsed.password().map(str::to_owned));
+        secrets.extend(parsed.query().map(str::to_owned));
+        secrets.extend(parsed.query_pairs().map(|(_, value)| value.into_owned()));
+    }
+    secrets.push(url.to_owned());
+    // Longest first, so that a secret inside another is not left half-replaced.
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    let mut text = text.to_owned();
+    for secret in secrets.iter().filter(|secret| secret.len() >= 4) {
+        let replacement = if secret.as_str() == url || reqwest::Url::parse(secret).is_ok() {
+            redacted_url(url)
+        } else {
+            "<redacted>".to_owned()
+        };
+        text = text.replace(secret.as_str(), &replacement);
+    }
+    text
 }

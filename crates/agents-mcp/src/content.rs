@@ -24,7 +24,9 @@ pub(crate) fn render(result: &CallToolResult) -> String {
 fn render_part(part: &ContentBlock) -> String {
     let wire = serde_json::to_value(part).unwrap_or(Value::Null);
     let field = |key: &str| wire.get(key).and_then(Value::as_str).unwrap_or_default();
-    let size = |data: &str| data.len() / 4 * 3;
+    let size = |data: &str| {
+        (data.len() / 4 * 3).saturating_sub(data.bytes().rev().take_while(|b| *b == b'=').count())
+    };
     match field("type") {
         "text" => field("text").to_owned(),
         "image" => format!("[image: {}, {} bytes]", field("mimeType"), size(field("data"))),

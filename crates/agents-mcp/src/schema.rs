@@ -54,24 +54,6 @@ fn inline(
 ) {
     match node {
         Value::Object(map) => {
-            if let Some(reference) = map.get("$ref").and_then(Value::as_str).map(str::to_owned) {
-                match definitions.get(&reference) {
-                    Some(target) if !stack.contains(&reference) && stack.len() < MAX_DEPTH => {
-                        let mut replacement = target.clone();
-                        stack.push(reference);
-                        inline(&mut replacement, definitions, stack, unresolved);
-                        stack.pop();
-                        // Keywords beside the `$ref` (a description) win over the target's.
-                        map.remove("$ref");
-                        if let Value::Object(target) = replacement {
-                            for (key, value) in target {
-                                map.entry(key).or_insert(value);
-                            }
-                        }
-                    }
-                    _ => *unresolved = true,
-                }
-            }
             if map
                 .get("format")
                 .and_then(Value::as_str)
@@ -80,9 +62,28 @@ fn inline(
                 map.remove("format");
             }
             for (key, value) in map.iter_mut() {
-                if key != "$defs" && key != "definitions" && key != "enum" && key != "const" {
+                if !matches!(key.as_str(), "$ref" | "$defs" | "definitions" | "enum" | "const") {
                     inline(value, definitions, stack, unresolved);
                 }
+            }
+            let Some(reference) = map.get("$ref").and_then(Value::as_str).map(str::to_owned) else {
+                return;
+            };
+            match definitions.get(&reference) {
+                Some(target) if !stack.contains(&reference) && stack.len() < MAX_DEPTH => {
+                    let mut replacement = target.clone();
+                    stack.push(reference);
+                    inline(&mut replacement, definitions, stack, unresolved);
+                    stack.pop();
+                    // Keywords beside the `$ref` (a description) win over the target's.
+                    map.remove("$ref");
+                    if let Value::Object(target) = replacement {
+                        for (key, value) in target {
+                            map.entry(key).or_insert(value);
+                        }
+                    }
+                }
+                _ => *unresolved = true,
             }
         }
         Value::Array(items) => {

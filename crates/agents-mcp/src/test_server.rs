@@ -12,14 +12,16 @@ use rmcp::model::{
     JsonObject, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
     ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleServer, ServerHandler};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData, Peer, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
 /// The test server: its current tool list is shared by all its connections.
 #[derive(Clone)]
 pub struct TestServer {
     tools: Arc<Mutex<Vec<Tool>>>,
+    /// The connected clients, told about tool list changes.
+    peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
     /// Whether `crash` may end the process (stdio only).
     allow_crash: bool,
 }
@@ -117,16 +119,27 @@ fn string(args: &JsonObject, key: &str) -> String {
 impl TestServer {
     /// A server with [`initial_tools`]; `allow_crash` lets `crash` exit the process.
     pub fn new(allow_crash: bool) -> Self {
-        Self { tools: Arc::new(Mutex::new(initial_tools())), allow_crash }
+        Self {
+            tools: Arc::new(Mutex::new(initial_tools())),
+            peers: Arc::new(Mutex::new(Vec::new())),
+            allow_crash,
+        }
     }
 
     fn has(&self, name: &str) -> bool {
         lock(&self.tools).iter().any(|tool| tool.name == name)
     }
 
+    /// Tells every connected client that the tool list changed (the caller first).
     async fn changed(&self, context: &RequestContext<RoleServer>) {
+        let others: Vec<Peer<RoleServer>> = lock(&self.peers).clone();
         // A client that went away is not the server's problem.
         let _ = context.peer.notify_tool_list_changed().await;
+        for peer in others {
+            if !peer.is_transport_closed() {
+                let _ = peer.notify_tool_list_changed().await;
+            }
+        }
     }
 
     async fn call(
@@ -215,6 +228,10 @@ impl TestServer {
 }
 
 impl ServerHandler for TestServer {
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        lock(&self.peers).push(context.peer);
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build(),

@@ -128,6 +128,7 @@ impl Toolset for McpToolset {
 impl Inner {
     /// Lists the server's tools and offers them.
     async fn publish(&self, peer: &Peer<RoleClient>) -> Result<(), McpError> {
+        let notified = self.shared.notified();
         let listed = peer.list_all_tools().await.map_err(|error| McpError::List {
             server: self.id.clone(),
             reason: error.to_string(),
@@ -137,6 +138,7 @@ impl Inner {
         if let Err(error) = self.tools.set(tools) {
             tracing::error!(server = %self.id, "the MCP server's tools were not offered: {error}");
         }
+        self.shared.mark_published(notified);
         Ok(())
     }
 

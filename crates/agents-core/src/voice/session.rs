@@ -505,9 +505,18 @@ impl AgentSession {
             Err(error) => return Err(SessionError::Tools(error.clone())),
         };
         self.setup_toolsets(&session_toolsets).await?;
-        if let Err(error) = self.setup_toolsets(&agent.toolsets()).await {
+        let agent_toolsets = agent.toolsets();
+        if let Err(error) = self.setup_toolsets(&agent_toolsets).await {
             self.close_toolsets(&session_toolsets).await;
             return Err(error.into());
+        }
+        // Listed now: two toolsets' tools may share a name (two MCP servers without prefixes).
+        let clash = super::toolsets::check_toolsets(&session_toolsets)
+            .and_then(|()| super::toolsets::check_toolsets(&agent_toolsets));
+        if let Err(error) = clash {
+            self.close_toolsets(&agent_toolsets).await;
+            self.close_toolsets(&session_toolsets).await;
+            return Err(SessionError::Tools(error));
         }
         Ok(())
     }

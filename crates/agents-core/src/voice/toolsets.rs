@@ -142,6 +142,12 @@ impl AgentSession {
     }
 }
 
+/// Whether the tools of `toolsets` can be offered together (no name twice; the error names
+/// both origins).
+pub(crate) fn check_toolsets(toolsets: &[Arc<dyn Toolset>]) -> Result<(), ToolSetError> {
+    ToolSet::new(toolsets.iter().flat_map(|toolset| toolset.tools().get())).map(drop)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
