@@ -19,11 +19,14 @@ use agents_core::prelude::*;
 use agents_core::voice::SessionEvent;
 use support::HttpServer;
 
+/// What one request was offered, and the tool it called.
+type Request = (Vec<String>, String);
+
 /// A model that calls `flipper` when it is offered and `echo` otherwise, then answers once
 /// the tool output is there; it records what each request was offered and what it called.
 #[derive(Clone, Default)]
 struct Picker {
-    made: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+    made: Arc<Mutex<Vec<Request>>>,
     ids: Arc<AtomicU64>,
 }
 

@@ -14,6 +14,9 @@ use crate::agent::Agent;
 use crate::llm::toolset::ToolHub;
 use crate::llm::{ToolSet, ToolSetError, Toolset, ToolsetError, ToolsetEvent};
 
+/// A set-up toolset and the task reporting its events.
+type Watcher = (Arc<dyn Toolset>, JoinHandle<()>);
+
 /// Session-wide tools and toolsets, and what the toolsets of the session and of its active
 /// agent report.
 pub(crate) struct SessionTools {
@@ -22,7 +25,7 @@ pub(crate) struct SessionTools {
     /// inputs give the same snapshot (preemptive generation compares them).
     last: Mutex<Option<(ToolSet, ToolSet, ToolSet)>>,
     /// One task per set-up toolset, turning its events into session errors.
-    watchers: Mutex<Vec<(Arc<dyn Toolset>, JoinHandle<()>)>>,
+    watchers: Mutex<Vec<Watcher>>,
 }
 
 impl SessionTools {
