@@ -39,9 +39,9 @@ use super::{FunctionTool, IntoToolSet, ToolSet, ToolSetError};
 ///     fn tools(&self) -> &LiveTools { &self.tools }
 ///     async fn setup(&self) -> Result<(), ToolsetError> {
 ///         async fn now() -> &'static str { "12:00" }
-///         self.tools
-///             .set([function_tool(now, "now", "The time.")?])
-///             .map_err(|error| ToolsetError::new("clock", error.to_string()))
+///         let failed = |error: &dyn std::error::Error| ToolsetError::new("clock", error.to_string());
+///         let now = function_tool(now, "now", "The time.").map_err(|e| failed(&e))?;
+///         self.tools.set([now]).map_err(|e| failed(&e))
 ///     }
 /// }
 ///

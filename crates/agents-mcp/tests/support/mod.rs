@@ -51,6 +51,7 @@ impl HttpServer {
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
                 let service = TowerToHyperService::new(service.clone());
                 connections.spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
