@@ -18,6 +18,7 @@ use agents_core::llm::{
 use agents_core::prelude::*;
 use agents_core::voice::SessionEvent;
 use support::HttpServer;
+use tokio::sync::broadcast::error::TryRecvError;
 
 /// What one request was offered, and the tool it called.
 type Request = (Vec<String>, String);
@@ -88,21 +89,26 @@ async fn a_thousand_list_flips_during_concurrent_turns() {
         turns.spawn(async move {
             let mut events = session.subscribe();
             let mut count = 0;
+            let mut started = HashSet::new();
+            let mut finished = Vec::new();
             while flipping.load(Ordering::SeqCst) || count < 10 {
                 session.run("call a tool").await.expect("every turn completes");
                 count += 1;
-            }
-            let mut started = HashSet::new();
-            let mut finished = Vec::new();
-            while let Ok(event) = events.try_recv() {
-                match event {
-                    SessionEvent::FunctionToolStarted { function_call } => {
-                        started.insert(function_call.call_id);
+                // Drained after every turn, so that the event buffer never overflows.
+                loop {
+                    match events.try_recv() {
+                        Ok(SessionEvent::FunctionToolStarted { function_call }) => {
+                            started.insert(function_call.call_id);
+                        }
+                        Ok(SessionEvent::FunctionToolFinished {
+                            function_call, output, ..
+                        }) => {
+                            finished.push((function_call.call_id, output));
+                        }
+                        Ok(_) => {}
+                        Err(TryRecvError::Empty) => break,
+                        Err(error) => panic!("session events lost: {error}"),
                     }
-                    SessionEvent::FunctionToolFinished { function_call, output, .. } => {
-                        finished.push((function_call.call_id, output));
-                    }
-                    _ => {}
                 }
             }
             (count, started, finished)
