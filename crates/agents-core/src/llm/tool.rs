@@ -84,7 +84,9 @@ impl std::ops::BitOr for ToolFlags {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ToolKind {
-    /// Generated from Rust types (`#[function_tool]` or [`function_tool`](super::function_tool)).
+    /// Generated from Rust types (`#[function_tool]` or [`function_tool`](super::function_tool)),
+    /// or a schema known at run time and treated the same way ([`FunctionTool::from_schema`],
+    /// e.g. an MCP server's tool): rendered strict when strict mode can express it.
     Function,
     /// A JSON schema given as is ([`FunctionTool::raw`], Python's `raw_schema=`); it is sent
     /// unchanged and never rewritten for strict mode.
