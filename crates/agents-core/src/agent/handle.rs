@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use arc_swap::ArcSwap;
 
 use super::{AgentHooks, NoHooks};
-use crate::llm::{ChatContext, FunctionTool, IntoToolSet, ToolSet, ToolSetError};
+use crate::llm::toolset::ToolHub;
+use crate::llm::{ChatContext, FunctionTool, IntoToolSet, ToolSet, ToolSetError, Toolset};
 
 /// An agent: its instructions and the tools the LLM may call (Python's `Agent`).
 ///
@@ -44,7 +45,8 @@ pub struct Agent {
 struct AgentInner {
     id: String,
     instructions: ArcSwap<String>,
-    tools: ArcSwap<crate::llm::tool_set::ToolSetInner>,
+    /// Its own tools and its toolsets, combined into the offered set.
+    tools: ToolHub,
     hooks: Arc<dyn AgentHooks>,
     chat_ctx: Mutex<ChatContext>,
 }
@@ -80,11 +82,12 @@ impl Agent {
         tools: ToolSet,
         hooks: Arc<dyn AgentHooks>,
     ) -> Self {
+        let tools = ToolHub::new(id.clone(), tools);
         Self {
             inner: Arc::new(AgentInner {
                 id,
                 instructions: ArcSwap::from_pointee(instructions),
-                tools: ArcSwap::new(tools.inner),
+                tools,
                 hooks,
                 chat_ctx: Mutex::new(ChatContext::new()),
             }),
@@ -124,8 +127,36 @@ impl Agent {
 
     /// This agent with `tools` as its tool set (Python's `Agent(tools=[...])`).
     pub fn with_tools(self, tools: impl IntoToolSet) -> Result<Self, ToolSetError> {
-        self.inner.tools.store(tools.into_tool_set()?.inner);
+        self.inner.tools.set_own(tools.into_tool_set()?)?;
         Ok(self)
+    }
+
+    /// This agent with `toolsets` (Python's `Agent(tools=[toolset])`, `mcp_servers=[...]`):
+    /// their tools are offered with the agent's own, and follow the toolsets' changes. The
+    /// session sets them up when the agent becomes active and closes them when it hands off.
+    ///
+    /// Rejected whole when a tool name is offered twice (the error names both origins).
+    pub fn with_toolsets(
+        self,
+        toolsets: impl IntoIterator<Item = Arc<dyn Toolset>>,
+    ) -> Result<Self, ToolSetError> {
+        self.update_toolsets(toolsets)?;
+        Ok(self)
+    }
+
+    /// The agent's toolsets.
+    pub fn toolsets(&self) -> Vec<Arc<dyn Toolset>> {
+        self.inner.tools.toolsets()
+    }
+
+    /// Replaces the agent's toolsets, atomically as [`update_tools`](Self::update_tools).
+    /// Toolsets added while the agent runs are not set up by the session: call their
+    /// `setup` yourself.
+    pub fn update_toolsets(
+        &self,
+        toolsets: impl IntoIterator<Item = Arc<dyn Toolset>>,
+    ) -> Result<(), ToolSetError> {
+        self.inner.tools.set_toolsets(toolsets)
     }
 
     /// The current instructions.
@@ -137,7 +168,7 @@ impl Agent {
     ///
     /// The snapshot never changes; later updates make new sets.
     pub fn tools(&self) -> ToolSet {
-        ToolSet { inner: self.inner.tools.load_full() }
+        self.inner.tools.offered()
     }
 
     /// Replaces the tool set (Python's `await agent.update_tools(tools)`).
@@ -150,9 +181,11 @@ impl Agent {
     /// Unlike Python, calls already made to tools that are now removed stay in the chat history
     /// with their outputs: they are what happened in the conversation, and the model is only
     /// offered — and can only call — the tools of the current set.
+    ///
+    /// With toolsets, `tools` replaces the agent's own tools; the toolsets' tools stay (a
+    /// toolset tool passed back in, as by `agent.tools() + [tool]`, is left to its toolset).
     pub async fn update_tools(&self, tools: impl IntoToolSet) -> Result<(), ToolSetError> {
-        self.inner.tools.store(tools.into_tool_set()?.inner);
-        Ok(())
+        self.inner.tools.set_own(tools.into_tool_set()?)
     }
 
     /// Replaces the instructions (Python's `await agent.update_instructions(...)`); the next

@@ -235,6 +235,7 @@ fn origin_name(source: &ErrorSource) -> &'static str {
         ErrorSource::Hook => "agent's hooks",
         ErrorSource::Stt => "speech-to-text",
         ErrorSource::Tts => "text-to-speech",
+        ErrorSource::Toolset => "toolsets",
     }
 }
 

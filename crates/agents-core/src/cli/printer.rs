@@ -54,6 +54,11 @@ impl<W: Write> Printer<W> {
                 self.call(function_call)?;
                 self.out.flush()?;
             }
+            // `✓ output` / `✗ error` as each call ends.
+            SessionEvent::FunctionToolFinished { output, .. } => {
+                self.output(output)?;
+                self.out.flush()?;
+            }
             SessionEvent::FunctionToolsExecuted { function_calls, function_call_outputs } => {
                 let count = function_calls.len().max(function_call_outputs.len());
                 for index in 0..count {
@@ -158,6 +163,36 @@ mod tests {
             printed(&printer),
             "➜ lookup_weather\n➜ plan_trip\n✓ sunny\n✗ no trains\n",
             "the calls are not printed again with their outputs"
+        );
+    }
+
+    #[test]
+    fn an_output_is_shown_when_its_call_finishes_and_once() {
+        let mut printer = Printer::new(Vec::new(), false);
+        let slow = FunctionCall::new("call_1", "lookup_weather", "{}");
+        let fast = FunctionCall::new("call_2", "plan_trip", "{}");
+        for call in [&slow, &fast] {
+            let started = SessionEvent::FunctionToolStarted { function_call: call.clone() };
+            printer.print_event(&started).unwrap();
+        }
+        let failed = FunctionCallOutput::new("call_2", "plan_trip", "no trains", true);
+        let finished = SessionEvent::FunctionToolFinished {
+            function_call: fast.clone(),
+            output: failed.clone(),
+            duration: std::time::Duration::from_millis(3),
+        };
+        printer.print_event(&finished).unwrap();
+        assert_eq!(printed(&printer), "➜ lookup_weather\n➜ plan_trip\n✗ no trains\n");
+        let sunny = FunctionCallOutput::new("call_1", "lookup_weather", "sunny", false);
+        let executed = SessionEvent::FunctionToolsExecuted {
+            function_calls: vec![slow, fast],
+            function_call_outputs: vec![sunny, failed],
+        };
+        printer.print_event(&executed).unwrap();
+        assert_eq!(
+            printed(&printer),
+            "➜ lookup_weather\n➜ plan_trip\n✗ no trains\n✓ sunny\n",
+            "an output shown as its call finished is not shown again"
         );
     }
 }

@@ -4,6 +4,8 @@
 //! * [`function_tool`]: wraps a free async fn or closure as a tool; `#[function_tool]` does the
 //!   same for methods and functions at compile time.
 //! * [`ToolSet`]: a validated set of tools with unique names, what an LLM request is offered.
+//! * [`Toolset`]: a named group of tools with a lifecycle whose tools may change
+//!   ([`LiveTools`]), e.g. an MCP server.
 //! * [`ToolOutput`], [`IntoToolOutput`], [`Json`]: what a tool returns to the model.
 //! * [`ToolError`]: what goes wrong, in words the model can act on.
 //! * [`schema`]: the canonical parameters schema and its OpenAI strict rendering.
@@ -22,6 +24,7 @@ mod retry;
 pub mod schema;
 mod tool;
 pub(crate) mod tool_set;
+pub(crate) mod toolset;
 
 pub use crate::types::ApiConnectOptions;
 pub(crate) use chat::new_id;
@@ -36,3 +39,4 @@ pub use output::{IntoToolOutput, Json, ToolOutput};
 pub use retry::with_retries;
 pub use tool::{FunctionTool, ToolFlags, ToolKind, validate_tool_name};
 pub use tool_set::{IntoToolSet, ToolSet};
+pub use toolset::{LiveTools, StaticToolset, Toolset, ToolsetError, ToolsetEvent};

@@ -84,7 +84,9 @@ impl std::ops::BitOr for ToolFlags {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ToolKind {
-    /// Generated from Rust types (`#[function_tool]` or [`function_tool`](super::function_tool)).
+    /// Generated from Rust types (`#[function_tool]` or [`function_tool`](super::function_tool)),
+    /// or a schema known at run time and treated the same way ([`FunctionTool::from_schema`],
+    /// e.g. an MCP server's tool): rendered strict when strict mode can express it.
     Function,
     /// A JSON schema given as is ([`FunctionTool::raw`], Python's `raw_schema=`); it is sent
     /// unchanged and never rewritten for strict mode.
@@ -241,6 +243,71 @@ impl FunctionTool {
             description.into(),
             format!("raw tool `{}`", std::any::type_name::<F>()),
             ToolKind::Raw,
+            parameters,
+            erased,
+        ))
+    }
+
+    /// A tool whose parameters schema is known only at run time (an MCP server's tool),
+    /// called with the arguments as a JSON object.
+    ///
+    /// Unlike [`raw`](Self::raw), the schema is treated as canonical: it gets a strict
+    /// rendering when strict mode can express it, else the tool is sent non-strict with a
+    /// warning, as for `#[function_tool]`s. `origin` says where the tool comes from in error
+    /// messages (e.g. "MCP server `weather`"). The schema must be a JSON object schema
+    /// (`"type": "object"`).
+    ///
+    /// ```
+    /// use agents_core::prelude::*;
+    /// use agents_core::serde_json::{Value, json};
+    ///
+    /// let tool = FunctionTool::from_schema(
+    ///     "get_forecast",
+    ///     "The forecast of a city",
+    ///     "MCP server `weather`",
+    ///     json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+    ///     |_ctx: RunContext, args: Value| async move { format!("sunny in {}", args["city"]) },
+    /// )?;
+    /// assert_eq!(tool.strict_parameters().unwrap()["required"], json!(["city"]));
+    /// # Ok::<(), agents_core::llm::ToolDefinitionError>(())
+    /// ```
+    pub fn from_schema<F, Fut>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        origin: impl Into<String>,
+        parameters: Value,
+        handler: F,
+    ) -> Result<Self, ToolDefinitionError>
+    where
+        F: Fn(RunContext, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: super::IntoToolOutput,
+    {
+        let name = name.into();
+        validate_tool_name(&name)?;
+        if !schema::is_object_schema(&parameters) {
+            return Err(ToolDefinitionError::InvalidRawSchema {
+                tool: name,
+                reason: format!(
+                    "expected a JSON object schema (`\"type\": \"object\"`), got `{parameters}`"
+                ),
+            });
+        }
+        let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args: ToolArguments<'_>| {
+            let args = match args {
+                ToolArguments::Value(value) => value,
+                ToolArguments::Text(text) => {
+                    serde_json::from_str(text).map_err(|error| error.to_string())?
+                }
+            };
+            let future = handler(ctx, args);
+            Ok(async move { super::IntoToolOutput::into_tool_output(future.await) }.boxed())
+        });
+        Ok(Self::from_parts(
+            name,
+            description.into(),
+            origin.into(),
+            ToolKind::Function,
             parameters,
             erased,
         ))

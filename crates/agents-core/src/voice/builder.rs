@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::core::{AgentSession, Components, SessionCore};
 use super::model_input::{ComponentError, IntoLlm, IntoStt, IntoTts};
 use super::options::SessionOptions;
-use crate::llm::{ApiConnectOptions, Llm};
+use super::toolsets::SessionTools;
+use crate::llm::{ApiConnectOptions, IntoToolSet, Llm, ToolSet, ToolSetError, Toolset};
 use crate::stt::Stt;
 use crate::tts::Tts;
 use crate::vad::Vad;
@@ -24,6 +25,8 @@ pub struct AgentSessionBuilder {
     userdata: Option<Arc<dyn Any + Send + Sync>>,
     /// The first `.stt`/`.llm`/`.tts` value that could not be converted; `start` returns it.
     invalid: Option<ComponentError>,
+    tools: Option<Result<ToolSet, ToolSetError>>,
+    toolsets: Vec<Arc<dyn Toolset>>,
 }
 
 impl fmt::Debug for AgentSessionBuilder {
@@ -119,6 +122,20 @@ impl AgentSessionBuilder {
         self
     }
 
+    /// Tools offered to every agent of the session, after the agent's own (Python's
+    /// `AgentSession(tools=[...])`). A name clash within them fails `start`.
+    pub fn tools(mut self, tools: impl IntoToolSet) -> Self {
+        self.tools = Some(tools.into_tool_set());
+        self
+    }
+
+    /// Toolsets offered to every agent of the session (Python's `AgentSession(tools=[toolset])`,
+    /// `mcp_servers=[...]`): set up by `start`, closed by `close`. Adds to those given before.
+    pub fn toolsets(mut self, toolsets: impl IntoIterator<Item = Arc<dyn Toolset>>) -> Self {
+        self.toolsets.extend(toolsets);
+        self
+    }
+
     /// Data of yours the session carries, for tools and hooks (Python's `userdata`).
     pub fn userdata<T: Any + Send + Sync>(mut self, userdata: T) -> Self {
         self.userdata = Some(Arc::new(userdata));
@@ -127,9 +144,21 @@ impl AgentSessionBuilder {
 
     /// Builds the session; start it with [`AgentSession::start`].
     pub fn build(self) -> AgentSession {
-        let Self { llm, vad, stt, tts, options, userdata, invalid } = self;
+        let Self { llm, vad, stt, tts, options, userdata, invalid, tools, toolsets } = self;
+        let tools = tools
+            .unwrap_or_else(|| Ok(ToolSet::empty()))
+            .and_then(|tools| SessionTools::new(tools, toolsets));
         AgentSession {
-            core: SessionCore::new(Components { llm, vad, stt, tts, options, userdata, invalid }),
+            core: SessionCore::new(Components {
+                llm,
+                vad,
+                stt,
+                tts,
+                options,
+                userdata,
+                invalid,
+                tools,
+            }),
         }
     }
 }

@@ -24,7 +24,9 @@ use super::output::AudioOutput;
 use super::preemptive::Preemptive;
 use super::run_result::RunEvent;
 use super::speech::SpeechHandle;
+use super::toolsets::SessionTools;
 use crate::agent::Agent;
+use crate::llm::ToolSetError;
 use crate::llm::{ChatContext, ChatItem, Llm};
 use crate::stt::Stt;
 use crate::tts::Tts;
@@ -85,6 +87,10 @@ pub(super) struct SessionCore {
     pub(super) userdata: Option<Arc<dyn Any + Send + Sync>>,
     /// The builder's first component that could not be used: `start` fails with it.
     pub(super) invalid: Option<ComponentError>,
+    /// Session-wide tools and toolsets; empty when they clash (`tools_error` says why).
+    pub(super) tools: SessionTools,
+    /// Why the session-wide tools clash: `start` fails with it.
+    pub(super) tools_error: Option<ToolSetError>,
     events: broadcast::Sender<SessionEvent>,
     /// Queued and running replies, plus running hooks: zero means idle.
     busy: BusyCount,
@@ -179,11 +185,16 @@ pub(super) struct Components {
     pub(super) options: SessionOptions,
     pub(super) userdata: Option<Arc<dyn Any + Send + Sync>>,
     pub(super) invalid: Option<ComponentError>,
+    pub(super) tools: Result<SessionTools, ToolSetError>,
 }
 
 impl SessionCore {
     pub(super) fn new(components: Components) -> Arc<Self> {
-        let Components { llm, vad, stt, tts, options, userdata, invalid } = components;
+        let Components { llm, vad, stt, tts, options, userdata, invalid, tools } = components;
+        let (tools, tools_error) = match tools {
+            Ok(tools) => (tools, None),
+            Err(error) => (SessionTools::empty(), Some(error)),
+        };
         let (events, _) = broadcast::channel(1024);
         Arc::new(Self {
             llm,
@@ -193,6 +204,8 @@ impl SessionCore {
             options,
             userdata,
             invalid,
+            tools,
+            tools_error,
             events,
             busy: BusyCount::default(),
             hooks_running: BusyCount::default(),

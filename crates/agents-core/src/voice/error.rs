@@ -16,6 +16,12 @@ pub enum SessionError {
     /// `run` was called while another `run` was in progress.
     #[error("nested runs are not supported: wait for the current `run` to finish")]
     NestedRun,
+    /// The session's tools clash (`AgentSession::builder().tools(...)` / `.toolsets(...)`).
+    #[error("the session's tools: {0}")]
+    Tools(#[from] crate::llm::ToolSetError),
+    /// A toolset of the session or of the agent could not be set up.
+    #[error(transparent)]
+    Toolset(#[from] crate::llm::ToolsetError),
     /// Audio input needs a component the session was not built with.
     #[error("audio input needs {0}")]
     MissingComponent(&'static str),

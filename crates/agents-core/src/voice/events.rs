@@ -55,6 +55,8 @@ pub enum ErrorSource {
     Stt,
     /// The text-to-speech.
     Tts,
+    /// A toolset (an MCP server that exited, or came back).
+    Toolset,
 }
 
 /// Metrics of one LLM request.
@@ -168,6 +170,29 @@ pub enum SessionEvent {
         /// The call.
         function_call: FunctionCall,
     },
+    /// A tool call finished (Python's `ToolCallEnded`): its output, or the error the model
+    /// reads (`output.is_error`), and how long it ran. Sent as each call ends, before the
+    /// batch's [`FunctionToolsExecuted`](Self::FunctionToolsExecuted).
+    FunctionToolFinished {
+        /// The call.
+        function_call: FunctionCall,
+        /// Its output (an error output when `is_error`).
+        output: FunctionCallOutput,
+        /// From the start of the call to its end.
+        duration: Duration,
+    },
+    /// A running tool call reported progress (an MCP server's progress notifications, or
+    /// [`RunContext::report_progress`](crate::llm::RunContext::report_progress)).
+    FunctionToolProgress {
+        /// The call.
+        function_call: FunctionCall,
+        /// Progress so far (it only increases).
+        progress: f64,
+        /// The total, when known.
+        total: Option<f64>,
+        /// A message about the progress, if any.
+        message: Option<String>,
+    },
     /// A batch of tool calls finished: parallel lists, in the order the model made the calls
     /// (the order of the history), whatever order they finished in. After an interruption,
     /// only the calls that had finished.
@@ -230,6 +255,15 @@ pub enum SessionErrorEvent {
     UnexpectedToolCalls {
         /// The tools it called, comma-separated.
         names: String,
+    },
+    /// A toolset lost its source or got it back (an MCP server that exited and was
+    /// reconnected).
+    #[error("toolset `{toolset}`: {message}")]
+    Toolset {
+        /// The toolset's id.
+        toolset: String,
+        /// What happened.
+        message: String,
     },
     /// A hook or tool failed with a message.
     #[error("{0}")]

@@ -65,8 +65,8 @@ pub(crate) async fn run_reply(
     let mut tool_choice = options.tool_choice.clone();
     let mut tools_disallowed = matches!(tool_choice, Some(ToolChoice::None));
     loop {
-        // A fresh snapshot for every step: a tool may have changed the agent's tools.
-        let tools = agent.tools();
+        // A fresh snapshot for every step: a tool, or a toolset, may have changed the tools.
+        let tools = core.offered_tools(agent);
         refresh_instructions(agent, &mut reply_ctx);
         let settings = ModelSettings { tool_choice: tool_choice.clone() };
         core.set_agent_state(AgentState::Thinking);
@@ -220,7 +220,7 @@ async fn final_reply(
 ) {
     refresh_instructions(agent, reply_ctx);
     let settings = ModelSettings { tool_choice: Some(ToolChoice::None) };
-    let tools = agent.tools();
+    let tools = core.offered_tools(agent);
     core.set_agent_state(AgentState::Thinking);
     let outcome = stream_step(
         core,
@@ -378,6 +378,7 @@ async fn execute(
     tools: ToolSet,
     call: FunctionCall,
 ) -> Executed {
+    let started = Instant::now();
     let ctx = RunContext::in_session(call.clone(), core.session(), handle);
     let mock = core.mocks().get(&call.name);
     let result = match (mock, tools.get(&call.name)) {
@@ -401,5 +402,10 @@ async fn execute(
         }
     };
     let output = FunctionCallOutput::new(call.call_id.clone(), call.name.clone(), text, is_error);
+    core.emit(SessionEvent::FunctionToolFinished {
+        function_call: call.clone(),
+        output: output.clone(),
+        duration: started.elapsed(),
+    });
     Executed { call, output, reply_required, handoff }
 }

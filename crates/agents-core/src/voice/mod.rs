@@ -94,6 +94,7 @@ mod scheduler;
 mod session;
 mod speaker;
 mod speech;
+mod toolsets;
 
 pub use self::core::AgentSession;
 /// The agent types, defined in [`agent`](crate::agent) and used by the session.

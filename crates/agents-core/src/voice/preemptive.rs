@@ -33,14 +33,14 @@ impl Drop for Preemptive {
 }
 
 impl Preemptive {
-    /// Starts the request the reply to `transcript` would make for `agent`: `llm_node` makes
+    /// Starts the request the reply to `transcript` would make for `agent`, offered `tools`: `llm_node` makes
     /// it (the agent's node) from the request and the tools.
     pub(crate) fn start(
         agent: Agent,
+        tools: ToolSet,
         transcript: String,
         llm_node: impl FnOnce(&ChatContext, &ToolSet) -> LlmStream,
     ) -> Self {
-        let tools = agent.tools();
         let mut request = initial_context(&agent);
         request.push(ChatMessage::new(ChatRole::User, transcript.clone()));
         let mut stream = llm_node(&request, &tools);

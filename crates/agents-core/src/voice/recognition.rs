@@ -290,7 +290,8 @@ fn start_preemptive(core: &Arc<SessionCore>, transcript: &str) {
     }
     let Some(agent) = core.current_agent() else { return };
     let ctx = AgentContext { session: core.session(), agent: agent.clone() };
-    let preemptive = Preemptive::start(agent, transcript.to_owned(), |request, tools| {
+    let tools = core.offered_tools(&agent);
+    let preemptive = Preemptive::start(agent, tools, transcript.to_owned(), |request, tools| {
         ctx.agent().hooks().llm_node(&ctx, request, tools, &ModelSettings::default())
     });
     core.set_preemptive(preemptive);

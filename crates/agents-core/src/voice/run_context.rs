@@ -44,4 +44,17 @@ impl RunContext {
     pub fn userdata<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         self.session().and_then(AgentSession::userdata::<T>)
     }
+
+    /// Reports the call's progress as a `SessionEvent::FunctionToolProgress` (nothing outside
+    /// a session): `progress` so far, of `total` when known, with an optional `message`.
+    pub fn report_progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
+        if let Some(session) = self.session() {
+            session.core.emit(super::events::SessionEvent::FunctionToolProgress {
+                function_call: self.function_call().clone(),
+                progress,
+                total,
+                message,
+            });
+        }
+    }
 }

@@ -153,6 +153,16 @@ fn hand_off(core: &Arc<SessionCore>, old_agent: Option<Agent>, new_agent: Agent)
             let ctx = AgentContext { session: hook_core.session(), agent: old_agent.clone() };
             // Replies asked for in `on_exit` are the old agent's last words.
             as_hook_of(old_agent.clone(), old_agent.hooks().on_exit(ctx)).await;
+            hook_core.close_toolsets(&old_agent.toolsets()).await;
+        }
+        if let Err(error) = hook_core.setup_toolsets(&new_agent.toolsets()).await {
+            hook_core.report_error(
+                SessionErrorEvent::Toolset {
+                    toolset: error.toolset.clone(),
+                    message: error.to_string(),
+                },
+                ErrorSource::Toolset,
+            );
         }
         let ctx = AgentContext { session: hook_core.session(), agent: new_agent.clone() };
         as_hook_of(new_agent.clone(), new_agent.hooks().on_enter(ctx)).await;

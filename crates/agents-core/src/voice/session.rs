@@ -28,6 +28,7 @@ use super::output::AudioOutput;
 use super::recognition::{InputClock, Recognition};
 use super::run_result::RunResult;
 use super::speech::SpeechHandle;
+use super::toolsets::check_toolsets;
 use crate::agent::Agent;
 use crate::agent::AgentContext;
 use crate::audio::AudioFrame;
@@ -97,12 +98,46 @@ impl<'a> IntoFuture for StartSession<'a> {
                 audio = audio.or(room_input);
                 audio_output = audio_output.or(room_output);
             }
+            session.setup_for_start(&agent).await?;
             session.start_now(agent, room, audio, audio_output)
         })
     }
 }
 
 impl AgentSession {
+    /// Sets up the session's toolsets and the first agent's, before `start`.
+    async fn setup_for_start(&self, agent: &Agent) -> Result<(), SessionError> {
+        let core = &self.core;
+        {
+            let state = core.state();
+            if state.started {
+                return Err(SessionError::AlreadyStarted);
+            }
+            if state.closed {
+                return Err(SessionError::NotRunning);
+            }
+        }
+        if let Some(error) = &core.tools_error {
+            return Err(SessionError::Tools(error.clone()));
+        }
+        let session_toolsets = core.tools.toolsets();
+        core.setup_toolsets(&session_toolsets).await?;
+        let agent_toolsets = agent.toolsets();
+        if let Err(error) = core.setup_toolsets(&agent_toolsets).await {
+            core.close_toolsets(&session_toolsets).await;
+            return Err(error.into());
+        }
+        // Listed now: two toolsets' tools may share a name (two MCP servers without prefixes).
+        let clash =
+            check_toolsets(&session_toolsets).and_then(|()| check_toolsets(&agent_toolsets));
+        if let Err(error) = clash {
+            core.close_toolsets(&agent_toolsets).await;
+            core.close_toolsets(&session_toolsets).await;
+            return Err(SessionError::Tools(error));
+        }
+        Ok(())
+    }
+
     /// A builder with Python's defaults.
     pub fn builder() -> AgentSessionBuilder {
         AgentSessionBuilder::default()
@@ -429,7 +464,9 @@ async fn finish_closing(
         if on_exit.await.is_err() {
             tracing::error!(agent = agent.id(), "the agent's on_exit panicked");
         }
+        core.close_toolsets(&agent.toolsets()).await;
     }
+    core.close_toolsets(&core.tools.toolsets()).await;
     core.shut_down_hooks().await;
     core.set_agent_state(AgentState::Listening);
     core.closed.send_replace(true);
