@@ -385,7 +385,10 @@ impl AgentEndpoint {
                     frame = connection.socket.next() => match frame {
                         Some(Ok(Message::Binary(bytes))) => {
                             if let Some(message) = connection.decode(&bytes) {
-                                connection.handle(message, &mut assignments);
+                                // Handled, then recorded: a test that sees the message sees
+                                // its effect.
+                                connection.handle(message.clone(), &mut assignments);
+                                connection.record(Direction::FromWorker, AnyMessage::Worker(message));
                             }
                         }
                         Some(Ok(Message::Text(text))) => {
@@ -560,10 +563,7 @@ impl Connection {
 
     fn decode(&self, bytes: &[u8]) -> Option<WorkerMessage> {
         match WorkerMessage::decode(bytes) {
-            Ok(message) => {
-                self.record(Direction::FromWorker, AnyMessage::Worker(message.clone()));
-                Some(message)
-            }
+            Ok(message) => Some(message),
             Err(error) => {
                 self.violation(format!("an undecodable WorkerMessage: {error}"));
                 None
@@ -582,7 +582,13 @@ impl Connection {
         let first = tokio::time::timeout(REGISTER_TIMEOUT, async {
             loop {
                 match self.socket.next().await {
-                    Some(Ok(Message::Binary(bytes))) => return self.decode(&bytes),
+                    Some(Ok(Message::Binary(bytes))) => {
+                        let message = self.decode(&bytes);
+                        if let Some(message) = &message {
+                            self.record(Direction::FromWorker, AnyMessage::Worker(message.clone()));
+                        }
+                        return message;
+                    }
                     Some(Ok(Message::Text(text))) => {
                         self.violation(format!("a text frame: {text}"));
                     }
