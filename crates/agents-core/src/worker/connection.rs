@@ -90,6 +90,27 @@ pub(crate) fn worker_token(api_key: &str, api_secret: &str) -> Result<String, Wo
         .map_err(|error| WorkerError::Token(error.to_string()))
 }
 
+/// A room token for the agent (Python's `connect`): `identity`, kind `agent`, allowed to
+/// join `room` as an agent.
+pub(crate) fn room_token(
+    api_key: &str,
+    api_secret: &str,
+    room: &str,
+    identity: &str,
+) -> Result<String, WorkerError> {
+    AccessToken::with_api_key(api_key, api_secret)
+        .with_identity(identity)
+        .with_kind("agent")
+        .with_grants(VideoGrants {
+            room_join: true,
+            room: room.to_owned(),
+            agent: true,
+            ..VideoGrants::default()
+        })
+        .to_jwt()
+        .map_err(|error| WorkerError::Token(error.to_string()))
+}
+
 /// Opens the control WebSocket with `token`.
 pub(crate) async fn connect(url: &AgentUrl, token: &str) -> Result<Socket, AttemptError> {
     match tokio::time::timeout(CONNECT_TIMEOUT, open(url, token)).await {

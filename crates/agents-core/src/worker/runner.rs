@@ -106,8 +106,16 @@ struct Shared {
     failure: Mutex<Option<WorkerError>>,
 }
 
-/// An [`AgentServer`] registered with a LiveKit server as an agent worker: see the [module
-/// documentation](self).
+/// An [`AgentServer`] registered with a LiveKit server as an agent worker (Python's
+/// `AgentServer.run()`), running the jobs it dispatches as tasks of this process.
+///
+/// One task keeps the control connection (`{url}/agent`, a fresh token per attempt;
+/// reconnection with Python's delays, 0, 2, 4 … 10 s, `max_retry` times, then
+/// `MigrateJobRequest` for the jobs still running; status every 2.5 s; WebSocket ping every
+/// 30 s); one samples the load; one serves the health check (`GET /`, `GET /worker`). Each
+/// availability request reserves capacity atomically, asks the `request_fnc`, and waits
+/// 7.5 s for the assignment; each job is a task owning its entrypoint's task, reported
+/// `JS_RUNNING`, then `JS_SUCCESS` or `JS_FAILED` with the error or the panic's text.
 ///
 /// ```no_run
 /// use agents_core::prelude::*;
@@ -533,10 +541,8 @@ async fn connection_loop(shared: Arc<Shared>, mut outgoing: mpsc::UnboundedRecei
         if *closing.borrow() {
             break;
         }
-        let end = tokio::select! {
-            end = session(&shared, &mut outgoing, &mut availability, &mut retry, next_epoch) => end,
-            () = until_closing(&mut closing) => SessionEnd::Closing,
-        };
+        // The session watches for closing itself: it flushes what the jobs reported first.
+        let end = session(&shared, &mut outgoing, &mut availability, &mut retry, next_epoch).await;
         shared.epoch.store(0, Ordering::Release);
         next_epoch += 1;
         match end {
@@ -583,60 +589,78 @@ async fn session(
     retry: &mut u32,
     epoch: u64,
 ) -> SessionEnd {
-    let token = match connection::worker_token(&shared.options.api_key, &shared.options.api_secret)
-    {
-        Ok(token) => token,
-        Err(error) => return SessionEnd::Fatal(error),
-    };
-    let mut socket = match connection::connect(&shared.url, &token).await {
-        Ok(socket) => socket,
-        Err(AttemptError::Unauthorized(status)) => {
-            return SessionEnd::Fatal(WorkerError::Unauthorized {
-                url: shared.url.shown().to_owned(),
-                status,
-            });
-        }
-        Err(AttemptError::Failed(error)) => return SessionEnd::Lost(error),
-    };
-    *retry = 0;
+    let mut closing = shared.closing.subscribe();
     let options = &shared.options;
-    // Python still sets the deprecated `agent` permission.
-    #[allow(deprecated)]
-    let register = proto::RegisterWorkerRequest {
-        r#type: match options.server_type {
-            super::options::ServerType::Room => proto::JobType::JtRoom,
-            super::options::ServerType::Publisher => proto::JobType::JtPublisher,
-        } as i32,
-        agent_name: options.agent_name.clone(),
-        version: SDK_VERSION.to_owned(),
-        namespace: options.namespace.clone(),
-        deployment: options.deployment.clone(),
-        allowed_permissions: Some(proto::ParticipantPermission {
-            can_publish: options.permissions.can_publish,
-            can_subscribe: options.permissions.can_subscribe,
-            can_publish_data: options.permissions.can_publish_data,
-            can_update_metadata: options.permissions.can_update_metadata,
-            hidden: options.permissions.hidden,
-            agent: true,
-            ..proto::ParticipantPermission::default()
-        }),
-        ..proto::RegisterWorkerRequest::default()
-    };
-    if let Err(error) = send(&mut socket, worker_message::Message::Register(register)).await {
-        return SessionEnd::Lost(error);
-    }
-    let first = tokio::time::timeout(REGISTER_TIMEOUT, receive(&mut socket)).await;
-    let response = match first {
-        Ok(Ok(Some(server_message::Message::Register(response)))) => response,
-        Ok(Ok(Some(other))) => {
-            return SessionEnd::Lost(format!(
-                "the server's first message is not `register`: {other:?}"
-            ));
+    let registering = async {
+        let token =
+            match connection::worker_token(&shared.options.api_key, &shared.options.api_secret) {
+                Ok(token) => token,
+                Err(error) => return Err(SessionEnd::Fatal(error)),
+            };
+        let mut socket = match connection::connect(&shared.url, &token).await {
+            Ok(socket) => socket,
+            Err(AttemptError::Unauthorized(status)) => {
+                return Err(SessionEnd::Fatal(WorkerError::Unauthorized {
+                    url: shared.url.shown().to_owned(),
+                    status,
+                }));
+            }
+            Err(AttemptError::Failed(error)) => return Err(SessionEnd::Lost(error)),
+        };
+        *retry = 0;
+        // Python still sets the deprecated `agent` permission.
+        #[allow(deprecated)]
+        let register = proto::RegisterWorkerRequest {
+            r#type: match options.server_type {
+                super::options::ServerType::Room => proto::JobType::JtRoom,
+                super::options::ServerType::Publisher => proto::JobType::JtPublisher,
+            } as i32,
+            agent_name: options.agent_name.clone(),
+            version: SDK_VERSION.to_owned(),
+            namespace: options.namespace.clone(),
+            deployment: options.deployment.clone(),
+            allowed_permissions: Some(proto::ParticipantPermission {
+                can_publish: options.permissions.can_publish,
+                can_subscribe: options.permissions.can_subscribe,
+                can_publish_data: options.permissions.can_publish_data,
+                can_update_metadata: options.permissions.can_update_metadata,
+                hidden: options.permissions.hidden,
+                agent: true,
+                ..proto::ParticipantPermission::default()
+            }),
+            ..proto::RegisterWorkerRequest::default()
+        };
+        if let Err(error) = send(&mut socket, worker_message::Message::Register(register)).await {
+            return Err(SessionEnd::Lost(error));
         }
-        Ok(Ok(None)) => return SessionEnd::Lost("the server closed the connection".into()),
-        Ok(Err(error)) => return SessionEnd::Lost(error),
-        Err(_) => return SessionEnd::Lost(format!("no registration within {REGISTER_TIMEOUT:?}")),
+        let first = tokio::time::timeout(REGISTER_TIMEOUT, receive(&mut socket)).await;
+        let response = match first {
+            Ok(Ok(Some(server_message::Message::Register(response)))) => response,
+            Ok(Ok(Some(other))) => {
+                return Err(SessionEnd::Lost(format!(
+                    "the server's first message is not `register`: {other:?}"
+                )));
+            }
+            Ok(Ok(None)) => {
+                return Err(SessionEnd::Lost("the server closed the connection".into()));
+            }
+            Ok(Err(error)) => return Err(SessionEnd::Lost(error)),
+            Err(_) => {
+                return Err(SessionEnd::Lost(format!(
+                    "no registration within {REGISTER_TIMEOUT:?}"
+                )));
+            }
+        };
+        Ok((socket, response))
     };
+    let (mut socket, response) = tokio::select! {
+        registered = registering => match registered {
+            Ok(registered) => registered,
+            Err(end) => return end,
+        },
+        () = until_closing(&mut closing) => return SessionEnd::Closing,
+    };
+    let options = &shared.options;
     let region = response.server_info.as_ref().map(|info| info.region.as_str()).unwrap_or_default();
     tracing::info!(worker_id = %response.worker_id, region, "registered with LiveKit at {}", shared.url.shown());
     shared.epoch.store(epoch, Ordering::Release);
@@ -653,7 +677,6 @@ async fn session(
     let mut ping = tokio::time::interval(options.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
-    let mut closing = shared.closing.subscribe();
     loop {
         tokio::select! {
             () = until_closing(&mut closing) => {
@@ -892,8 +915,38 @@ async fn run_job(
             Err(_) => std::future::pending().await,
         }
     };
+    let outcome = drive(&mut job, &ctx, terminate).await;
+    let reason = match &outcome {
+        Ok(reason) => reason.clone(),
+        Err(error) => error.to_string(),
+    };
+    job.shutdown(&reason).await;
+    let update = match outcome {
+        Ok(_) => {
+            tracing::info!(parent: ctx.span(), "job ended: {reason}");
+            job_status(&id, proto::JobStatus::JsSuccess, String::new())
+        }
+        Err(error) => {
+            tracing::error!(parent: ctx.span(), "job failed: {error}");
+            job_status(&id, proto::JobStatus::JsFailed, error.to_string())
+        }
+    };
+    shared.send(update);
+    lock(&shared.capacity).active.remove(&id);
+    shared.jobs_changed.send_modify(|n| *n += 1);
+}
+
+/// Runs a started job until it ends: its entrypoint fails (the error), or it returned and
+/// its session closed, or [`JobContext::shutdown`] was called, or `terminate` resolved (the
+/// reason). A job whose entrypoint returned without a session and without connecting ends
+/// then.
+async fn drive(
+    job: &mut RunningJob,
+    ctx: &JobContext,
+    terminate: impl std::future::Future<Output = String>,
+) -> Result<String, JobError> {
     let mut terminate = std::pin::pin!(terminate);
-    let outcome: Result<String, JobError> = tokio::select! {
+    tokio::select! {
         finished = job.finished() => match finished {
             Err(error) => Err(error),
             Ok(()) => {
@@ -914,25 +967,55 @@ async fn run_job(
         },
         reason = ctx.shutdown_requested() => Ok(reason),
         reason = terminate.as_mut() => Ok(reason),
+    }
+}
+
+/// Runs one job for the room `room` with no registration (Python's `connect` command and
+/// `simulate_job(fake_job=False)`): the process is prepared, a room token for `identity` is
+/// minted from the options' API key and secret, and the entrypoint runs with them as the
+/// job's [`RoomCredentials`]. Returns when the job ends; an entrypoint that fails or panics
+/// is the error.
+pub async fn connect_job(
+    server: &AgentServer,
+    options: &WorkerOptions,
+    room: &str,
+    identity: &str,
+) -> Result<(), WorkerError> {
+    for (value, what, env, flag) in [
+        (&options.url, "the LiveKit URL", "LIVEKIT_URL", "--url"),
+        (&options.api_key, "the API key", "LIVEKIT_API_KEY", "--api-key"),
+        (&options.api_secret, "the API secret", "LIVEKIT_API_SECRET", "--api-secret"),
+    ] {
+        if value.trim().is_empty() {
+            return Err(WorkerError::MissingCredential { what, env, flag });
+        }
+    }
+    AgentUrl::new(&options.url, None)?;
+    let token = connection::room_token(&options.api_key, &options.api_secret, room, identity)?;
+    let entrypoint = server.entrypoint_fn().ok_or(JobError::NoEntrypoint)?;
+    let process = server.process().await?;
+    let info = JobInfo {
+        id: format!("job-{identity}"),
+        agent_name: options.agent_name.clone(),
+        metadata: String::new(),
+        fake: false,
+        room_name: room.to_owned(),
+        room_sid: String::new(),
+        dispatch_id: String::new(),
+        participant_identity: None,
     };
+    let credentials =
+        RoomCredentials { url: options.url.clone(), token, identity: identity.to_owned() };
+    let ctx = JobContext::with_credentials(info, Room::local(room), process, Some(credentials));
+    tracing::info!(parent: ctx.span(), room, identity, "running one job in the room");
+    let mut job = RunningJob::spawn(&entrypoint, ctx.clone());
+    let outcome = drive(&mut job, &ctx, std::future::pending()).await;
     let reason = match &outcome {
         Ok(reason) => reason.clone(),
         Err(error) => error.to_string(),
     };
     job.shutdown(&reason).await;
-    let update = match outcome {
-        Ok(_) => {
-            tracing::info!(parent: ctx.span(), "job ended: {reason}");
-            job_status(&id, proto::JobStatus::JsSuccess, String::new())
-        }
-        Err(error) => {
-            tracing::error!(parent: ctx.span(), "job failed: {error}");
-            job_status(&id, proto::JobStatus::JsFailed, error.to_string())
-        }
-    };
-    shared.send(update);
-    lock(&shared.capacity).active.remove(&id);
-    shared.jobs_changed.send_modify(|n| *n += 1);
+    outcome.map(|_| ()).map_err(WorkerError::Job)
 }
 
 fn job_status(id: &str, status: proto::JobStatus, error: String) -> worker_message::Message {
