@@ -24,10 +24,13 @@ fn options(server: &TestServer) -> WorkerOptions {
     options
 }
 
+/// A job as its entrypoint saw it: the id, the room, the credentials.
+type SeenJob = (String, String, Option<RoomCredentials>);
+
 /// What the entrypoints saw.
 #[derive(Default, Clone)]
 struct Seen {
-    jobs: Arc<Mutex<Vec<(String, String, Option<RoomCredentials>)>>>,
+    jobs: Arc<Mutex<Vec<SeenJob>>>,
 }
 
 /// An entrypoint that connects and stays until the job is ended.

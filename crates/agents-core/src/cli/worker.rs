@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, value_parser};
 
 use super::{USAGE_ERROR, logging, print_error};
 use crate::worker::{AgentServer, Worker, WorkerError, WorkerOptions};
@@ -19,88 +19,152 @@ use crate::worker::{AgentServer, Worker, WorkerError, WorkerOptions};
 /// The commands this module runs.
 pub(crate) const COMMANDS: [&str; 3] = ["dev", "start", "connect"];
 
-#[derive(Debug, Parser)]
-#[command(
-    about = "Run a LiveKit agent as a worker of a LiveKit server",
-    disable_version_flag = true
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: WorkerCommand,
+// clap's builder API: its derive macros emit `allow(clippy::restriction)`, which the
+// workspace's `forbid` lints reject.
+
+/// `--url`, `--api-key`, `--api-secret`, `--log-level`.
+fn server_args() -> [Arg; 4] {
+    [
+        Arg::new("url")
+            .long("url")
+            .env("LIVEKIT_URL")
+            .help("The LiveKit server's URL (ws, wss, http or https)"),
+        Arg::new("api_key").long("api-key").env("LIVEKIT_API_KEY").help("The API key"),
+        Arg::new("api_secret")
+            .long("api-secret")
+            .env("LIVEKIT_API_SECRET")
+            .hide_env_values(true)
+            .help("The API secret"),
+        Arg::new("log_level")
+            .long("log-level")
+            .env("LIVEKIT_LOG_LEVEL")
+            .help("trace, debug, info, warn, error or off, or a tracing filter"),
+    ]
 }
 
-#[derive(Debug, Subcommand)]
-enum WorkerCommand {
-    /// Run as a worker of a LiveKit server, for development: debug logs, no load threshold,
-    /// health check on a random port.
-    Dev(Serve),
-    /// Run as a worker of a LiveKit server, for production: JSON logs, load threshold 0.7,
-    /// health check on port 8081, drain on SIGTERM.
-    Start(Serve),
-    /// Join one LiveKit room directly, with a token minted from the API key and secret.
-    Connect(Connect),
+/// `dev`'s and `start`'s options.
+fn serve_command(name: &'static str, about: &'static str) -> clap::Command {
+    clap::Command::new(name).about(about).args(server_args()).args([
+        Arg::new("agent_name").long("agent-name").env("LIVEKIT_AGENT_NAME").help(
+            "The agent name: set it for explicit dispatch only (LIVEKIT_AGENT_NAME_OVERRIDE wins)",
+        ),
+        Arg::new("port")
+            .long("port")
+            .value_parser(value_parser!(u16))
+            .help("The health check's port (start: 8081; dev: random)"),
+        Arg::new("max_jobs")
+            .long("max-jobs")
+            .value_parser(value_parser!(usize))
+            .help("At most this many jobs at once"),
+        Arg::new("load_threshold")
+            .long("load-threshold")
+            .value_parser(value_parser!(f32))
+            .help("No new jobs at or above this CPU load (start: 0.7; dev: off)"),
+        Arg::new("drain_timeout")
+            .long("drain-timeout")
+            .value_parser(value_parser!(u64))
+            .default_value("3600")
+            .help("How long a drain waits for running jobs, in seconds (start)"),
+        Arg::new("reload")
+            .long("reload")
+            .action(ArgAction::SetTrue)
+            .help("Accepted for Python's CLI; the worker does not reload"),
+        Arg::new("no_reload")
+            .long("no-reload")
+            .action(ArgAction::SetTrue)
+            .help("Accepted for Python's CLI"),
+    ])
+}
+
+fn cli(program: &str) -> clap::Command {
+    clap::Command::new("agent")
+        .bin_name(program.to_owned())
+        .about("Run a LiveKit agent as a worker of a LiveKit server")
+        .subcommand_required(true)
+        .subcommand(serve_command(
+            "dev",
+            "Run as a worker of a LiveKit server, for development: debug logs, no load \
+             threshold, health check on a random port",
+        ))
+        .subcommand(serve_command(
+            "start",
+            "Run as a worker of a LiveKit server, for production: JSON logs, load threshold \
+             0.7, health check on port 8081, drain on SIGTERM",
+        ))
+        .subcommand(
+            clap::Command::new("connect")
+                .about("Join one LiveKit room directly, with a token minted from the API key and secret")
+                .args(server_args())
+                .args([
+                    Arg::new("room").long("room").required(true).help("The room to join"),
+                    Arg::new("participant_identity")
+                        .long("participant-identity")
+                        .help("The agent's identity in the room (default: agent-<random>)"),
+                ]),
+        )
 }
 
 /// Where the server is, and the credentials.
-#[derive(Debug, Args)]
 struct Server {
-    /// The LiveKit server's URL (ws, wss, http or https).
-    #[arg(long, env = "LIVEKIT_URL")]
     url: Option<String>,
-    /// The API key.
-    #[arg(long, env = "LIVEKIT_API_KEY")]
     api_key: Option<String>,
-    /// The API secret.
-    #[arg(long, env = "LIVEKIT_API_SECRET", hide_env_values = true)]
     api_secret: Option<String>,
-    /// trace, debug, info, warn, error or off, or a tracing filter.
-    #[arg(long, env = "LIVEKIT_LOG_LEVEL")]
     log_level: Option<String>,
 }
 
-#[derive(Debug, Args)]
-struct Serve {
-    #[command(flatten)]
-    server: Server,
-    /// The agent name: set it for explicit dispatch only (LIVEKIT_AGENT_NAME_OVERRIDE wins).
-    #[arg(long, env = "LIVEKIT_AGENT_NAME")]
-    agent_name: Option<String>,
-    /// The health check's port (start: 8081; dev: random).
-    #[arg(long)]
-    port: Option<u16>,
-    /// At most this many jobs at once.
-    #[arg(long)]
-    max_jobs: Option<usize>,
-    /// No new jobs at or above this CPU load (start: 0.7; dev: off).
-    #[arg(long)]
-    load_threshold: Option<f32>,
-    /// How long a drain waits for running jobs, in seconds (start only).
-    #[arg(long, default_value_t = 3600)]
-    drain_timeout: u64,
-    /// Accepted for Python's CLI; hot reload is not done here.
-    #[arg(long, overrides_with = "no_reload")]
-    reload: bool,
-    /// Accepted for Python's CLI.
-    #[arg(long)]
-    no_reload: bool,
+impl Server {
+    fn from(matches: &ArgMatches) -> Self {
+        Self {
+            url: matches.get_one::<String>("url").cloned(),
+            api_key: matches.get_one::<String>("api_key").cloned(),
+            api_secret: matches.get_one::<String>("api_secret").cloned(),
+            log_level: matches.get_one::<String>("log_level").cloned(),
+        }
+    }
 }
 
-#[derive(Debug, Args)]
-struct Connect {
-    #[command(flatten)]
+struct Serve {
     server: Server,
-    /// The room to join.
-    #[arg(long)]
+    agent_name: Option<String>,
+    port: Option<u16>,
+    max_jobs: Option<usize>,
+    load_threshold: Option<f32>,
+    drain_timeout: u64,
+    reload: bool,
+}
+
+impl Serve {
+    fn from(matches: &ArgMatches) -> Self {
+        Self {
+            server: Server::from(matches),
+            agent_name: matches.get_one::<String>("agent_name").cloned(),
+            port: matches.get_one::<u16>("port").copied(),
+            max_jobs: matches.get_one::<usize>("max_jobs").copied(),
+            load_threshold: matches.get_one::<f32>("load_threshold").copied(),
+            drain_timeout: matches.get_one::<u64>("drain_timeout").copied().unwrap_or(3600),
+            reload: matches.get_flag("reload") && !matches.get_flag("no_reload"),
+        }
+    }
+}
+
+struct Connect {
+    server: Server,
     room: String,
-    /// The agent's identity in the room (default: agent-<random>).
-    #[arg(long)]
     participant_identity: Option<String>,
+}
+
+enum WorkerCommand {
+    Dev(Serve),
+    Start(Serve),
+    Connect(Connect),
 }
 
 /// Runs `dev`, `start` or `connect` with `args` (the command first).
 pub(crate) fn run(server: AgentServer, program: &str, args: Vec<OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(std::iter::once(OsString::from(program)).chain(args)) {
-        Ok(cli) => cli,
+    let matches = match cli(program)
+        .try_get_matches_from(std::iter::once(OsString::from(program)).chain(args))
+    {
+        Ok(matches) => matches,
         Err(error) => {
             let _ = error.print();
             return if error.use_stderr() {
@@ -110,7 +174,20 @@ pub(crate) fn run(server: AgentServer, program: &str, args: Vec<OsString>) -> Ex
             };
         }
     };
-    let (dev, level) = match &cli.command {
+    let command = match matches.subcommand() {
+        Some(("dev", matches)) => WorkerCommand::Dev(Serve::from(matches)),
+        Some(("start", matches)) => WorkerCommand::Start(Serve::from(matches)),
+        Some((_, matches)) => WorkerCommand::Connect(Connect {
+            server: Server::from(matches),
+            room: matches.get_one::<String>("room").cloned().unwrap_or_default(),
+            participant_identity: matches.get_one::<String>("participant_identity").cloned(),
+        }),
+        None => {
+            print_error("no command given: see `--help`");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    let (dev, level) = match &command {
         WorkerCommand::Dev(serve) => (true, serve.server.log_level.clone()),
         WorkerCommand::Start(serve) => (false, serve.server.log_level.clone()),
         WorkerCommand::Connect(connect) => (true, connect.server.log_level.clone()),
@@ -131,7 +208,7 @@ pub(crate) fn run(server: AgentServer, program: &str, args: Vec<OsString>) -> Ex
         print_error("cannot start the tokio runtime");
         return ExitCode::FAILURE;
     };
-    let result = match cli.command {
+    let result = match command {
         WorkerCommand::Dev(serve) => runtime.block_on(serve_jobs(server, serve, true)),
         WorkerCommand::Start(serve) => runtime.block_on(serve_jobs(server, serve, false)),
         WorkerCommand::Connect(connect) => runtime.block_on(connect_room(server, connect)),

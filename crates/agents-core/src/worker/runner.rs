@@ -334,10 +334,10 @@ impl Worker {
         let tasks: Vec<JoinHandle<()>> = lock(&self.tasks).drain(..).collect();
         let mut tasks = tasks.into_iter();
         // The connection first: it sends what is queued (the jobs' final statuses) and closes.
-        if let Some(mut connection) = tasks.next() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut connection).await.is_err() {
-                connection.abort();
-            }
+        if let Some(mut connection) = tasks.next()
+            && tokio::time::timeout(Duration::from_secs(5), &mut connection).await.is_err()
+        {
+            connection.abort();
         }
         for task in tasks {
             task.abort();

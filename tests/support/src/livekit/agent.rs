@@ -73,7 +73,7 @@ struct WorkerState {
 
 /// What the test asks a connection to do.
 enum Command {
-    Send(ServerMessage),
+    Send(Box<ServerMessage>),
     /// Drop the TCP connection without a closing handshake.
     Drop,
 }
@@ -114,6 +114,7 @@ pub enum Exchange {
 
 /// A message of either direction.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // recorded once each, kept boxed in `Exchange`
 pub enum AnyMessage {
     /// From the worker.
     Worker(WorkerMessage),
@@ -376,7 +377,7 @@ impl AgentEndpoint {
                 tokio::select! {
                     command = queued.recv() => match command {
                         Some(Command::Send(message)) => {
-                            if !connection.send(message).await {
+                            if !connection.send(*message).await {
                                 break;
                             }
                         }
@@ -482,7 +483,7 @@ impl WorkerHandle {
         let state = self.endpoint.lock();
         let _ = state.workers[self.index]
             .commands
-            .send(Command::Send(ServerMessage { message: Some(message) }));
+            .send(Command::Send(Box::new(ServerMessage { message: Some(message) })));
     }
 
     /// Offers `job` to the worker (an `AvailabilityRequest`) without waiting for the answer.
@@ -695,7 +696,7 @@ impl Connection {
         let state = self.endpoint.lock();
         let _ = state.workers[self.index]
             .commands
-            .send(Command::Send(ServerMessage { message: Some(message) }));
+            .send(Command::Send(Box::new(ServerMessage { message: Some(message) })));
     }
 
     /// Records the answer; assigns an accepted job (after the assignment delay) unless
@@ -755,7 +756,7 @@ impl Connection {
             let assignment = JobAssignment { job: Some(job), url: Some(url), token };
             let message =
                 ServerMessage { message: Some(server_message::Message::Assignment(assignment)) };
-            let _ = commands.send(Command::Send(message));
+            let _ = commands.send(Command::Send(Box::new(message)));
         });
     }
 }
