@@ -450,3 +450,87 @@ async fn get(address: std::net::SocketAddr, path: &str) -> (String, String) {
     let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
     (status, body)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_over_the_threshold_refuses_jobs_and_reports_full() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let load = Arc::new(Mutex::new(0.9_f32));
+    let mut options = options(&server);
+    options.load_threshold = 0.7;
+    options.load_interval = Duration::from_millis(10);
+    options.status_interval = Duration::from_millis(20);
+    options.load_fnc = Some(Arc::new({
+        let load = load.clone();
+        move || *load.lock().unwrap()
+    }));
+    let worker = Worker::start(staying_server(&Seen::default()), options).await.unwrap();
+    worker.registered().await.unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    tokio::time::timeout(WAIT, async {
+        while worker.load() < 0.85 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!connection.dispatch(server.agent().new_job("hot"), WAIT).await.unwrap().available);
+    server
+        .agent()
+        .wait_for_message(0, 0, WAIT, |m| {
+            matches!(&m.message, Some(worker_message::Message::UpdateWorker(s))
+                if s.status == Some(livekit_protocol::WorkerStatus::WsFull as i32) && s.load > 0.85)
+        })
+        .await
+        .unwrap();
+    // The load falls (a moving average of 5 samples): jobs are taken again.
+    *load.lock().unwrap() = 0.1;
+    tokio::time::timeout(WAIT, async {
+        while worker.load() > 0.15 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert!(connection.dispatch(server.agent().new_job("cool"), WAIT).await.unwrap().available);
+    worker.aclose().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_runs_one_job_with_a_locally_minted_room_token() {
+    let seen = Seen::default();
+    let app = AgentServer::new().rtc_session({
+        let seen = seen.clone();
+        move |ctx: JobContext| {
+            let seen = seen.clone();
+            async move {
+                seen.jobs.lock().unwrap().push((
+                    ctx.job_id().to_owned(),
+                    ctx.job().room_name.clone(),
+                    ctx.room_credentials().cloned(),
+                ));
+                ctx.connect().await?;
+                ctx.shutdown("done");
+                Ok::<(), JobError>(())
+            }
+        }
+    });
+    let options = WorkerOptions::development("ws://127.0.0.1:7880", KEY, SECRET);
+    agents_core::worker::connect_job(&app, &options, "my-room", "agent-x").await.unwrap();
+    let (_, room, credentials) = seen.jobs.lock().unwrap()[0].clone();
+    assert_eq!(room, "my-room");
+    let credentials = credentials.unwrap();
+    assert_eq!(
+        (credentials.url.as_str(), credentials.identity.as_str()),
+        ("ws://127.0.0.1:7880", "agent-x")
+    );
+    let claims = livekit_api::access_token::TokenVerifier::with_api_key(KEY, SECRET)
+        .verify(&credentials.token)
+        .unwrap();
+    assert_eq!((claims.sub.as_str(), claims.kind.as_str()), ("agent-x", "agent"));
+    assert!(claims.video.room_join && claims.video.agent);
+    assert_eq!(claims.video.room, "my-room");
+
+    let failing = AgentServer::new().rtc_session(|_ctx: JobContext| async { Err::<(), _>("boom") });
+    let error = agents_core::worker::connect_job(&failing, &options, "r", "a").await.unwrap_err();
+    assert!(error.to_string().contains("boom"), "{error}");
+}

@@ -399,7 +399,13 @@ impl Shared {
         }
         let load = self.load.get();
         let active = capacity.active.len();
-        let job_load = if active > 0 { load / active as f32 } else { threshold };
+        // Python's estimate of a job's load: the load per running job, or, with none
+        // running, the threshold shared by as many jobs as there are CPUs.
+        let job_load = if active > 0 {
+            load / active as f32
+        } else {
+            threshold / std::thread::available_parallelism().map_or(1, |n| n.get()) as f32
+        };
         load + capacity.reserved as f32 * job_load < threshold
     }
 
@@ -931,8 +937,12 @@ async fn run_job(
             job_status(&id, proto::JobStatus::JsFailed, error.to_string())
         }
     };
-    shared.send(update);
-    lock(&shared.capacity).active.remove(&id);
+    {
+        // Reported and removed at once: whoever sees the status sees the job gone.
+        let mut capacity = lock(&shared.capacity);
+        shared.send(update);
+        capacity.active.remove(&id);
+    }
     shared.jobs_changed.send_modify(|n| *n += 1);
 }
 

@@ -614,7 +614,9 @@ impl Connection {
             }
         };
         let delay = self.endpoint.lock().register_delay;
-        tokio::time::sleep(delay).await;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let worker_id = format!("AW_{}", self.index + 1);
         let response = RegisterWorkerResponse {
             worker_id: worker_id.clone(),
@@ -752,7 +754,10 @@ impl Connection {
         self.endpoint.touch();
         let url = self.endpoint.inner.url.clone();
         assignments.spawn(async move {
-            tokio::time::sleep(delay).await;
+            // A zero sleep still waits for the timer's next millisecond tick.
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             let assignment = JobAssignment { job: Some(job), url: Some(url), token };
             let message =
                 ServerMessage { message: Some(server_message::Message::Assignment(assignment)) };
