@@ -117,6 +117,12 @@ pub fn run_app(server: AgentServer) -> ExitCode {
     let mut args = std::env::args_os();
     let program = program_name(args.next());
     // Before any thread starts: loading sets environment variables.
+    #[cfg(feature = "worker")]
+    if std::env::var_os(crate::worker::HOST_ENV).is_some() {
+        // A job host process started by the worker (`Isolation::Processes`).
+        let _ = logging::filter(None, "info").map(logging::init);
+        return crate::worker::host::run(&server);
+    }
     let dotenv = env_file::load();
     let args: Vec<OsString> = args.collect();
     #[cfg(feature = "worker")]

@@ -65,6 +65,10 @@ fn serve_command(name: &'static str, about: &'static str) -> clap::Command {
             .value_parser(value_parser!(u64))
             .default_value("3600")
             .help("How long a drain waits for running jobs, in seconds (start)"),
+        Arg::new("job_hosts")
+            .long("job-hosts")
+            .value_parser(value_parser!(usize))
+            .help("Run jobs in this many host processes instead of as tasks of this one"),
         Arg::new("reload")
             .long("reload")
             .action(ArgAction::SetTrue)
@@ -131,6 +135,7 @@ struct Serve {
     load_threshold: Option<f32>,
     drain_timeout: u64,
     reload: bool,
+    job_hosts: Option<usize>,
 }
 
 impl Serve {
@@ -143,6 +148,7 @@ impl Serve {
             load_threshold: matches.get_one::<f32>("load_threshold").copied(),
             drain_timeout: matches.get_one::<u64>("drain_timeout").copied().unwrap_or(3600),
             reload: matches.get_flag("reload") && !matches.get_flag("no_reload"),
+            job_hosts: matches.get_one::<usize>("job_hosts").copied(),
         }
     }
 }
@@ -262,6 +268,9 @@ async fn serve_jobs(server: AgentServer, serve: Serve, dev: bool) -> Result<(), 
         options.load_threshold = threshold;
     }
     options.drain_timeout = Duration::from_secs(serve.drain_timeout);
+    if let Some(hosts) = serve.job_hosts {
+        options.isolation = crate::worker::Isolation::Processes { hosts };
+    }
     let worker = Worker::start(server, options).await?;
     let mut signals = Signals::new();
     tokio::select! {

@@ -165,6 +165,9 @@ pub enum WorkerError {
         /// The timeout.
         timeout: Duration,
     },
+    /// A job host process could not be started.
+    #[error("{0}")]
+    Host(String),
     /// The worker was closed before it registered.
     #[error("the worker was closed")]
     Closed,

@@ -29,6 +29,8 @@ mod entrypoint;
 mod error;
 #[cfg(feature = "worker")]
 mod health;
+#[cfg(feature = "worker")]
+pub(crate) mod host;
 pub(crate) mod job;
 #[cfg(feature = "worker")]
 mod load;
@@ -45,9 +47,11 @@ pub use entrypoint::{BoxError, IntoJobResult};
 #[cfg(feature = "worker")]
 pub use error::WorkerError;
 pub use error::{JobError, SharedError, UserdataError};
+#[cfg(feature = "worker")]
+pub use host::HOST_ENV;
 pub use options::{
     ASSIGNMENT_TIMEOUT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_HTTP_PORT, DEFAULT_LOAD_THRESHOLD,
-    DEFAULT_MAX_RETRY, LoadFn, ServerType, WorkerOptions, WorkerPermissions,
+    DEFAULT_MAX_RETRY, Isolation, LoadFn, ServerType, WorkerOptions, WorkerPermissions,
 };
 pub use process::JobProcess;
 pub use request::{AGENT_NAME_ATTRIBUTE, JobAcceptArguments, JobRequest};

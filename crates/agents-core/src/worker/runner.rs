@@ -28,9 +28,10 @@ use super::context::{JobContext, JobInfo, RoomCredentials};
 use super::entrypoint::EntrypointFn;
 use super::error::{JobError, WorkerError};
 use super::health::{self, HealthSource};
+use super::host::{self, FromHost, HostEvent, HostHandle, HostJobStatus, ToHost};
 use super::job::RunningJob;
 use super::load::{CpuMonitor, Load, MovingAverage};
-use super::options::WorkerOptions;
+use super::options::{Isolation, WorkerOptions};
 use super::process::JobProcess;
 use super::request::{AGENT_NAME_ATTRIBUTE, Answer, JobRequest, RequestFn};
 use super::server::AgentServer;
@@ -67,6 +68,8 @@ pub enum WorkerStatus {
 struct ActiveJob {
     terminate: watch::Sender<Option<String>>,
     task: Option<JoinHandle<()>>,
+    /// The host process running it, with [`Isolation::Processes`].
+    host: Option<usize>,
 }
 
 /// Jobs and reservations, changed together under one lock: capacity is taken atomically.
@@ -104,6 +107,9 @@ struct Shared {
     baseline_rss: u64,
     /// Why the worker gave up.
     failure: Mutex<Option<WorkerError>>,
+    /// The job host processes, by slot (empty with [`Isolation::Tasks`]).
+    hosts: Mutex<Vec<Option<HostHandle>>>,
+    host_events: mpsc::UnboundedSender<HostEvent>,
 }
 
 /// An [`AgentServer`] registered with a LiveKit server as an agent worker (Python's
@@ -191,6 +197,17 @@ impl Worker {
         };
         let health_address = listener.as_ref().and_then(|listener| listener.local_addr().ok());
         let (outbox, outgoing) = mpsc::unbounded_channel();
+        let (host_events, host_messages) = mpsc::unbounded_channel();
+        let mut hosts = Vec::new();
+        if let Isolation::Processes { hosts: count } = options.isolation {
+            for slot in 0..count.max(1) {
+                let host = host::spawn(slot, host_events.clone()).map_err(|error| {
+                    WorkerError::Host(format!("cannot start a job host process: {error}"))
+                })?;
+                tracing::debug!(slot, pid = host.pid, "job host started");
+                hosts.push(Some(host));
+            }
+        }
         let shared = Arc::new(Shared {
             url,
             process,
@@ -206,6 +223,8 @@ impl Worker {
             closing: watch::Sender::new(false),
             baseline_rss: resident_memory().unwrap_or(0),
             failure: Mutex::new(None),
+            hosts: Mutex::new(hosts),
+            host_events,
             options,
         });
         let mut tasks = vec![
@@ -214,6 +233,9 @@ impl Worker {
         ];
         if let Some(listener) = listener {
             tasks.push(tokio::spawn(health::serve(listener, shared.clone())));
+        }
+        if !lock(&shared.hosts).is_empty() {
+            tasks.push(tokio::spawn(supervise_hosts(shared.clone(), host_messages)));
         }
         if let Some(address) = health_address {
             tracing::debug!("health check on http://{address}/");
@@ -330,6 +352,16 @@ impl Worker {
                 handle.abort();
             }
         }
+        // Jobs in host processes end when their host says so.
+        let mut changed = self.shared.jobs_changed.subscribe();
+        let _ = tokio::time::timeout(CLOSE_JOBS_TIMEOUT, async {
+            while !lock(&self.shared.capacity).active.is_empty() {
+                if changed.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
         self.shared.closing.send_replace(true);
         let tasks: Vec<JoinHandle<()>> = lock(&self.tasks).drain(..).collect();
         let mut tasks = tasks.into_iter();
@@ -343,6 +375,8 @@ impl Worker {
             task.abort();
             let _ = task.await;
         }
+        // The host processes are killed with their handles.
+        lock(&self.shared.hosts).clear();
         self.shared.status.send_if_modified(|status| {
             if matches!(status, WorkerStatus::Failed(_)) {
                 return false;
@@ -475,6 +509,11 @@ impl HealthSource for Shared {
             "draining": draining,
             "process_rss_mb": rss as f64 / 1e6,
             "rss_per_job_mb": per_job,
+            "job_hosts": lock(&self.hosts)
+                .iter()
+                .flatten()
+                .map(|host| host.pid)
+                .collect::<Vec<_>>(),
         })
     }
 }
@@ -889,18 +928,159 @@ fn launch(shared: &Arc<Shared>, info: JobInfo, assignment: proto::JobAssignment,
         token: assignment.token,
         identity,
     };
-    let room = Room::local(info.room_name.clone());
     let id = info.id.clone();
-    let ctx = JobContext::with_credentials(info, room, shared.process.clone(), Some(credentials));
     let (terminate, terminated) = watch::channel(None);
+    if !lock(&shared.hosts).is_empty() {
+        launch_in_host(shared, info, credentials, terminate, terminated);
+        return;
+    }
+    let room = Room::local(info.room_name.clone());
+    let ctx = JobContext::with_credentials(info, room, shared.process.clone(), Some(credentials));
     {
         let mut capacity = lock(&shared.capacity);
         capacity.reserved = capacity.reserved.saturating_sub(1);
-        capacity.active.insert(id.clone(), ActiveJob { terminate, task: None });
+        capacity.active.insert(id.clone(), ActiveJob { terminate, task: None, host: None });
     }
     let task = tokio::spawn(run_job(shared.clone(), ctx, terminated));
     if let Some(job) = lock(&shared.capacity).active.get_mut(&id) {
         job.task = Some(task);
+    }
+}
+
+/// Starts an assigned job in the host process with the fewest jobs.
+fn launch_in_host(
+    shared: &Arc<Shared>,
+    info: JobInfo,
+    credentials: RoomCredentials,
+    terminate: watch::Sender<Option<String>>,
+    mut terminated: watch::Receiver<Option<String>>,
+) {
+    let id = info.id.clone();
+    let mut capacity = lock(&shared.capacity);
+    let hosts = lock(&shared.hosts);
+    let load = |slot: usize| capacity.active.values().filter(|job| job.host == Some(slot)).count();
+    let slot =
+        (0..hosts.len()).filter(|slot| hosts[*slot].is_some()).min_by_key(|slot| load(*slot));
+    capacity.reserved = capacity.reserved.saturating_sub(1);
+    let Some((slot, host)) = slot.and_then(|slot| hosts[slot].as_ref().map(|host| (slot, host)))
+    else {
+        drop(hosts);
+        drop(capacity);
+        shared.send(job_status(
+            &id,
+            proto::JobStatus::JsFailed,
+            "no job host process is running".into(),
+        ));
+        shared.jobs_changed.send_modify(|n| *n += 1);
+        return;
+    };
+    let started = host.send(ToHost::Start {
+        id: id.clone(),
+        agent_name: info.agent_name,
+        metadata: info.metadata,
+        room_name: info.room_name,
+        room_sid: info.room_sid,
+        dispatch_id: info.dispatch_id,
+        participant_identity: info.participant_identity,
+        url: credentials.url,
+        token: credentials.token,
+        identity: credentials.identity,
+    });
+    drop(hosts);
+    if !started {
+        drop(capacity);
+        shared.send(job_status(
+            &id,
+            proto::JobStatus::JsFailed,
+            "the job host process is gone".into(),
+        ));
+        shared.jobs_changed.send_modify(|n| *n += 1);
+        return;
+    }
+    // Termination is forwarded to the host; the host reports the job's end.
+    let forwarder = tokio::spawn({
+        let shared = shared.clone();
+        let id = id.clone();
+        async move {
+            let reason = terminated.wait_for(Option::is_some).await.map(|r| r.clone());
+            if let Ok(reason) = reason
+                && let Some(Some(host)) = lock(&shared.hosts).get(slot)
+            {
+                host.send(ToHost::Terminate { id, reason: reason.unwrap_or_default() });
+            }
+        }
+    });
+    capacity.active.insert(id, ActiveJob { terminate, task: Some(forwarder), host: Some(slot) });
+}
+
+/// Turns the hosts' reports into job statuses; replaces a host that exits, its jobs failed.
+async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceiver<HostEvent>) {
+    while let Some(event) = events.recv().await {
+        match event {
+            HostEvent::Message { host, message: FromHost::Ready } => {
+                tracing::debug!(host, "job host ready");
+            }
+            HostEvent::Message { message: FromHost::Status { id, status, error }, .. } => {
+                match status {
+                    HostJobStatus::Running => {
+                        shared.send(job_status(&id, proto::JobStatus::JsRunning, String::new()));
+                    }
+                    HostJobStatus::Success | HostJobStatus::Failed => {
+                        let status = if status == HostJobStatus::Success {
+                            proto::JobStatus::JsSuccess
+                        } else {
+                            proto::JobStatus::JsFailed
+                        };
+                        let mut capacity = lock(&shared.capacity);
+                        shared.send(job_status(&id, status, error));
+                        capacity.active.remove(&id);
+                        drop(capacity);
+                        shared.jobs_changed.send_modify(|n| *n += 1);
+                    }
+                }
+            }
+            HostEvent::Exited { host, pid, reason } => {
+                let error = format!("the job host process (pid {pid}) exited: {reason}");
+                {
+                    let mut capacity = lock(&shared.capacity);
+                    let lost: Vec<String> = capacity
+                        .active
+                        .iter()
+                        .filter(|(_, job)| job.host == Some(host))
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    if !lost.is_empty() {
+                        tracing::error!(pid, jobs = lost.len(), "{error}: its jobs failed");
+                    }
+                    for id in lost {
+                        shared.send(job_status(&id, proto::JobStatus::JsFailed, error.clone()));
+                        capacity.active.remove(&id);
+                    }
+                }
+                shared.jobs_changed.send_modify(|n| *n += 1);
+                let mut hosts = lock(&shared.hosts);
+                // Closing (the hosts were cleared), or an older host of this slot.
+                let current = hosts.get(host).and_then(Option::as_ref).map(|h| h.pid);
+                if current != Some(pid) {
+                    continue;
+                }
+                hosts[host] = None;
+                if *shared.closing.borrow() {
+                    continue;
+                }
+                match host::spawn(host, shared.host_events.clone()) {
+                    Ok(replacement) => {
+                        tracing::info!(
+                            host,
+                            pid = replacement.pid,
+                            "a new job host replaces pid {pid}"
+                        );
+                        hosts[host] = Some(replacement);
+                    }
+                    Err(error) => tracing::error!(host, "cannot start a job host process: {error}"),
+                }
+            }
+        }
     }
 }
 
@@ -950,7 +1130,7 @@ async fn run_job(
 /// its session closed, or [`JobContext::shutdown`] was called, or `terminate` resolved (the
 /// reason). A job whose entrypoint returned without a session and without connecting ends
 /// then.
-async fn drive(
+pub(crate) async fn drive(
     job: &mut RunningJob,
     ctx: &JobContext,
     terminate: impl std::future::Future<Output = String>,
