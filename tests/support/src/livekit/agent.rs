@@ -32,8 +32,11 @@ use tokio_tungstenite::tungstenite::Message;
 /// How long a worker has to send `register` after the upgrade.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The `/agent` endpoint of a [`TestServer`](super::TestServer): see the [module
-/// documentation](self). Cheap to clone; clones are the same endpoint.
+/// The `/agent` endpoint of a [`TestServer`](super::TestServer): the worker protocol, every
+/// message recorded, jobs dispatched by the test. A worker registers first (`AW_<n>`); an
+/// accepted job is assigned (the server's URL and a room token it mints) unless assignments
+/// are withheld; what a faithful worker would not do is a [violation](Self::violations).
+/// Cheap to clone; clones are the same endpoint.
 #[derive(Clone)]
 pub struct AgentEndpoint {
     inner: Arc<Inner>,

@@ -8,8 +8,8 @@
 //! Every upgrade must carry `Authorization: Bearer <JWT>` signed with the server's API key and
 //! secret (checked with the LiveKit SDK's verifier); an upgrade without one, with a bad one, or
 //! to an unknown path is refused (401 / 404) and recorded in
-//! [`violations`](TestServer::violations). More endpoints (`/rtc`) join the routing table in
-//! [`Route`] without changing the server.
+//! [`violations`](TestServer::violations). More endpoints (`/rtc`) join the routing table
+//! (`Route` in `livekit/mod.rs`) without changing the server.
 //!
 //! ```
 //! use agents_test_support::livekit::TestServer;
@@ -37,7 +37,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 
-pub use agent::{AgentEndpoint, Direction, Exchange, JobRecord, WorkerHandle};
+pub use agent::{AgentEndpoint, AnyMessage, Direction, Exchange, JobRecord, WorkerHandle};
 
 /// A LiveKit server for tests: see the [module documentation](self).
 pub struct TestServer {
