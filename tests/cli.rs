@@ -79,8 +79,6 @@ fn help_lists_the_commands_on_stdout() {
 fn commands_that_are_not_there_yet_say_what_is() {
     let dir = work_dir("unavailable");
     for (args, status, expected) in [
-        (&["dev"][..], 1, "`dev` is not available yet"),
-        (&["start"][..], 1, "`start` is not available yet"),
         (&["console", "--record"][..], 2, "`--record` is not available yet"),
         (&[][..], 2, "no command given"),
         (&["consol"][..], 2, "unknown command `consol`"),

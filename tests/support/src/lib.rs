@@ -43,6 +43,7 @@
 
 mod gateway;
 mod http;
+pub mod livekit;
 mod response;
 mod server;
 

@@ -12,9 +12,9 @@ Commands:
   console    Talk to the agent with no LiveKit server: with the microphone and speakers
              (`console`; Ctrl+T to type instead), by text (`console --text`), or with WAV
              files (`console --input-file in.wav --output-file out.wav`)
-  dev        Run as a worker of a LiveKit server, for development (not available yet)
-  start      Run as a worker of a LiveKit server, for production (not available yet)
-  connect    Join one LiveKit room directly (not available yet)
+  dev        Run as a worker of a LiveKit server, for development (`<program> dev --help`)
+  start      Run as a worker of a LiveKit server, for production (`<program> start --help`)
+  connect    Join one LiveKit room directly (`<program> connect --help`)
   download-files
              Install the native libraries the agent's plugins load at run time (e.g. ONNX
              Runtime) from PyPI into the per-user cache [env: LIVEKIT_AGENTS_CACHE_DIR]

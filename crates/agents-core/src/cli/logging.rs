@@ -55,6 +55,17 @@ pub(crate) fn init(filter: EnvFilter) {
         .try_init();
 }
 
+/// Installs the global subscriber for production (`start`): one JSON object per line on
+/// standard error. Does nothing if a subscriber is already installed.
+#[cfg(feature = "worker")]
+pub(crate) fn init_json(filter: EnvFilter) {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,16 @@
 //! | `console --input-file in.wav [--output-file out.wav] [--fast]` | the same job, its user speaking the WAV file, the agent's speech written to a WAV file ([`run_console_files`]) |
 //! | `console` | the same job on the machine's microphone and speakers, with a level meter; Ctrl+T (or a line `/text`) to type instead; `--input-device NAME`, `--output-device NAME`, `--list-devices` (needs the `audio-devices` feature: `run_console_devices`) |
 //! | `download-files` | installs the native libraries the agent declared ([`AgentServer::runtime_libraries`]: ONNX Runtime for Silero) from their PyPI wheels into the per-user cache; again, it does nothing |
-//! | `dev`, `start`, `connect` | not available yet: they exit with an error saying so |
+//! | `dev [--agent-name NAME] [--port N] [--max-jobs N] [--load-threshold X]` | registers with the LiveKit server of `LIVEKIT_URL` as an agent worker and runs every job it dispatches, each as a task of this process; debug logs, no load threshold, health check on a random port; Ctrl+C closes it (running jobs ended gracefully) |
+//! | `start [same options] [--drain-timeout SECONDS]` | the same with production defaults: JSON logs, load threshold 0.7, health check (`GET /`, `GET /worker`) on port 8081; SIGTERM or Ctrl+C drains (no new jobs, waits for the running ones), a second signal exits at once |
+//! | `connect --room NAME [--participant-identity ID]` | no registration: one job for the room, with a token minted from the API key and secret (the job's [`RoomCredentials`](crate::worker::RoomCredentials)) |
 //!
 //! Options: `--log-level <LEVEL>` (or `LIVEKIT_LOG_LEVEL`; default `info`), `--help`. Logs go
-//! to standard error. A `.env` file in the working directory, or a parent, is loaded first.
+//! to standard error. The worker's commands read `--url`, `--api-key`, `--api-secret` from
+//! `LIVEKIT_URL`, `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`, and the agent name from
+//! `LIVEKIT_AGENT_NAME` (`LIVEKIT_AGENT_NAME_OVERRIDE` wins); `LIVEKIT_WORKER_TOKEN` and
+//! `LIVEKIT_AGENT_DEPLOYMENT` as LiveKit Cloud sets them. They need agents-core's `worker`
+//! feature (on by default). A `.env` file in the working directory, or a parent, is loaded first.
 //!
 //! The audio console is behind agents-core's `audio-devices` feature (cpal; on Linux it
 //! builds against ALSA: `apt-get install libasound2-dev`). Without it, `console` with neither
@@ -55,6 +61,8 @@ mod lines;
 mod logging;
 mod printer;
 mod wav_io;
+#[cfg(feature = "worker")]
+mod worker;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -109,7 +117,20 @@ pub fn run_app(server: AgentServer) -> ExitCode {
     let mut args = std::env::args_os();
     let program = program_name(args.next());
     // Before any thread starts: loading sets environment variables.
+    #[cfg(feature = "worker")]
+    if std::env::var_os(crate::worker::HOST_ENV).is_some() {
+        // A job host process started by the worker (`Isolation::Processes`).
+        let _ = logging::filter(None, "info").map(logging::init);
+        return crate::worker::host::run(&server);
+    }
     let dotenv = env_file::load();
+    let args: Vec<OsString> = args.collect();
+    #[cfg(feature = "worker")]
+    if args.first().and_then(|first| first.to_str()).is_some_and(|c| worker::COMMANDS.contains(&c))
+    {
+        warn_env_file_later(dotenv);
+        return worker::run(server, &program, args);
+    }
     let command = match args::parse(args) {
         Ok(command) => command,
         Err(error) => {
@@ -130,9 +151,15 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             download::run(&server, &program)
         }
         Command::Unavailable { command } => {
+            if cfg!(feature = "worker") {
+                print_error(&format!(
+                    "put `{command}` first, its options after it: `{program} {command} --help`"
+                ));
+                return ExitCode::from(USAGE_ERROR);
+            }
             print_error(&format!(
-                "`{command}` is not available yet (it needs a LiveKit server connection, which \
-                 is not implemented): run `{program} console --text` to talk to the agent locally"
+                "`{command}` is not built in: rebuild with agents-core's `worker` feature (on by \
+                 default), or run `{program} console --text` to talk to the agent locally"
             ));
             ExitCode::FAILURE
         }
@@ -302,6 +329,22 @@ fn program_name(arg0: Option<OsString>) -> String {
         .and_then(std::path::Path::file_name)
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "agent".to_owned())
+}
+
+/// The `.env` file's warnings, once logging is set up by the worker's command.
+#[cfg(feature = "worker")]
+fn warn_env_file_later<E: std::fmt::Display>(loaded: Result<Vec<E>, impl std::fmt::Display>) {
+    // Logging starts inside the worker's command; these are printed before it, plainly.
+    match loaded {
+        Ok(skipped) => {
+            for line in skipped {
+                let _ = writeln!(std::io::stderr(), "warning: {line}");
+            }
+        }
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "warning: the .env file was not loaded: {error}");
+        }
+    }
 }
 
 /// Says which lines of the `.env` file were skipped, or why it was not read (never their text).

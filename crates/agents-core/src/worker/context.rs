@@ -25,12 +25,51 @@ pub struct JobInfo {
     pub metadata: String,
     /// Whether the job is simulated locally, with no LiveKit server (the console's job).
     pub fake: bool,
+    /// The room's name (the console's `console-room`).
+    pub room_name: String,
+    /// The room's server id (empty for local jobs).
+    pub room_sid: String,
+    /// The dispatch that created the job (empty for automatic dispatch and local jobs).
+    pub dispatch_id: String,
+    /// For publisher jobs, the participant the job is for.
+    pub participant_identity: Option<String>,
 }
 
 impl JobInfo {
     /// A local job with no LiveKit server behind it (Python's `fake_job=True`).
-    pub(crate) fn fake(id: impl Into<String>) -> Self {
-        Self { id: id.into(), agent_name: String::new(), metadata: String::new(), fake: true }
+    pub(crate) fn fake(id: impl Into<String>, room_name: &str) -> Self {
+        Self {
+            id: id.into(),
+            agent_name: String::new(),
+            metadata: String::new(),
+            fake: true,
+            room_name: room_name.to_owned(),
+            room_sid: String::new(),
+            dispatch_id: String::new(),
+            participant_identity: None,
+        }
+    }
+}
+
+/// Where and as whom a dispatched job joins its room: the server's URL and the room token it
+/// sent with the assignment. The token is a secret: `Debug` shows only that there is one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RoomCredentials {
+    /// The LiveKit server's URL for the room.
+    pub url: String,
+    /// The participant's room token (a JWT).
+    pub token: String,
+    /// The identity the agent joins as.
+    pub identity: String,
+}
+
+impl fmt::Debug for RoomCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RoomCredentials")
+            .field("url", &self.url)
+            .field("token", &"<redacted>")
+            .field("identity", &self.identity)
+            .finish()
     }
 }
 
@@ -59,6 +98,7 @@ pub struct JobContext {
 
 struct ContextInner {
     job: JobInfo,
+    credentials: Option<RoomCredentials>,
     room: Room,
     process: Arc<JobProcess>,
     connected: AtomicBool,
@@ -79,6 +119,15 @@ impl fmt::Debug for JobContext {
 
 impl JobContext {
     pub(crate) fn new(job: JobInfo, room: Room, process: Arc<JobProcess>) -> Self {
+        Self::with_credentials(job, room, process, None)
+    }
+
+    pub(crate) fn with_credentials(
+        job: JobInfo,
+        room: Room,
+        process: Arc<JobProcess>,
+        credentials: Option<RoomCredentials>,
+    ) -> Self {
         let span = tracing::info_span!(
             "job",
             id = %job.id,
@@ -88,6 +137,7 @@ impl JobContext {
         Self {
             inner: Arc::new(ContextInner {
                 job,
+                credentials,
                 room,
                 process,
                 connected: AtomicBool::new(false),
@@ -107,6 +157,12 @@ impl JobContext {
     /// The job's id.
     pub fn job_id(&self) -> &str {
         &self.inner.job.id
+    }
+
+    /// For a job the LiveKit server dispatched, the URL and token to join its room with (the
+    /// room client uses them); `None` for local jobs such as the console's.
+    pub fn room_credentials(&self) -> Option<&RoomCredentials> {
+        self.inner.credentials.as_ref()
     }
 
     /// The room the job runs in (Python's `ctx.room`): `console-room` in the console. Start
@@ -185,8 +241,10 @@ impl JobContext {
     /// Waits until [`shutdown`](Self::shutdown) is called, and returns its reason.
     pub(crate) async fn shutdown_requested(&self) -> String {
         let mut receiver = self.inner.shutdown.subscribe();
-        match receiver.wait_for(Option::is_some).await {
-            Ok(reason) => reason.clone().unwrap_or_default(),
+        // The guard is released before any other await: the future stays `Send`.
+        let reason = receiver.wait_for(Option::is_some).await.map(|reason| reason.clone());
+        match reason {
+            Ok(reason) => reason.unwrap_or_default(),
             // The sender lives in `self`, so this cannot happen while we wait.
             Err(_) => std::future::pending().await,
         }

@@ -92,6 +92,87 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Why a worker could not start, could not stay connected, or did not drain.
+#[cfg(feature = "worker")]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// A credential or the URL is missing.
+    #[error("{what} is not set: set the {env} environment variable, or pass {flag}")]
+    MissingCredential {
+        /// What is missing, e.g. "the LiveKit URL".
+        what: &'static str,
+        /// The environment variable that gives it.
+        env: &'static str,
+        /// The command-line flag that gives it.
+        flag: &'static str,
+    },
+    /// The URL cannot be used.
+    #[error(
+        "the LiveKit URL {url:?} is not valid: {reason} (set LIVEKIT_URL to e.g. wss://my-project.livekit.cloud)"
+    )]
+    InvalidUrl {
+        /// The URL, without credentials or query.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server refused the credentials.
+    #[error(
+        "the LiveKit server at {url} refused the worker's credentials (HTTP {status}): check \
+         LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
+    )]
+    Unauthorized {
+        /// The server, without credentials or query.
+        url: String,
+        /// The HTTP status (401 or 403).
+        status: u16,
+    },
+    /// The worker could not connect after every attempt.
+    #[error(
+        "could not connect to the LiveKit server at {url} after {attempts} attempts: {last_error} \
+         (is the server running, and is LIVEKIT_URL right?)"
+    )]
+    Unreachable {
+        /// The server, without credentials or query.
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last attempt's error.
+        last_error: String,
+    },
+    /// No token could be minted.
+    #[error("cannot mint the worker's token: {0} (check LIVEKIT_API_KEY and LIVEKIT_API_SECRET)")]
+    Token(String),
+    /// The health server could not listen.
+    #[error(
+        "cannot listen on {address} for the health check: {reason} (choose another port with --port)"
+    )]
+    Health {
+        /// The address.
+        address: String,
+        /// Why.
+        reason: String,
+    },
+    /// The process could not be prepared for jobs.
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// Jobs were still running when the drain timed out.
+    #[error("{jobs} jobs were still running after the drain timeout of {timeout:?}")]
+    DrainTimedOut {
+        /// The jobs still running.
+        jobs: usize,
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// A job host process could not be started.
+    #[error("{0}")]
+    Host(String),
+    /// The worker was closed before it registered.
+    #[error("the worker was closed")]
+    Closed,
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

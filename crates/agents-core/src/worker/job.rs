@@ -14,6 +14,9 @@ use super::error::{JobError, SharedError, panic_message};
 /// `shutdown_process_timeout`).
 const SHUTDOWN_CALLBACKS_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the agent session may take to close (its `on_session_end`, its tasks).
+const SESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long a cancelled entrypoint may take to stop.
 const ENTRYPOINT_CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -22,6 +25,16 @@ const ENTRYPOINT_CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct RunningJob {
     ctx: JobContext,
     task: Option<JoinHandle<Result<(), SharedError>>>,
+}
+
+impl Drop for RunningJob {
+    /// A job dropped without [`shutdown`](Self::shutdown) (its owner was aborted) takes its
+    /// entrypoint with it.
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
 }
 
 impl RunningJob {
@@ -75,8 +88,13 @@ impl RunningJob {
                 Ok(_) => {}
             }
         }
-        if let Some(session) = self.ctx.room().agent_session() {
-            session.close().await;
+        if let Some(session) = self.ctx.room().agent_session()
+            && tokio::time::timeout(SESSION_CLOSE_TIMEOUT, session.close()).await.is_err()
+        {
+            tracing::warn!(
+                parent: self.ctx.span(),
+                "the agent session did not close within {SESSION_CLOSE_TIMEOUT:?}"
+            );
         }
         let span = self.ctx.span().clone();
         let mut callbacks: JoinSet<()> = JoinSet::new();

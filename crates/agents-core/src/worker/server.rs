@@ -15,6 +15,7 @@ use super::entrypoint::{self, EntrypointFn, IntoJobResult, SetupFn};
 use super::error::{JobError, panic_message};
 use super::job::RunningJob;
 use super::process::JobProcess;
+use super::request::{self, JobRequest, RequestFn};
 use crate::room::Room;
 use crate::runtime_libs::RuntimeLibrary;
 
@@ -52,6 +53,7 @@ const DEFAULT_INITIALIZE_PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct AgentServer {
     setup: Option<Arc<SetupFn>>,
     entrypoint: Option<Arc<EntrypointFn>>,
+    request: Option<Arc<RequestFn>>,
     initialize_process_timeout: Duration,
     process: Arc<OnceCell<Arc<JobProcess>>>,
     runtime_libraries: Vec<&'static RuntimeLibrary>,
@@ -62,6 +64,7 @@ impl fmt::Debug for AgentServer {
         f.debug_struct("AgentServer")
             .field("setup_fnc", &self.setup.is_some())
             .field("entrypoint", &self.entrypoint.is_some())
+            .field("request_fnc", &self.request.is_some())
             .field("initialize_process_timeout", &self.initialize_process_timeout)
             .field(
                 "runtime_libraries",
@@ -83,6 +86,7 @@ impl AgentServer {
         Self {
             setup: None,
             entrypoint: None,
+            request: None,
             initialize_process_timeout: DEFAULT_INITIALIZE_PROCESS_TIMEOUT,
             process: Arc::new(OnceCell::new()),
             runtime_libraries: Vec::new(),
@@ -117,6 +121,42 @@ impl AgentServer {
     {
         self.entrypoint = Some(entrypoint::entrypoint(entrypoint));
         self
+    }
+
+    /// Sets the request function (Python's `request_fnc`): it is called with each job the
+    /// LiveKit server offers and accepts it (choosing the agent participant's name,
+    /// identity, metadata and attributes) or rejects it. By default every job is accepted,
+    /// as long as the worker has capacity (`max_jobs`, `load_threshold`): the function is
+    /// only asked about jobs the worker could take.
+    ///
+    /// ```
+    /// use agents_core::prelude::*;
+    /// use agents_core::worker::{JobAcceptArguments, JobRequest};
+    ///
+    /// let server = AgentServer::new().request_fnc(|request: JobRequest| async move {
+    ///     let name = format!("agent for {}", request.room_name());
+    ///     request.accept(JobAcceptArguments::default().name(name));
+    /// });
+    /// ```
+    pub fn request_fnc<F, Fut>(mut self, request: F) -> Self
+    where
+        F: Fn(JobRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.request = Some(request::request_fn(request));
+        self
+    }
+
+    /// The entrypoint, if one was set.
+    #[cfg_attr(not(feature = "worker"), allow(dead_code))]
+    pub(crate) fn entrypoint_fn(&self) -> Option<Arc<EntrypointFn>> {
+        self.entrypoint.clone()
+    }
+
+    /// The request function (the default accepts).
+    #[cfg_attr(not(feature = "worker"), allow(dead_code))]
+    pub(crate) fn request_fn(&self) -> Arc<RequestFn> {
+        self.request.clone().unwrap_or_else(request::accept_all)
     }
 
     /// How long the setup function may take (Python's `initialize_process_timeout`,
@@ -188,7 +228,8 @@ impl AgentServer {
         static MOCK_JOBS: AtomicU64 = AtomicU64::new(1);
         let entrypoint = self.entrypoint.clone().ok_or(JobError::NoEntrypoint)?;
         let process = self.process().await?;
-        let job = JobInfo::fake(format!("mock-job-{}", MOCK_JOBS.fetch_add(1, Ordering::Relaxed)));
+        let id = format!("mock-job-{}", MOCK_JOBS.fetch_add(1, Ordering::Relaxed));
+        let job = JobInfo::fake(id, room.name());
         let ctx = JobContext::new(job, room, process);
         tracing::debug!(parent: ctx.span(), "starting the job's entrypoint");
         Ok(RunningJob::spawn(&entrypoint, ctx))

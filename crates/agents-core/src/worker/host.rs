@@ -1,0 +1,270 @@
+//! Job host processes: isolation for what a task cannot contain.
+//!
+//! With [`Isolation::Processes`](super::Isolation), the worker keeps the connection and the
+//! capacity, and runs jobs in child processes — this program again, started with
+//! [`HOST_ENV`] set, which [`cli::run_app`](crate::cli::run_app) turns into a host. Each host
+//! runs the setup function once and then many jobs as tasks. A host that dies (a native
+//! library aborting, an out-of-memory kill, `kill -9`) takes only its own jobs: the worker
+//! reports them failed and starts a new host.
+//!
+//! The pipe between them carries one JSON object per line: `start` and `terminate` to the
+//! host (the job's room token among them: a pipe to a child, never logged), `ready` and
+//! `status` back.
+
+use std::io;
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::sync::{mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::context::{JobContext, JobInfo, RoomCredentials};
+use super::job::RunningJob;
+use super::server::AgentServer;
+use crate::room::Room;
+
+/// The environment variable that makes a program started by the worker a job host.
+pub const HOST_ENV: &str = "LIVEKIT_AGENTS_JOB_HOST";
+
+/// A message to a host.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum ToHost {
+    Start {
+        id: String,
+        agent_name: String,
+        metadata: String,
+        room_name: String,
+        room_sid: String,
+        dispatch_id: String,
+        participant_identity: Option<String>,
+        url: String,
+        token: String,
+        identity: String,
+    },
+    Terminate {
+        id: String,
+        reason: String,
+    },
+}
+
+/// A message from a host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum FromHost {
+    Ready,
+    Status { id: String, status: HostJobStatus, error: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum HostJobStatus {
+    Running,
+    Success,
+    Failed,
+}
+
+/// What a host's I/O task tells the worker.
+#[derive(Debug)]
+pub(crate) enum HostEvent {
+    Message { host: usize, message: FromHost },
+    Exited { host: usize, pid: u32, reason: String },
+}
+
+/// A running host, as the worker sees it.
+pub(crate) struct HostHandle {
+    pub(crate) pid: u32,
+    commands: mpsc::UnboundedSender<ToHost>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for HostHandle {
+    fn drop(&mut self) {
+        // The task owns the child (killed on drop).
+        self.task.abort();
+    }
+}
+
+impl HostHandle {
+    /// Sends `message` to the host; `false` if it is gone.
+    pub(crate) fn send(&self, message: ToHost) -> bool {
+        self.commands.send(message).is_ok()
+    }
+}
+
+/// Starts host `slot`: this program with [`HOST_ENV`] set; its messages and its exit go to
+/// `events`.
+pub(crate) fn spawn(
+    slot: usize,
+    events: mpsc::UnboundedSender<HostEvent>,
+) -> io::Result<HostHandle> {
+    let program = std::env::current_exe()?;
+    let mut child = tokio::process::Command::new(program)
+        .env(HOST_ENV, slot.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().unwrap_or_default();
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(io::Error::other("the job host's pipes were not opened"));
+    };
+    let (commands, mut queued) = mpsc::unbounded_channel::<ToHost>();
+    let task = tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        loop {
+            tokio::select! {
+                command = queued.recv() => {
+                    let Some(command) = command else { break };
+                    let Ok(mut line) = serde_json::to_string(&command) else { continue };
+                    line.push('\n');
+                    if stdin.write_all(line.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+                line = lines.next_line() => match line {
+                    Ok(Some(line)) => match serde_json::from_str::<FromHost>(&line) {
+                        Ok(message) => {
+                            let _ = events.send(HostEvent::Message { host: slot, message });
+                        }
+                        Err(error) => tracing::warn!(pid, "an unreadable line from a job host: {error}"),
+                    },
+                    Ok(None) | Err(_) => break,
+                },
+            }
+        }
+        drop(stdin);
+        let reason = match child.wait().await {
+            Ok(status) => exit_reason(status),
+            Err(error) => format!("cannot wait for it: {error}"),
+        };
+        let _ = events.send(HostEvent::Exited { host: slot, pid, reason });
+    });
+    Ok(HostHandle { pid, commands, task })
+}
+
+fn exit_reason(status: std::process::ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(signal) = status.signal() {
+            return format!("killed by signal {signal}");
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exit status {code}"),
+        None => "unknown exit".to_owned(),
+    }
+}
+
+/// Runs this process as a job host (the program's `main` went through `run_app` with
+/// [`HOST_ENV`] set): the setup function once, then the jobs the worker sends, until its
+/// pipe closes.
+pub(crate) fn run(server: &AgentServer) -> ExitCode {
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
+        return ExitCode::FAILURE;
+    };
+    let code = runtime.block_on(serve(server));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
+}
+
+async fn serve(server: &AgentServer) -> ExitCode {
+    let Some(entrypoint) = server.entrypoint_fn() else {
+        tracing::error!("the job host has no entrypoint");
+        return ExitCode::FAILURE;
+    };
+    let process = match server.process().await {
+        Ok(process) => process,
+        Err(error) => {
+            tracing::error!("the job host's setup failed: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (out, mut outgoing) = mpsc::unbounded_channel::<FromHost>();
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(message) = outgoing.recv().await {
+            let Ok(mut line) = serde_json::to_string(&message) else { continue };
+            line.push('\n');
+            if stdout.write_all(line.as_bytes()).await.is_err() || stdout.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    let _ = out.send(FromHost::Ready);
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut jobs = JoinSet::new();
+    let mut terminations: std::collections::HashMap<String, watch::Sender<Option<String>>> =
+        std::collections::HashMap::new();
+    loop {
+        tokio::select! {
+            line = lines.next_line() => {
+                let Ok(Some(line)) = line else { break };
+                match serde_json::from_str::<ToHost>(&line) {
+                    Ok(ToHost::Start { id, agent_name, metadata, room_name, room_sid, dispatch_id, participant_identity, url, token, identity }) => {
+                        let info = JobInfo { id: id.clone(), agent_name, metadata, fake: false, room_name, room_sid, dispatch_id, participant_identity };
+                        let credentials = RoomCredentials { url, token, identity };
+                        let room = Room::local(info.room_name.clone());
+                        let ctx = JobContext::with_credentials(info, room, process.clone(), Some(credentials));
+                        let (terminate, terminated) = watch::channel(None);
+                        terminations.insert(id, terminate);
+                        jobs.spawn(run_job(entrypoint.clone(), ctx, terminated, out.clone()));
+                    }
+                    Ok(ToHost::Terminate { id, reason }) => {
+                        if let Some(terminate) = terminations.get(&id) {
+                            terminate.send_replace(Some(reason));
+                        }
+                    }
+                    Err(error) => tracing::warn!("an unreadable line from the worker: {error}"),
+                }
+            }
+            Some(done) = jobs.join_next(), if !jobs.is_empty() => {
+                if let Ok(id) = done {
+                    terminations.remove(&id);
+                }
+            }
+        }
+    }
+    // The worker is gone: end the jobs.
+    for terminate in terminations.values() {
+        terminate.send_replace(Some("the worker closed the job host".to_owned()));
+    }
+    while jobs.join_next().await.is_some() {}
+    drop(out);
+    let _ = writer.await;
+    ExitCode::SUCCESS
+}
+
+async fn run_job(
+    entrypoint: Arc<super::entrypoint::EntrypointFn>,
+    ctx: JobContext,
+    mut terminated: watch::Receiver<Option<String>>,
+    out: mpsc::UnboundedSender<FromHost>,
+) -> String {
+    let id = ctx.job_id().to_owned();
+    let status = |status, error: String| FromHost::Status { id: id.clone(), status, error };
+    let _ = out.send(status(HostJobStatus::Running, String::new()));
+    let mut job = RunningJob::spawn(&entrypoint, ctx.clone());
+    let terminate = async {
+        let reason = terminated.wait_for(Option::is_some).await.map(|reason| reason.clone());
+        match reason {
+            Ok(reason) => reason.unwrap_or_default(),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let outcome = super::runner::drive(&mut job, &ctx, terminate).await;
+    let reason = match &outcome {
+        Ok(reason) => reason.clone(),
+        Err(error) => error.to_string(),
+    };
+    job.shutdown(&reason).await;
+    let _ = out.send(match outcome {
+        Ok(_) => status(HostJobStatus::Success, String::new()),
+        Err(error) => status(HostJobStatus::Failed, error.to_string()),
+    });
+    id
+}

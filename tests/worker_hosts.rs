@@ -1,0 +1,121 @@
+//! Job host processes (`--job-hosts`): kill -9 a host under load; its jobs are reported
+//! failed, the other host's jobs keep running, and a new host replaces it.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use agents_test_support::livekit::TestServer;
+use livekit_protocol::JobStatus;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_console-agent");
+const KEY: &str = "APItestkey";
+const SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn worker_info(port: u16) -> serde_json::Value {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(b"GET /worker HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
+fn host_pids(info: &serde_json::Value) -> Vec<u64> {
+    info["job_hosts"].as_array().unwrap().iter().map(|pid| pid.as_u64().unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_host_fails_its_jobs_only_and_is_replaced() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = server.url();
+    let mut child = Command::new(PROGRAM)
+        .args(["dev", "--job-hosts", "2", "--port", &port.to_string()])
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", &url)
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
+        .env("LIVEKIT_LOG_LEVEL", "warn")
+        .env("OPENAI_API_KEY", "sk-test")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let jobs: Vec<_> = (0..10).map(|n| server.agent().new_job(&format!("room-{n}"))).collect();
+    let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
+    for job in jobs {
+        connection.request_availability(job);
+    }
+    for id in &ids {
+        server.agent().wait_for_status(id, JobStatus::JsRunning, WAIT).await.unwrap();
+    }
+    let info = worker_info(port).await;
+    let pids = host_pids(&info);
+    assert_eq!(pids.len(), 2, "{info}");
+    assert_eq!(info["active_jobs"], 10);
+    // The hosts are children of the worker, each with its share of the jobs.
+    let killed = pids[0];
+    assert!(Command::new("kill").args(["-9", &killed.to_string()]).status().unwrap().success());
+
+    let failed = tokio::time::timeout(WAIT, async {
+        loop {
+            let failed: Vec<_> = ids
+                .iter()
+                .filter_map(|id| server.agent().job(id))
+                .filter(|job| job.status() == JobStatus::JsFailed)
+                .collect();
+            if !failed.is_empty() && worker_info(port).await["active_jobs"] == 10 - failed.len() {
+                return failed;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(failed.len(), 5, "the jobs went to the host with the fewest: 5 each");
+    for job in &failed {
+        assert!(job.error().contains(&format!("pid {killed}")), "{}", job.error());
+        assert!(job.error().contains("signal 9"), "{}", job.error());
+    }
+    let running = ids
+        .iter()
+        .filter(|id| server.agent().job(id).unwrap().status() == JobStatus::JsRunning)
+        .count();
+    assert_eq!(running, 5, "the other host's jobs keep running");
+
+    // A new host replaces the killed one, and takes jobs.
+    let replaced = tokio::time::timeout(WAIT, async {
+        loop {
+            let pids = host_pids(&worker_info(port).await);
+            if pids.len() == 2 && !pids.contains(&killed) {
+                return pids;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert!(replaced.contains(&pids[1]));
+    let job = server.agent().new_job("after");
+    let id = job.id.clone();
+    assert!(connection.dispatch(job, WAIT).await.unwrap().available);
+    server.agent().wait_for_status(&id, JobStatus::JsRunning, WAIT).await.unwrap();
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    // Closing ended every remaining job gracefully, in its host, and reported it (the
+    // server may read the last frames just after the worker exited).
+    let ended = server.agent().wait_for_ended(11, WAIT).await.unwrap();
+    let succeeded = ended.iter().filter(|job| job.status() == JobStatus::JsSuccess).count();
+    assert_eq!(succeeded, 6, "the 5 survivors and the later job");
+    assert!(ids.iter().chain([&id]).all(|id| server.agent().job(id).is_some()));
+    assert!(server.violations().is_empty(), "{:?}", server.violations());
+}
