@@ -174,7 +174,7 @@ impl AudioSource {
         if frame.data.is_empty() {
             return Ok(());
         }
-        if let Some(message) = dispatch::fatal() {
+        if let Some(message) = dispatch::dispatcher().fatal() {
             return Err(RtcError::Fatal { message });
         }
         let library = client::library()?;
@@ -291,7 +291,7 @@ impl AudioStream {
         let (sender, frames) = mpsc::unbounded_channel();
         // Frames the library sends before this line (a few milliseconds' worth at most) have
         // no route yet and are dropped.
-        dispatch::register_audio_stream(owned.handle.id, sender);
+        dispatch::dispatcher().register_audio_stream(owned.handle.id, sender);
         Ok(Self { handle: owned.handle, frames })
     }
 
@@ -324,6 +324,6 @@ impl AudioStream {
 
 impl Drop for AudioStream {
     fn drop(&mut self) {
-        dispatch::unregister_audio_stream(self.handle.id);
+        dispatch::dispatcher().unregister_audio_stream(self.handle.id);
     }
 }

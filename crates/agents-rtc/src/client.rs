@@ -48,7 +48,7 @@ pub(crate) fn request(
     name: &'static str,
     message: ffi_request::Message,
 ) -> Result<ffi_response::Message, RtcError> {
-    if let Some(message) = dispatch::fatal() {
+    if let Some(message) = dispatch::dispatcher().fatal() {
         return Err(RtcError::Fatal { message });
     }
     let library = library()?;
@@ -64,7 +64,7 @@ pub(crate) fn answer(
         Ok(response) => response
             .message
             .ok_or(RtcError::Protocol { request: name, detail: Some("an empty response".into()) }),
-        Err(RequestFailure::Refused) => Err(match dispatch::fatal() {
+        Err(RequestFailure::Refused) => Err(match dispatch::dispatcher().fatal() {
             Some(message) => RtcError::Fatal { message },
             None => RtcError::Protocol { request: name, detail: None },
         }),
@@ -91,7 +91,7 @@ impl Waiter {
     /// [`Waiter::async_id`] as its `request_async_id`.
     pub(crate) fn new(name: &'static str) -> Self {
         let async_id = dispatch::next_async_id();
-        Self { async_id, name, receiver: Some(dispatch::register_waiter(async_id)) }
+        Self { async_id, name, receiver: Some(dispatch::dispatcher().register_waiter(async_id)) }
     }
 
     /// The async id to send.
@@ -115,7 +115,7 @@ impl Waiter {
 impl Drop for Waiter {
     fn drop(&mut self) {
         // Answered, failed or abandoned: the route goes (a no-op once answered).
-        dispatch::cancel_waiter(self.async_id);
+        dispatch::dispatcher().cancel_waiter(self.async_id);
     }
 }
 

@@ -273,7 +273,7 @@ impl TextStreamReader {
     pub async fn next_chunk(&mut self) -> Result<Option<String>, RtcError> {
         if self.chunks.is_none() {
             let (sender, chunks) = mpsc::unbounded_channel();
-            dispatch::register_text_reader(self.handle.id, sender);
+            dispatch::dispatcher().register_text_reader(self.handle.id, sender);
             self.chunks = Some(chunks);
             let message = ffi_request::Message::TextReadIncremental(
                 proto::TextStreamReaderReadIncrementalRequest { reader_handle: self.handle.id },
@@ -304,7 +304,7 @@ impl TextStreamReader {
 impl Drop for TextStreamReader {
     fn drop(&mut self) {
         if self.chunks.is_some() {
-            dispatch::unregister_text_reader(self.handle.id);
+            dispatch::dispatcher().unregister_text_reader(self.handle.id);
         }
     }
 }

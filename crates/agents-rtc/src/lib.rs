@@ -76,6 +76,6 @@ pub mod fuzzing {
     /// Decodes `bytes` as an `FfiEvent` and routes it, exactly as the library's callback
     /// does. Never panics.
     pub fn dispatch_event(bytes: &[u8]) {
-        crate::dispatch::on_event(bytes);
+        crate::dispatch::dispatcher().on_event(bytes);
     }
 }

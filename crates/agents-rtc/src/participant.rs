@@ -238,7 +238,7 @@ impl LocalParticipant {
         payload: &[u8],
         options: DataPublishOptions,
     ) -> Result<(), RtcError> {
-        if let Some(message) = dispatch::fatal() {
+        if let Some(message) = dispatch::dispatcher().fatal() {
             return Err(RtcError::Fatal { message });
         }
         let library = client::library()?;

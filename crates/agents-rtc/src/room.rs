@@ -350,7 +350,7 @@ impl Room {
     fn joined(result: connect_callback::Result) -> Result<(Room, RoomEvents), RtcError> {
         let room_handle = result.room.handle;
         let (sender, events) = mpsc::unbounded_channel();
-        dispatch::register_room(room_handle.id, sender);
+        dispatch::dispatcher().register_room(room_handle.id, sender);
         let remotes = result
             .participants
             .into_iter()
@@ -413,7 +413,7 @@ impl Room {
         topic: &str,
     ) -> Result<TextStreamReceiver, RtcError> {
         let (sender, readers) = mpsc::unbounded_channel();
-        if dispatch::register_text_topic(self.inner.handle.id, topic, sender) {
+        if dispatch::dispatcher().register_text_topic(self.inner.handle.id, topic, sender) {
             Ok(TextStreamReceiver { readers })
         } else {
             Err(RtcError::InvalidArgument {
@@ -457,7 +457,7 @@ impl Drop for RoomInner {
             });
             let _ = client::request("disconnect", message);
         }
-        dispatch::unregister_room(self.handle.id);
+        dispatch::dispatcher().unregister_room(self.handle.id);
     }
 }
 

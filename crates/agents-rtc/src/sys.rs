@@ -256,6 +256,6 @@ unsafe extern "C" fn on_event(data: *const u8, len: usize) {
         // SAFETY: the library passes `len` readable bytes at `data`, valid during this call;
         // they are only read here, before returning.
         let bytes = unsafe { std::slice::from_raw_parts(data, len) };
-        crate::dispatch::on_event(bytes);
+        crate::dispatch::dispatcher().on_event(bytes);
     }));
 }
