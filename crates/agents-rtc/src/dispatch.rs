@@ -395,12 +395,14 @@ mod tests {
         dispatcher.register_room(4, sender);
         drop(events);
         dispatcher.on_event(&track_subscribed(4, 22));
-        dispatcher.on_event(&bytes(ffi_event::Message::PublishTrack(proto::PublishTrackCallback {
-            async_id: 9,
-            message: Some(proto::publish_track_callback::Message::Publication(
-                proto::OwnedTrackPublication { handle: handle(23), info: Default::default() },
-            )),
-        })));
+        dispatcher.on_event(&bytes(ffi_event::Message::PublishTrack(
+            proto::PublishTrackCallback {
+                async_id: 9,
+                message: Some(proto::publish_track_callback::Message::Publication(
+                    proto::OwnedTrackPublication { handle: handle(23), info: Default::default() },
+                )),
+            },
+        )));
         // A repeated handle field: the first id is released, not overwritten.
         let mut doubled = track_subscribed(3, 24);
         doubled.extend_from_slice(&track_subscribed(3, 25));
@@ -420,7 +422,8 @@ mod tests {
         let (frames_sender, mut frames) = mpsc::unbounded_channel();
         dispatcher.register_audio_stream(2, frames_sender);
         let text = "called `Option::unwrap()` on a `None` value";
-        dispatcher.on_event(&bytes(ffi_event::Message::Panic(proto::Panic { message: text.into() })));
+        dispatcher
+            .on_event(&bytes(ffi_event::Message::Panic(proto::Panic { message: text.into() })));
         match events.try_recv() {
             Ok(RoomMessage::Fatal(message)) => assert_eq!(message, text),
             other => panic!("expected the fatal error, got {other:?}"),

@@ -15,7 +15,8 @@
 //! let (room, mut events) = Room::connect(url, token, RoomOptions::default()).await?;
 //! let source = AudioSource::new(24_000, 1, AudioSourceOptions::default())?;
 //! let track = LocalAudioTrack::create_audio_track("agent-voice", &source)?;
-//! let options = TrackPublishOptions { source: TrackSource::Microphone, ..Default::default() };
+//! let mut options = TrackPublishOptions::default();
+//! options.source = TrackSource::Microphone;
 //! room.local_participant().publish_track(&track, options).await?;
 //! source.capture_frame(&AudioFrame::new(vec![0; 240], 24_000, 1)).await?;
 //! room.local_participant()
