@@ -267,6 +267,7 @@ impl Dispatcher {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use std::sync::Mutex;
 

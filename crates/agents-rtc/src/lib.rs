@@ -74,9 +74,30 @@ pub use track::{
 /// The event callback's decoding and routing, without the library (for the fuzz target).
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing {
+    use crate::dispatch::Dispatcher;
+
     /// Decodes `bytes` as an `FfiEvent` and routes it, exactly as the library's callback
-    /// does. Never panics.
+    /// does, through a routing table with a room (handle 1, with a receiver on the topic
+    /// `lk.chat`), an audio stream and a text stream reader (handle 1), and waiters for
+    /// async ids 1 to 4; then reads what was delivered and drops it. Never panics.
     pub fn dispatch_event(bytes: &[u8]) {
-        crate::dispatch::dispatcher().on_event(bytes);
+        let dispatcher = Dispatcher::default();
+        let (room, mut room_events) = tokio::sync::mpsc::unbounded_channel();
+        dispatcher.register_room(1, room);
+        let (topic, mut readers) = tokio::sync::mpsc::unbounded_channel();
+        dispatcher.register_text_topic(1, "lk.chat", topic);
+        let (frames, mut audio) = tokio::sync::mpsc::unbounded_channel();
+        dispatcher.register_audio_stream(1, frames);
+        let (chunks, mut text) = tokio::sync::mpsc::unbounded_channel();
+        dispatcher.register_text_reader(1, chunks);
+        let mut waiters: Vec<_> = (1..=4).map(|id| dispatcher.register_waiter(id)).collect();
+        dispatcher.on_event(bytes);
+        while room_events.try_recv().is_ok() {}
+        while readers.try_recv().is_ok() {}
+        while audio.try_recv().is_ok() {}
+        while text.try_recv().is_ok() {}
+        for waiter in &mut waiters {
+            let _ = waiter.try_recv();
+        }
     }
 }

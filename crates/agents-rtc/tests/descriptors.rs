@@ -6,6 +6,8 @@
 //! The structs are read from their source: their `#[prost(...)]` attributes are what prost
 //! encodes and decodes, so they are what must match.
 
+#![allow(clippy::panic)]
+
 use std::collections::HashMap;
 
 use prost::Message as _;

@@ -1,6 +1,8 @@
 //! Every handle the library hands over is released exactly once (one test per binary: the
 //! counters are process-wide).
 
+#![allow(clippy::panic)]
+
 mod common;
 
 use std::time::{Duration, Instant};
