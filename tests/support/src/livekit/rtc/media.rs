@@ -77,13 +77,15 @@ impl Packetizer {
 pub(crate) struct Depacketizer {
     decoder: opus::Decoder,
     last_sequence: Option<u16>,
+    /// The length of the last decoded frame: what a lost packet is concealed with.
+    last_frame: usize,
 }
 
 impl Depacketizer {
     pub(crate) fn new() -> Result<Self, RtcError> {
         let decoder = opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)
             .map_err(|e| RtcError::Opus(e.to_string()))?;
-        Ok(Self { decoder, last_sequence: None })
+        Ok(Self { decoder, last_sequence: None, last_frame: FRAME_SAMPLES })
     }
 
     /// Appends the PCM of `packet` (and of up to five packets lost before it) to `out`.
@@ -111,10 +113,15 @@ impl Depacketizer {
 
     fn decode_into(&mut self, payload: &[u8], out: &mut Vec<i16>) -> Result<(), RtcError> {
         let mut pcm = [0_i16; 5760]; // 120 ms, Opus's longest frame
+        // Concealment fills the whole buffer it is given: give it one frame's length.
+        let buffer = if payload.is_empty() { &mut pcm[..self.last_frame] } else { &mut pcm[..] };
         let n = self
             .decoder
-            .decode(payload, &mut pcm, false)
+            .decode(payload, buffer, false)
             .map_err(|e| RtcError::Opus(e.to_string()))?;
+        if !payload.is_empty() {
+            self.last_frame = n;
+        }
         out.extend_from_slice(&pcm[..n]);
         Ok(())
     }
