@@ -130,7 +130,8 @@ async fn scenario(mut command: std::process::Command) {
     // Its attribute changes arrived in order.
     assert_eq!(bot.attribute_history("py", "lk.agent.state"), ["listening", "speaking", "idle"]);
     // The client tried the single-peer-connection path first and fell back on its 404.
-    let paths: Vec<_> = server.rtc().connections().into_iter().map(|c| (c.path, c.refused.map(|r| r.0))).collect();
+    let paths: Vec<_> =
+        server.rtc().connections().into_iter().map(|c| (c.path, c.refused.map(|r| r.0))).collect();
     assert_eq!(paths, [("/rtc/v1".to_owned(), Some(404)), ("/rtc".to_owned(), None)]);
     assert_eq!(server.rtc().connections()[1].protocol, Some(18));
     // Its Leave removed it from the room.
