@@ -386,3 +386,59 @@ async fn a_webrtc_client_exchanges_audio_and_text_streams_through_the_sfu() {
     let _ = publisher.close().await;
     let _ = subscriber.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withheld_answer_leaves_the_publisher_offer_unanswered_while_signal_goes_on() {
+    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let server = TestServer::start(loopback, RtcConfig::new(KEY, SECRET).with_udp_addr(loopback))
+        .await
+        .unwrap();
+    server.rtc().inject(agents_test_support::livekit::rtc::RtcFault::WithholdPublisherAnswer);
+    let token = AccessToken::with_api_key(KEY, SECRET)
+        .with_identity("alice")
+        .with_grants(VideoGrants { room_join: true, room: "demo".into(), ..Default::default() })
+        .to_jwt()
+        .unwrap();
+    let mut request = format!("{}/rtc", server.url()).into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut socket, _) =
+        tokio_tungstenite::client_async(request, TcpStream::connect(server.addr()).await.unwrap())
+            .await
+            .unwrap();
+
+    let (publisher, mut gathered) = peer(Arc::new(Mutex::new(Received::default()))).await;
+    publisher.create_data_channel("_reliable", None).await.unwrap();
+    let offer = publisher.create_offer(None).await.unwrap();
+    let sdp = complete(&publisher, &mut gathered, offer).await;
+    let requests = [
+        signal_request::Message::Offer(SessionDescription {
+            r#type: "offer".into(),
+            sdp,
+            id: 1,
+            ..Default::default()
+        }),
+        signal_request::Message::PingReq(livekit_protocol::Ping { timestamp: 99, rtt: 0 }),
+    ];
+    for message in requests {
+        let frame = WsMessage::binary(SignalRequest { message: Some(message) }.encode_to_vec());
+        socket.send(frame).await.unwrap();
+    }
+    // Everything up to the pong: no answer among it.
+    loop {
+        let Some(Ok(WsMessage::Binary(bytes))) =
+            tokio::time::timeout(WAIT, socket.next()).await.unwrap()
+        else {
+            panic!("the signal socket closed");
+        };
+        match SignalResponse::decode(bytes.as_ref()).unwrap().message {
+            Some(Message::Answer(_)) => panic!("the answer was not withheld"),
+            Some(Message::PongResp(pong)) => {
+                assert_eq!(pong.last_ping_timestamp, 99);
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(server.rtc().errors().is_empty(), "{:?}", server.rtc().errors());
+    let _ = publisher.close().await;
+}

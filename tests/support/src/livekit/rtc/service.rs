@@ -30,6 +30,9 @@ pub enum RtcFault {
     /// Joins normally, then drops the signal socket (no close frame) this long after the
     /// `JoinResponse`.
     DropSignalAfter(Duration),
+    /// Joins normally but never answers the client's publisher offers (its publish times
+    /// out).
+    WithholdPublisherAnswer,
 }
 
 /// One upgrade request to `/rtc`, admitted or refused.
@@ -104,6 +107,15 @@ pub(crate) struct Inner {
     pub(crate) sessions: Mutex<HashMap<String, Arc<Notify>>>,
     pub(crate) tasks: Tasks,
     pub(crate) errors: Mutex<Vec<String>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Sessions, forwarders and relays hold the rooms, and the rooms hold this task set:
+        // aborting the tasks breaks that cycle, so the peer connections are closed and freed.
+        lock(&self.tasks).abort_all();
+        lock(&self.rooms).clear();
+    }
 }
 
 /// The LiveKit signal endpoint `/rtc` and its SFU.

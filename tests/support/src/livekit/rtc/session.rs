@@ -171,6 +171,7 @@ pub(crate) async fn run(
                             spawn(&service.inner.tasks, async move { negotiator.negotiate().await });
                         }
                     }
+                    signal_request::Message::Offer(_) if admission.fault == Some(RtcFault::WithholdPublisherAnswer) => {}
                     signal_request::Message::Offer(offer) => {
                         match answer_publisher(&mut publisher, offer).await {
                             Ok(answer) => {
