@@ -61,7 +61,7 @@ pub enum NetNsError {
 /// let output = ns.command("ip").args(["-br", "addr"]).output().expect("ip runs");
 /// assert!(String::from_utf8_lossy(&output.stdout).contains("10.201.0.1"));
 /// let inside = ns.spawn_thread(|| std::net::UdpSocket::bind("10.201.0.2:0").is_ok()).unwrap();
-/// assert!(inside.join().unwrap());
+/// assert!(inside.join().unwrap().unwrap());
 /// ```
 #[derive(Debug)]
 pub struct NetNs {
@@ -113,9 +113,9 @@ impl NetNs {
     ///
     /// # Errors
     ///
-    /// [`NetNsError::Enter`] when the thread could not be spawned; entering the namespace
-    /// itself is checked on the thread, and a failure there is returned by `f`'s caller as
-    /// the thread's panic-free result: `f` does not run and the handle yields `Err`.
+    /// [`NetNsError::Enter`] when the thread could not be spawned. When the thread cannot
+    /// enter the namespace, `f` does not run and joining the handle yields that
+    /// [`NetNsError::Enter`].
     pub fn spawn_thread<T, F>(&self, f: F) -> Result<JoinHandle<Result<T, NetNsError>>, NetNsError>
     where
         F: FnOnce() -> T + Send + 'static,

@@ -12,6 +12,34 @@
 //! streams and `lk.agent.state` attribute changes it receives. [`RtcFault`]s refuse the
 //! token, drop the signal socket, or send the `JoinResponse` that aborts livekit-ffi.
 //!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use std::time::Duration;
+//!
+//! use agents_test_support::livekit::rtc::RtcConfig;
+//! use agents_test_support::{NetNs, TestServer};
+//!
+//! // libwebrtc ignores loopback: run the server (and the client) in a namespace of the test's own.
+//! let ns = NetNs::create().expect("root, for a network namespace");
+//! let thread = ns.spawn_thread(|| {
+//!     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+//!     runtime.block_on(async {
+//!         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+//!         let server = TestServer::start(addr, RtcConfig::new("devkey", "a-secret-of-32-characters-or-more")).await?;
+//!         let user = server.rtc().join("demo", "user").map_err(std::io::Error::other)?;
+//!         // … start the agent with `server.url()` and a token for the room `demo` …
+//!         user.publish_pcm(&vec![0_i16; 16_000], 16_000).await.map_err(std::io::Error::other)?;
+//!         user.send_chat("print to the console");
+//!         let reply = user.wait_text_stream("lk.transcription", |s| s.sender_identity == "agent", Duration::from_secs(10));
+//!         let _transcript = reply.await.map_err(std::io::Error::other)?;
+//!         let _voice = user.captured("agent"); // 48 kHz mono PCM
+//!         let _states = user.attribute_history("agent", "lk.agent.state");
+//!         Ok::<_, std::io::Error>(())
+//!     })
+//! });
+//! thread.unwrap().join().unwrap().unwrap().unwrap();
+//! ```
+//!
 //! Not served: the single-peer-connection path `/rtc/v1` (answered 404, so clients fall back
 //! to `/rtc`), resume/reconnect, simulcast, video, TURN, selective subscription (everything
 //! is auto-subscribed).
