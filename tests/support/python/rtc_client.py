@@ -2,8 +2,8 @@
 
 Run inside the test's network namespace (libwebrtc ignores loopback) with LK_URL and LK_TOKEN.
 It connects, publishes a 440 Hz tone for 3 s, captures the audio of the other participant,
-sends a text stream on `lk.transcription` (with attributes), sets `lk.agent.state`, waits for a
-text stream on `lk.chat`, and prints one JSON line with what it saw.
+sends a text stream on `lk.transcription` (with attributes) and a data packet, sets
+`lk.agent.state`, waits for a text stream on `lk.chat` and a data packet, and prints one JSON line with what it saw.
 """
 
 import asyncio
@@ -48,6 +48,13 @@ async def main():
             captured.extend(np.frombuffer(event.frame.data, dtype=np.int16).tolist())
 
     tasks = []
+    data = asyncio.get_running_loop().create_future()
+
+    @room.on("data_received")
+    def on_data(packet):
+        if not data.done():
+            identity = packet.participant.identity if packet.participant else None
+            data.set_result({"payload": packet.data.decode(), "topic": packet.topic, "from": identity})
 
     @room.on("track_subscribed")
     def on_track(track, publication, participant):
@@ -77,6 +84,7 @@ async def main():
     await writer.write("hello from python")
     await writer.aclose()
     await room.local_participant.set_attributes({"lk.agent.state": "speaking"})
+    await room.local_participant.publish_data(b"ping from python", topic="probe")
 
     n = 0
     for _ in range(150):  # 3 s of 20 ms frames
@@ -89,6 +97,10 @@ async def main():
         result["chat"] = await asyncio.wait_for(chat, 10)
     except asyncio.TimeoutError:
         result["chat"] = None
+    try:
+        result["data"] = await asyncio.wait_for(data, 10)
+    except asyncio.TimeoutError:
+        result["data"] = None
     await asyncio.sleep(1)
     result["captured_ms"] = len(captured) * 1000 // RATE
     body = captured[RATE // 2 :]  # skip the jitter buffer's start

@@ -80,7 +80,11 @@ async fn scenario(mut command: std::process::Command) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         bot.send_chat("hello from the server");
     };
-    let (played, ()) = tokio::join!(playing, chat);
+    let data = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        bot.publish_data(b"pong from the server", Some("probe"), true);
+    };
+    let (played, (), ()) = tokio::join!(playing, chat, data);
     played.unwrap();
 
     let output = child.await.unwrap();
@@ -109,6 +113,28 @@ async fn scenario(mut command: std::process::Command) {
     // lk.chat from the server reached the client's text stream handler, with the sender.
     assert_eq!(result["chat"]["text"], "hello from the server");
     assert_eq!(result["chat"]["from"], "bot");
+
+    // A user data packet reached the client with its topic and sender.
+    assert_eq!(
+        result["data"],
+        serde_json::json!({"payload": "pong from the server", "topic": "probe", "from": "bot"})
+    );
+    // And the client's reached the server-side participant, the sender stamped.
+    let user = bot
+        .data_packets()
+        .into_iter()
+        .find_map(|p| match p.value {
+            Some(livekit_protocol::data_packet::Value::User(user)) => {
+                Some((p.participant_identity, user))
+            }
+            _ => None,
+        })
+        .expect("the client's data packet");
+    assert_eq!(user.0, "py");
+    assert_eq!(
+        (user.1.payload.as_slice(), user.1.topic.as_deref()),
+        (&b"ping from python"[..], Some("probe"))
+    );
 
     // The client's 440 Hz tone reached the server-side participant.
     let heard = heard.unwrap();

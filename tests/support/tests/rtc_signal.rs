@@ -208,6 +208,12 @@ async fn the_signal_socket_is_dropped_after_the_injected_delay_and_on_demand() {
     assert!(server.rtc().drop_signal("bob"));
     while next(&mut socket).await.is_some() {}
     assert!(!server.rtc().drop_signal("bob"), "the session is gone");
+    // A dropped session leaves the room.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !server.rtc().participants("demo").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the dropped sessions stayed in the room");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
