@@ -315,3 +315,72 @@ async fn text_streams_and_data_reach_the_others_with_the_sender_stamped() {
     user.wait_text_stream("lk.chat", |s| s.text == "just you", WAIT).await.unwrap();
     assert!(other.text_streams().iter().all(|s| s.text != "just you"));
 }
+
+#[tokio::test]
+async fn refusing_all_tokens_lasts_until_the_faults_are_cleared() {
+    let server = server().await;
+    server.rtc().inject(RtcFault::RefuseAllTokens);
+    for _ in 0..3 {
+        assert_eq!(status(connect(&server, "/rtc", &token("alice", "demo", SECRET)).await), 401);
+    }
+    server.rtc().clear_faults();
+    let mut socket = connect(&server, "/rtc", &token("alice", "demo", SECRET)).await.unwrap();
+    assert!(matches!(next(&mut socket).await, Some(Message::Join(_))));
+}
+
+#[tokio::test]
+async fn a_resume_is_refused_so_the_client_rejoins() {
+    let server = server().await;
+    let url_path = "/rtc";
+    let token = token("alice", "demo", SECRET);
+    let url =
+        format!("{}{url_path}?protocol=18&reconnect=1&sid=PA_old&reconnect_reason=1", server.url());
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    let result = tokio_tungstenite::client_async(request, stream).await.map(|(socket, _)| socket);
+    assert_eq!(status(result), 401);
+    assert!(server.rtc().connections()[0].refused.as_ref().unwrap().1.contains("not resumed"));
+}
+
+#[tokio::test]
+async fn the_disconnect_fault_sends_a_leave_request_then_closes() {
+    let server = server().await;
+    server.rtc().inject(RtcFault::DisconnectAfter(Duration::from_millis(200)));
+    let mut socket = connect(&server, "/rtc", &token("alice", "demo", SECRET)).await.unwrap();
+    let mut leave = None;
+    while let Some(message) = next(&mut socket).await {
+        if let Message::Leave(request) = message {
+            leave = Some(request);
+        }
+    }
+    let leave = leave.expect("a LeaveRequest before the close");
+    assert!(!leave.can_reconnect);
+    assert_eq!(leave.action, livekit_protocol::leave_request::Action::Disconnect as i32);
+    assert_eq!(leave.reason, livekit_protocol::DisconnectReason::ParticipantRemoved as i32);
+}
+
+#[tokio::test]
+async fn joining_again_with_the_same_identity_replaces_the_old_session() {
+    let server = server().await;
+    let mut first = connect(&server, "/rtc", &token("alice", "demo", SECRET)).await.unwrap();
+    let Some(Message::Join(first_join)) = next(&mut first).await else { panic!("no JoinResponse") };
+    let mut second = connect(&server, "/rtc", &token("alice", "demo", SECRET)).await.unwrap();
+    let Some(Message::Join(second_join)) = next(&mut second).await else {
+        panic!("no JoinResponse")
+    };
+    assert_ne!(first_join.participant.unwrap().sid, second_join.participant.as_ref().unwrap().sid);
+    // The old session was dropped; the room holds the new one only.
+    while next(&mut first).await.is_some() {}
+    let participants = server.rtc().participants("demo");
+    assert_eq!(participants.len(), 1);
+    assert_eq!(participants[0].sid, second_join.participant.unwrap().sid);
+    // The new session is served.
+    send(&mut second, signal_request::Message::PingReq(Ping { timestamp: 5, rtt: 0 })).await;
+    loop {
+        if let Some(Message::PongResp(pong)) = next(&mut second).await {
+            assert_eq!(pong.last_ping_timestamp, 5);
+            break;
+        }
+    }
+}

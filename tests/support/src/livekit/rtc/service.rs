@@ -18,18 +18,30 @@ use super::room::{End, LocalEnd, Room, Tasks, lock, spawn};
 use super::{RtcError, session};
 
 /// Something the `/rtc` endpoint does wrong on purpose, to the next signal connection that
-/// joins (in the order they were injected).
+/// presents a valid token (in the order they were injected).
+///
+/// What livekit-ffi 0.13.2 (the Python SDK 1.2.1) does with each, as checked by
+/// `tests/rtc_python_faults.rs`, is noted on the variants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RtcFault {
-    /// Refuses the upgrade with 401 as if the token did not verify.
+    /// Refuses this one upgrade with 401 as if the token did not verify. The client retries
+    /// its connect (3 attempts), so the next attempt joins.
     RefuseToken,
+    /// Refuses this and every later upgrade with 401 until
+    /// [`clear_faults`](RtcService::clear_faults): the client's connect fails with the 401.
+    RefuseAllTokens,
     /// Sends a `JoinResponse` with `ping_interval: 0` and no `room`: the LiveKit client
     /// library (livekit-ffi 0.13.2) panics on it and aborts its process.
     AbortingJoinResponse,
     /// Joins normally, then drops the signal socket (no close frame) this long after the
-    /// `JoinResponse`.
+    /// `JoinResponse`. The client reports `reconnecting`, tries to resume (refused: the server
+    /// does not resume sessions), then rejoins in full, replacing its old participant.
     DropSignalAfter(Duration),
+    /// Joins normally, then sends a `LeaveRequest` (action `Disconnect`, reason
+    /// `ParticipantRemoved`) this long after the `JoinResponse` and closes: the client
+    /// disconnects for good.
+    DisconnectAfter(Duration),
     /// Joins normally but never answers the client's publisher offers (its publish times
     /// out).
     WithholdPublisherAnswer,
@@ -102,6 +114,7 @@ pub(crate) struct Inner {
     pub(crate) config: RtcConfig,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     faults: Mutex<VecDeque<RtcFault>>,
+    refuse_all: Mutex<bool>,
     connections: Mutex<Vec<SignalConnection>>,
     /// Kill switches of the live signal sessions, by identity.
     pub(crate) sessions: Mutex<HashMap<String, Arc<Notify>>>,
@@ -148,6 +161,7 @@ impl RtcService {
                 config,
                 rooms: Mutex::default(),
                 faults: Mutex::default(),
+                refuse_all: Mutex::default(),
                 connections: Mutex::default(),
                 sessions: Mutex::default(),
                 tasks: Arc::new(Mutex::new(JoinSet::new())),
@@ -159,6 +173,12 @@ impl RtcService {
     /// Injects a fault for the next signal connection (faults are used in order).
     pub fn inject(&self, fault: RtcFault) {
         lock(&self.inner.faults).push_back(fault);
+    }
+
+    /// Forgets the faults not yet used and ends [`RtcFault::RefuseAllTokens`].
+    pub fn clear_faults(&self) {
+        lock(&self.inner.faults).clear();
+        *lock(&self.inner.refuse_all) = false;
     }
 
     /// Every upgrade request so far.
@@ -308,12 +328,36 @@ impl RtcService {
         }
         record.room.clone_from(&claims.video.room);
         record.identity.clone_from(&claims.sub);
-        let fault = lock(&self.inner.faults).pop_front();
-        if fault == Some(RtcFault::RefuseToken) {
+        let query = request.uri().query().unwrap_or_default();
+        if query.split('&').any(|pair| pair == "reconnect=1") {
+            // A resume of a session the server no longer has: refused, so the client rejoins.
             return Err((
                 StatusCode::UNAUTHORIZED,
-                "the token was refused (injected fault)".to_owned(),
+                "sessions are not resumed; join again".to_owned(),
             ));
+        }
+        if *lock(&self.inner.refuse_all) {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "every token is refused (injected fault)".to_owned(),
+            ));
+        }
+        let fault = lock(&self.inner.faults).pop_front();
+        match fault {
+            Some(RtcFault::RefuseToken) => {
+                return Err((
+                    StatusCode::UNAUTHORIZED,
+                    "the token was refused (injected fault)".to_owned(),
+                ));
+            }
+            Some(RtcFault::RefuseAllTokens) => {
+                *lock(&self.inner.refuse_all) = true;
+                return Err((
+                    StatusCode::UNAUTHORIZED,
+                    "every token is refused (injected fault)".to_owned(),
+                ));
+            }
+            _ => {}
         }
         Ok(Admission {
             room: claims.video.room,

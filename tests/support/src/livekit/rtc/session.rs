@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use futures::{SinkExt as _, StreamExt as _};
 use livekit_protocol::{
-    DataPacket, JoinResponse, ParticipantInfo, Pong, RequestResponse, SessionDescription,
-    SignalRequest, SignalResponse, SignalTarget, TrackInfo, TrackPublishedResponse, TrackSource,
-    TrackType, request_response, signal_request, signal_response::Message,
+    DataPacket, DisconnectReason, JoinResponse, LeaveRequest, ParticipantInfo, Pong,
+    RequestResponse, SessionDescription, SignalRequest, SignalResponse, SignalTarget, TrackInfo,
+    TrackPublishedResponse, TrackSource, TrackType, leave_request, request_response,
+    signal_request, signal_response::Message,
 };
 use prost::Message as _;
 use rtc::data_channel::RTCDataChannelInit;
@@ -66,9 +67,10 @@ pub(crate) async fn run(
         session;
     let kill = Arc::new(Notify::new());
     lock(&service.inner.sessions).insert(admission.identity.clone(), Arc::clone(&kill));
-    let drop_after = match admission.fault {
-        Some(RtcFault::DropSignalAfter(after)) => Some(after),
-        _ => None,
+    let (drop_after, leave) = match admission.fault {
+        Some(RtcFault::DropSignalAfter(after)) => (Some(after), false),
+        Some(RtcFault::DisconnectAfter(after)) => (Some(after), true),
+        _ => (None, false),
     };
     let drop_timer = async {
         match drop_after {
@@ -92,7 +94,19 @@ pub(crate) async fn run(
             break; // the client is gone before its JoinResponse
         }
         tokio::select! {
-            () = &mut drop_timer => break,
+            () = &mut drop_timer => {
+                if leave {
+                    let request = LeaveRequest {
+                        can_reconnect: false,
+                        reason: DisconnectReason::ParticipantRemoved as i32,
+                        action: leave_request::Action::Disconnect as i32,
+                        ..Default::default()
+                    };
+                    let _ = sink.send(WsMessage::binary(response(Message::Leave(request)).encode_to_vec())).await;
+                    let _ = sink.close().await;
+                }
+                break;
+            }
             () = kill.notified() => break,
             out = outgoing.recv() => {
                 let Some(out) = out else { break };
@@ -220,7 +234,13 @@ pub(crate) async fn run(
             }
         }
     }
-    lock(&service.inner.sessions).remove(&admission.identity);
+    {
+        let mut sessions = lock(&service.inner.sessions);
+        // A newer session of the same identity may have replaced this one's kill switch.
+        if sessions.get(&admission.identity).is_some_and(|current| Arc::ptr_eq(current, &kill)) {
+            sessions.remove(&admission.identity);
+        }
+    }
     room.leave(&sid);
     remote.close().await;
     let _ = publisher.pc.close().await;
@@ -260,6 +280,7 @@ impl Session {
         let (signal, outgoing) = mpsc::unbounded_channel();
         let remote = Arc::new(RemoteEnd::new(signal, subscriber, reliable, lossy));
         let room = service.room(&admission.room);
+        replace_session(service, &room, &admission.identity).await;
         let (participant, others) = room.join(
             &admission.identity,
             &admission.name,
@@ -282,6 +303,19 @@ impl Session {
             ..Default::default()
         };
         Ok(Self { room, sid: participant.sid, remote, publisher, outgoing, publisher_events, join })
+    }
+}
+
+/// A client that joins again with an identity still in the room replaces its old session,
+/// as LiveKit does (the old one is dropped).
+async fn replace_session(service: &RtcService, room: &Room, identity: &str) {
+    let Some(old) = lock(&service.inner.sessions).get(identity).cloned() else { return };
+    old.notify_one();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while room.participants().iter().any(|p| p.identity == identity)
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
