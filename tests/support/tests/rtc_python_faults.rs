@@ -52,7 +52,7 @@ fn run(fault: RtcFault, wait_s: u32) -> (Output, Vec<SignalConnection>) {
 
 fn last_result(output: &Output) -> Option<serde_json::Value> {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().filter_map(|line| line.strip_prefix("RESULT ")).last()?;
+    let line = stdout.lines().rev().find_map(|line| line.strip_prefix("RESULT "))?;
     Some(serde_json::from_str(line).unwrap())
 }
 

@@ -331,10 +331,8 @@ async fn refusing_all_tokens_lasts_until_the_faults_are_cleared() {
 #[tokio::test]
 async fn a_resume_is_refused_so_the_client_rejoins() {
     let server = server().await;
-    let url_path = "/rtc";
     let token = token("alice", "demo", SECRET);
-    let url =
-        format!("{}{url_path}?protocol=18&reconnect=1&sid=PA_old&reconnect_reason=1", server.url());
+    let url = format!("{}/rtc?protocol=18&reconnect=1&sid=PA_old&reconnect_reason=1", server.url());
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     let stream = TcpStream::connect(server.addr()).await.unwrap();
