@@ -382,3 +382,23 @@ async fn joining_again_with_the_same_identity_replaces_the_old_session() {
         }
     }
 }
+
+#[tokio::test]
+async fn captured_audio_keeps_the_senders_timeline_with_silence_in_pauses() {
+    let server = server().await;
+    let alice = server.rtc().join("demo", "alice").unwrap();
+    let bob = server.rtc().join("demo", "bob").unwrap();
+    alice.publish_pcm(&tone(440.0, 0.4), 16_000).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    alice.publish_pcm(&tone(440.0, 0.4), 16_000).await.unwrap();
+    let heard = bob.wait_captured("alice", Duration::from_millis(1700), WAIT).await.unwrap();
+    let seconds = heard.len() as f64 / 48_000.0;
+    assert!((1.7..2.0).contains(&seconds), "captured {seconds} s");
+    let loud = |from: f64, to: f64| {
+        let part = &heard[(from * 48_000.0) as usize..(to * 48_000.0) as usize];
+        part.iter().map(|&s| i32::from(s).abs()).max().unwrap_or(0) > 2000
+    };
+    assert!(loud(0.1, 0.3), "the first tone");
+    assert!(!loud(0.6, 1.2), "the pause is silent");
+    assert!(loud(seconds - 0.3, seconds - 0.1), "the second tone");
+}

@@ -30,12 +30,14 @@ pub(crate) fn resample(pcm: &[i16], from: u32, to: u32) -> Vec<i16> {
         .collect()
 }
 
-/// Encodes 20 ms PCM frames into RTP packets of one stream.
+/// Encodes 20 ms PCM frames into RTP packets of one stream. The RTP clock follows the wall
+/// clock, as a real sender's does: a pause between two publications shows as a timestamp gap.
 pub(crate) struct Packetizer {
     encoder: opus::Encoder,
     ssrc: u32,
     sequence: u16,
     timestamp: u32,
+    started: Option<std::time::Instant>,
 }
 
 impl Packetizer {
@@ -43,7 +45,7 @@ impl Packetizer {
         let encoder =
             opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
                 .map_err(|e| RtcError::Opus(e.to_string()))?;
-        Ok(Self { encoder, ssrc, sequence: 0, timestamp: 0 })
+        Ok(Self { encoder, ssrc, sequence: 0, timestamp: 0, started: None })
     }
 
     /// One RTP packet for a frame of [`FRAME_SAMPLES`] samples (shorter frames are padded with
@@ -55,6 +57,14 @@ impl Packetizer {
         let mut out = [0_u8; 1500];
         let len =
             self.encoder.encode(&padded, &mut out).map_err(|e| RtcError::Opus(e.to_string()))?;
+        let started = *self.started.get_or_insert_with(std::time::Instant::now);
+        // Whole frames of wall-clock time since the first packet, never behind the last one.
+        let frames = (started.elapsed().as_secs_f64() * f64::from(SAMPLE_RATE)) as u64
+            / FRAME_SAMPLES as u64;
+        let wall = (frames * FRAME_SAMPLES as u64) as u32;
+        if wall > self.timestamp {
+            self.timestamp = wall;
+        }
         let packet = rtp::Packet {
             header: rtp::header::Header {
                 version: 2,
@@ -73,10 +83,13 @@ impl Packetizer {
     }
 }
 
-/// Decodes the RTP packets of one stream into PCM, filling lost packets with concealment.
+/// Decodes the RTP packets of one stream into PCM on the sender's timeline: lost packets are
+/// concealed, and a timestamp gap without lost packets (a pause, or DTX) becomes silence.
 pub(crate) struct Depacketizer {
     decoder: opus::Decoder,
     last_sequence: Option<u16>,
+    /// The RTP timestamp the next sample would have.
+    next_timestamp: Option<u32>,
     /// The length of the last decoded frame: what a lost packet is concealed with.
     last_frame: usize,
 }
@@ -85,10 +98,11 @@ impl Depacketizer {
     pub(crate) fn new() -> Result<Self, RtcError> {
         let decoder = opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)
             .map_err(|e| RtcError::Opus(e.to_string()))?;
-        Ok(Self { decoder, last_sequence: None, last_frame: FRAME_SAMPLES })
+        Ok(Self { decoder, last_sequence: None, next_timestamp: None, last_frame: FRAME_SAMPLES })
     }
 
-    /// Appends the PCM of `packet` (and of up to five packets lost before it) to `out`.
+    /// Appends the PCM of `packet` to `out`, after the concealment of up to five packets lost
+    /// before it and the silence of a timestamp gap (up to 10 s).
     pub(crate) fn decode(
         &mut self,
         packet: &rtp::Packet,
@@ -100,15 +114,27 @@ impl Depacketizer {
             if gap == 0 || gap > u16::MAX / 2 {
                 return Ok(()); // a duplicate or a late packet
             }
+            let start = out.len();
             for _ in 1..gap.min(6) {
                 self.decode_into(&[], out)?;
+            }
+            if let Some(next) = self.next_timestamp {
+                let missing = packet.header.timestamp.wrapping_sub(next) as usize;
+                let concealed = out.len() - start;
+                if missing > concealed && missing <= 10 * SAMPLE_RATE as usize {
+                    out.resize(out.len() + missing - concealed, 0);
+                }
             }
         }
         self.last_sequence = Some(sequence);
         if packet.payload.is_empty() {
             return Ok(());
         }
-        self.decode_into(&packet.payload, out)
+        let before = out.len();
+        self.decode_into(&packet.payload, out)?;
+        self.next_timestamp =
+            Some(packet.header.timestamp.wrapping_add((out.len() - before) as u32));
+        Ok(())
     }
 
     fn decode_into(&mut self, payload: &[u8], out: &mut Vec<i16>) -> Result<(), RtcError> {
@@ -139,6 +165,23 @@ mod tests {
         let out = resample(&pcm, 22_050, 48_000);
         assert_eq!(out.len(), 48_000);
         assert!(out.iter().all(|&s| s == 100));
+    }
+
+    #[test]
+    fn a_pause_between_packets_becomes_silence_on_the_timeline() {
+        let mut packetizer = Packetizer::new(7).unwrap();
+        let mut depacketizer = Depacketizer::new().unwrap();
+        let tone: Vec<i16> =
+            (0..FRAME_SAMPLES).map(|i| if i % 20 < 10 { 5000 } else { -5000 }).collect();
+        let first = packetizer.packet(&tone).unwrap();
+        let mut second = packetizer.packet(&tone).unwrap();
+        // Sent 500 ms later with no packet in between (a pause; DTX looks the same).
+        second.header.timestamp = first.header.timestamp.wrapping_add(24_000);
+        let mut out = Vec::new();
+        depacketizer.decode(&first, &mut out).unwrap();
+        depacketizer.decode(&second, &mut out).unwrap();
+        assert_eq!(out.len(), 24_000 + FRAME_SAMPLES);
+        assert!(out[FRAME_SAMPLES..24_000].iter().all(|&s| s == 0));
     }
 
     #[test]

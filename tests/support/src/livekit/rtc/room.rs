@@ -202,6 +202,8 @@ pub(crate) struct Room {
     created_at: i64,
     state: Mutex<Vec<Member>>,
     tracks: Mutex<Vec<Published>>,
+    /// (subscriber sid, track sid) pairs already routed.
+    subscriptions: Mutex<std::collections::HashSet<(String, String)>>,
     tasks: Tasks,
 }
 
@@ -213,6 +215,7 @@ impl Room {
             created_at: now_ms() / 1000,
             state: Mutex::default(),
             tracks: Mutex::default(),
+            subscriptions: Mutex::default(),
             tasks,
         }
     }
@@ -341,7 +344,7 @@ impl Room {
         };
         for member in members.iter().filter(|member| member.info.sid != publisher_sid) {
             deliver_update(&member.end, std::slice::from_ref(&update));
-            self.subscribe(&member.end, &published);
+            self.subscribe(&member.info.sid, &member.end, &published);
         }
         lock(&self.tracks).push(published);
         packets
@@ -349,7 +352,7 @@ impl Room {
 
     /// Routes every track published so far to the participant `sid` (a newcomer). For a
     /// signal client this adds the tracks to its subscriber connection before its first offer.
-    pub(crate) async fn subscribe_existing(&self, end: &End) {
+    pub(crate) async fn subscribe_existing(&self, subscriber_sid: &str, end: &End) {
         let tracks: Vec<(TrackInfo, String, String, broadcast::Sender<rtp::Packet>)> =
             lock(&self.tracks)
                 .iter()
@@ -365,13 +368,26 @@ impl Room {
         for (info, publisher_sid, publisher_identity, packets) in tracks {
             let published = Published { info, publisher_sid, publisher_identity, packets };
             match end {
-                End::Remote(remote) => add_forwarder(&self.tasks, remote, &published).await,
-                End::Local(_) => self.subscribe(end, &published),
+                End::Remote(remote) => {
+                    if self.claim(subscriber_sid, &published.info.sid) {
+                        add_forwarder(&self.tasks, remote, &published).await;
+                    }
+                }
+                End::Local(_) => self.subscribe(subscriber_sid, end, &published),
             }
         }
     }
 
-    fn subscribe(&self, end: &End, published: &Published) {
+    /// Records the subscription of `subscriber_sid` to `track_sid`; false if it exists (a
+    /// track published while a newcomer's existing tracks were being routed is seen twice).
+    fn claim(&self, subscriber_sid: &str, track_sid: &str) -> bool {
+        lock(&self.subscriptions).insert((subscriber_sid.to_owned(), track_sid.to_owned()))
+    }
+
+    fn subscribe(&self, subscriber_sid: &str, end: &End, published: &Published) {
+        if !self.claim(subscriber_sid, &published.info.sid) {
+            return;
+        }
         match end {
             End::Remote(remote) => {
                 let remote = Arc::clone(remote);

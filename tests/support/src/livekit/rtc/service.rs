@@ -225,10 +225,10 @@ impl RtcService {
             Arc::clone(&self.inner.tasks),
         );
         let subscriber = Arc::clone(&room);
-        spawn(
-            &self.inner.tasks,
-            async move { subscriber.subscribe_existing(&End::Local(end)).await },
-        );
+        let sid = participant.sid().to_owned();
+        spawn(&self.inner.tasks, async move {
+            subscriber.subscribe_existing(&sid, &End::Local(end)).await
+        });
         Ok(participant)
     }
 

@@ -290,7 +290,7 @@ impl Session {
         // The subscriber connection's own events (its state) are not needed; keep the
         // channel drained so that nothing accumulates.
         spawn(&service.inner.tasks, drain(subscriber_events));
-        room.subscribe_existing(&End::Remote(Arc::clone(&remote))).await;
+        room.subscribe_existing(&participant.sid, &End::Remote(Arc::clone(&remote))).await;
         let config = &service.inner.config;
         let join = JoinResponse {
             room: Some(room.info()),
