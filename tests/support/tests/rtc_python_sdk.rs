@@ -1,6 +1,7 @@
 //! The test server's `/rtc` against the real LiveKit client library: a participant of the
 //! Python SDK (PyPI `livekit` 1.2.1, liblivekit_ffi.so) in a network namespace of the test's
-//! own exchanges audio, text streams and attributes with a server-side participant.
+//! own exchanges audio, text streams, data and attributes with a server-side participant, over
+//! two peer connections (`/rtc`) and over one (`/rtc/v1`).
 //!
 //! Ignored by default: it needs root (for the namespace) and a Python with the SDK, which the
 //! workspace does not install. Run it with
@@ -42,6 +43,16 @@ fn rms(pcm: &[i16]) -> f64 {
 #[test]
 #[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1 and numpy); see the file's docs"]
 fn a_python_sdk_participant_exchanges_audio_text_and_attributes() {
+    run(false);
+}
+
+#[test]
+#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1 and numpy); see the file's docs"]
+fn the_same_over_a_single_peer_connection() {
+    run(true);
+}
+
+fn run(single_pc: bool) {
     let python = std::env::var("LK_PYTHON")
         .expect("set LK_PYTHON to a Python with livekit==1.2.1 and numpy");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/rtc_client.py");
@@ -57,17 +68,19 @@ fn a_python_sdk_participant_exchanges_audio_text_and_attributes() {
         .spawn_thread(move || {
             let runtime =
                 tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(scenario(command))
+            runtime.block_on(scenario(command, single_pc))
         })
         .unwrap();
     handle.join().unwrap().unwrap();
 }
 
-async fn scenario(mut command: std::process::Command) {
-    let server =
-        TestServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), RtcConfig::new(KEY, SECRET))
-            .await
-            .unwrap();
+async fn scenario(mut command: std::process::Command, single_pc: bool) {
+    let server = TestServer::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        RtcConfig::new(KEY, SECRET).with_single_peer_connection(single_pc),
+    )
+    .await
+    .unwrap();
     let bot = server.rtc().join("demo", "bot").unwrap();
     command.env("LK_URL", server.url());
     let child = tokio::task::spawn_blocking(move || command.output().unwrap());
@@ -158,8 +171,13 @@ async fn scenario(mut command: std::process::Command) {
     // The client tried the single-peer-connection path first and fell back on its 404.
     let paths: Vec<_> =
         server.rtc().connections().into_iter().map(|c| (c.path, c.refused.map(|r| r.0))).collect();
-    assert_eq!(paths, [("/rtc/v1".to_owned(), Some(404)), ("/rtc".to_owned(), None)]);
-    assert_eq!(server.rtc().connections()[1].protocol, Some(18));
+    if single_pc {
+        // One peer connection: the client's first choice, served.
+        assert_eq!(paths, [("/rtc/v1".to_owned(), None)]);
+    } else {
+        assert_eq!(paths, [("/rtc/v1".to_owned(), Some(404)), ("/rtc".to_owned(), None)]);
+        assert_eq!(server.rtc().connections()[1].protocol, Some(18));
+    }
     // Its Leave removed it from the room.
     let left = bot.participant_updates().into_iter().rev().find(|p| p.identity == "py").unwrap();
     assert_eq!(left.state, livekit_protocol::participant_info::State::Disconnected as i32);

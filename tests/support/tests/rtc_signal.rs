@@ -402,3 +402,23 @@ async fn captured_audio_keeps_the_senders_timeline_with_silence_in_pauses() {
     assert!(!loud(0.6, 1.2), "the pause is silent");
     assert!(loud(seconds - 0.3, seconds - 0.1), "the second tone");
 }
+
+#[tokio::test]
+async fn a_malformed_single_peer_connection_join_request_gets_400_with_the_reason() {
+    let config = RtcConfig::new(KEY, SECRET)
+        .with_udp_addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .with_single_peer_connection(true);
+    let server =
+        TestServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await.unwrap();
+    let token = token("alice", "demo", SECRET);
+    assert_eq!(status(connect(&server, "/rtc/v1", &token).await), 400);
+    let url = format!("{}/rtc/v1?join_request=not*base64", server.url());
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    assert_eq!(status(tokio_tungstenite::client_async(request, stream).await.map(|(s, _)| s)), 400);
+    let reasons: Vec<_> =
+        server.rtc().connections().into_iter().map(|c| c.refused.unwrap().1).collect();
+    assert!(reasons[0].contains("needs a join_request"), "{reasons:?}");
+    assert!(reasons[1].contains("not base64"), "{reasons:?}");
+}

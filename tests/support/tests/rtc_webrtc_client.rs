@@ -442,3 +442,101 @@ async fn a_withheld_answer_leaves_the_publisher_offer_unanswered_while_signal_go
     assert!(server.rtc().errors().is_empty(), "{:?}", server.rtc().errors());
     let _ = publisher.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_single_peer_connection_the_join_offer_is_answered_with_the_tracks_bound() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+
+    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let config =
+        RtcConfig::new(KEY, SECRET).with_udp_addr(loopback).with_single_peer_connection(true);
+    let server = TestServer::start(loopback, config).await.unwrap();
+    let bot = server.rtc().join("demo", "bot").unwrap();
+    bot.publish_pcm(&tone(660.0, 0.1), 48_000).await.unwrap();
+    let bot_track = server.rtc().participants("demo")[0].tracks[0].sid.clone();
+
+    // The client's one connection offers receive-only audio and its data channel.
+    let received = Arc::new(Mutex::new(Received::default()));
+    let (pc, mut gathered) = peer(Arc::clone(&received)).await;
+    let recvonly = rtc::rtp_transceiver::RTCRtpTransceiverInit {
+        direction: rtc::rtp_transceiver::RTCRtpTransceiverDirection::Recvonly,
+        ..Default::default()
+    };
+    pc.add_transceiver_from_kind(RtpCodecKind::Audio, Some(recvonly)).await.unwrap();
+    pc.create_data_channel("_reliable", None).await.unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    let sdp = complete(&pc, &mut gathered, offer).await;
+    let join = livekit_protocol::JoinRequest {
+        publisher_offer: Some(SessionDescription {
+            r#type: "offer".into(),
+            sdp,
+            id: 1,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(&join.encode_to_vec()).unwrap();
+    let wrapped = livekit_protocol::WrappedJoinRequest {
+        compression: livekit_protocol::wrapped_join_request::Compression::Gzip as i32,
+        join_request: gzip.finish().unwrap(),
+    };
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wrapped.encode_to_vec());
+    let token = AccessToken::with_api_key(KEY, SECRET)
+        .with_identity("alice")
+        .with_grants(VideoGrants { room_join: true, room: "demo".into(), ..Default::default() })
+        .to_jwt()
+        .unwrap();
+    let mut request =
+        format!("{}/rtc/v1?join_request={encoded}", server.url()).into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut socket, _) =
+        tokio_tungstenite::client_async(request, TcpStream::connect(server.addr()).await.unwrap())
+            .await
+            .unwrap();
+    let mut next = async || loop {
+        let Some(Ok(WsMessage::Binary(bytes))) =
+            tokio::time::timeout(WAIT, socket.next()).await.unwrap()
+        else {
+            panic!("the signal socket closed");
+        };
+        if let Some(message) = SignalResponse::decode(bytes.as_ref()).unwrap().message {
+            return message;
+        }
+    };
+    let Message::Join(join) = next().await else { panic!("no JoinResponse first") };
+    assert!(!join.subscriber_primary, "one connection: the publisher one is primary");
+    let answer = loop {
+        if let Message::Answer(answer) = next().await {
+            break answer;
+        }
+    };
+    assert_eq!(answer.id, 1);
+    // The bot's track is bound to the offered receive-only section, and said so.
+    let bound: Vec<_> = answer.mid_to_track_id.values().cloned().collect();
+    assert_eq!(bound, [bot_track]);
+    pc.set_remote_description(RTCSessionDescription::answer(answer.sdp).unwrap()).await.unwrap();
+
+    bot.publish_pcm(&tone(660.0, 1.5), 48_000).await.unwrap();
+    eventually("the bot's audio at the client", || {
+        received.lock().unwrap().pcm.len() >= 48_000 * 8 / 10
+    })
+    .await;
+    let heard = received.lock().unwrap().pcm.clone();
+    assert!(
+        (pitch(&heard[heard.len() / 4..]) - 660.0).abs() < 10.0,
+        "the client heard {} Hz",
+        pitch(&heard)
+    );
+    // Data to the client goes on the client's own `_reliable` channel.
+    bot.send_chat("one connection");
+    eventually("the chat at the client", || {
+        received.lock().unwrap().packets.iter().any(
+            |p| matches!(&p.value, Some(Value::StreamChunk(c)) if c.content == b"one connection"),
+        )
+    })
+    .await;
+    assert!(server.rtc().errors().is_empty(), "{:?}", server.rtc().errors());
+    let _ = pc.close().await;
+}

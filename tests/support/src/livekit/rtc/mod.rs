@@ -1,9 +1,15 @@
 //! `/rtc`: a LiveKit-compatible signal endpoint and SFU for tests, on webrtc-rs.
 //!
 //! [`RtcService`] serves the signal WebSocket (`SignalRequest`/`SignalResponse` protobufs,
-//! client protocol 18, two peer connections: the client's publisher connection, which the
-//! client offers, and its subscriber connection, which the server offers with `_reliable` and
-//! `_lossy` data channels). Tokens are checked with livekit-api's verifier. Audio published by
+//! client protocol 18). On `/rtc` a client has two peer connections: its publisher
+//! connection, which it offers, and its subscriber connection, which the server offers with
+//! `_reliable` and `_lossy` data channels. With
+//! [`RtcConfig::with_single_peer_connection`], `/rtc/v1` is served too (the client's first
+//! choice): one connection, always offered by the client (the join request carries the first
+//! offer); the server binds the tracks it sends to the offer's receive-only sections
+//! (`mid_to_track_id`), asks for a new offer with `MediaSectionsRequirement` when a track
+//! comes, and sends data on the client's own channels. Otherwise `/rtc/v1` gets 404 and
+//! clients fall back to `/rtc`. Tokens are checked with livekit-api's verifier. Audio published by
 //! one participant is forwarded to every other; data packets are relayed with the sender's
 //! identity stamped on them; attribute updates are broadcast as `ParticipantUpdate`s.
 //!
@@ -40,9 +46,9 @@
 //! thread.unwrap().join().unwrap().unwrap().unwrap();
 //! ```
 //!
-//! Not served: the single-peer-connection path `/rtc/v1` (answered 404, so clients fall back
-//! to `/rtc`), resume/reconnect, simulcast, video, TURN, selective subscription (everything
-//! is auto-subscribed).
+//! Not served: resume (refused, so clients rejoin; a rejoin replaces the old session),
+//! simulcast, video, TURN, selective subscription (everything is auto-subscribed), track
+//! unpublication by a client.
 
 mod error;
 mod media;

@@ -50,7 +50,8 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-/// A peer connection and the state of its ICE gathering.
+/// A peer connection and the state of its ICE gathering (clones share the connection).
+#[derive(Clone)]
 pub(crate) struct Peer {
     pub(crate) pc: Arc<dyn PeerConnection>,
     gathering: watch::Receiver<RTCIceGatheringState>,

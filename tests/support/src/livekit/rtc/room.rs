@@ -7,8 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use livekit_protocol::{
-    DataPacket, ParticipantInfo, ParticipantPermission, ParticipantUpdate, SessionDescription,
-    SignalResponse, TrackInfo, data_packet, participant_info, signal_response::Message,
+    DataPacket, MediaSectionsRequirement, ParticipantInfo, ParticipantPermission,
+    ParticipantUpdate, SessionDescription, SignalResponse, TrackInfo, data_packet,
+    participant_info, signal_response::Message,
 };
 use prost::Message as _;
 use rtc::rtp;
@@ -59,8 +60,13 @@ pub(crate) fn spawn(tasks: &Tasks, task: impl Future<Output = ()> + Send + 'stat
 pub(crate) struct RemoteEnd {
     pub(crate) signal: mpsc::UnboundedSender<SignalResponse>,
     pub(crate) subscriber: tokio::sync::Mutex<Peer>,
-    pub(crate) reliable: Arc<dyn DataChannel>,
-    pub(crate) lossy: Arc<dyn DataChannel>,
+    /// Single peer connection (`/rtc/v1`): the client always offers; the server binds its
+    /// tracks in its answers and asks for offers with `MediaSectionsRequirement`.
+    pub(crate) single_pc: bool,
+    /// The channels data goes to the client on: the server's own on the subscriber
+    /// connection, or (single peer connection) the client's, once they arrive.
+    pub(crate) reliable: Mutex<Option<Arc<dyn DataChannel>>>,
+    pub(crate) lossy: Mutex<Option<Arc<dyn DataChannel>>>,
     negotiation: Mutex<Negotiation>,
     senders: Mutex<HashMap<String, Arc<dyn RtpSender>>>,
     forwarders: Mutex<Vec<AbortHandle>>,
@@ -78,14 +84,16 @@ impl RemoteEnd {
     pub(crate) fn new(
         signal: mpsc::UnboundedSender<SignalResponse>,
         subscriber: Peer,
-        reliable: Arc<dyn DataChannel>,
-        lossy: Arc<dyn DataChannel>,
+        channels: Option<(Arc<dyn DataChannel>, Arc<dyn DataChannel>)>,
     ) -> Self {
+        let single_pc = channels.is_none();
+        let (reliable, lossy) = channels.map_or((None, None), |(r, l)| (Some(r), Some(l)));
         Self {
             signal,
             subscriber: tokio::sync::Mutex::new(subscriber),
-            reliable,
-            lossy,
+            single_pc,
+            reliable: Mutex::new(reliable),
+            lossy: Mutex::new(lossy),
             negotiation: Mutex::default(),
             senders: Mutex::default(),
             forwarders: Mutex::default(),
@@ -95,6 +103,14 @@ impl RemoteEnd {
 
     /// Sends a subscriber offer, or queues one when an offer is waiting for its answer.
     pub(crate) async fn negotiate(&self) {
+        if self.single_pc {
+            // The client offers; this asks it to (with room for one more track).
+            let requirement = MediaSectionsRequirement { num_audios: 1, num_videos: 0 };
+            let _ = self.signal.send(SignalResponse {
+                message: Some(Message::MediaSectionsRequirement(requirement)),
+            });
+            return;
+        }
         {
             let mut negotiation = lock(&self.negotiation);
             if negotiation.offering {
@@ -138,12 +154,14 @@ impl RemoteEnd {
     #[allow(deprecated)]
     fn send_data(&self, packet: &DataPacket) {
         let channel = if packet.kind == data_packet::Kind::Lossy as i32 {
-            &self.lossy
+            lock(&self.lossy).clone().or_else(|| lock(&self.reliable).clone())
         } else {
-            &self.reliable
+            lock(&self.reliable).clone()
         };
+        // No channel yet (single peer connection, before the client's channels open): the
+        // packet is not delivered, as LiveKit drops data for a participant not connected.
+        let Some(channel) = channel else { return };
         let bytes = BytesMut::from(packet.encode_to_vec().as_slice());
-        let channel = Arc::clone(channel);
         // The data channel's send is async; the relay never waits on one slow client.
         tokio::spawn(async move {
             let _ = channel.send(bytes).await;

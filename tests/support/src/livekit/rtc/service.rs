@@ -79,6 +79,9 @@ pub struct RtcConfig {
     pub ping_interval: i32,
     /// `ping_timeout` of the `JoinResponse`, in seconds.
     pub ping_timeout: i32,
+    /// Serves the single-peer-connection path `/rtc/v1` (the client's first choice). Off by
+    /// default: `/rtc/v1` is answered 404 and clients fall back to `/rtc` (two connections).
+    pub single_peer_connection: bool,
 }
 
 impl RtcConfig {
@@ -90,7 +93,14 @@ impl RtcConfig {
             udp_addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
             ping_interval: 10,
             ping_timeout: 20,
+            single_peer_connection: false,
         }
+    }
+
+    /// Serves `/rtc/v1` (one peer connection) as well.
+    pub fn with_single_peer_connection(mut self, enabled: bool) -> Self {
+        self.single_peer_connection = enabled;
+        self
     }
 
     /// Binds the media to `udp_addr`.
@@ -108,6 +118,8 @@ pub struct Admission {
     pub(crate) name: String,
     pub(crate) attributes: HashMap<String, String>,
     pub(crate) fault: Option<RtcFault>,
+    /// The join request of `/rtc/v1` (single peer connection); `None` on `/rtc`.
+    pub(crate) join_request: Option<Box<livekit_protocol::JoinRequest>>,
 }
 
 pub(crate) struct Inner {
@@ -283,11 +295,24 @@ impl RtcService {
         path: &str,
         record: &mut SignalConnection,
     ) -> Result<Admission, (StatusCode, String)> {
-        if path != "/rtc" && path != "/rtc/" {
-            // The single-peer-connection path (`/rtc/v1`) is not served: a 404 (and only a
-            // 404) makes the client fall back to `/rtc`.
+        let single_pc = path == "/rtc/v1" && self.inner.config.single_peer_connection;
+        if path != "/rtc" && path != "/rtc/" && !single_pc {
+            // The single-peer-connection path (`/rtc/v1`) when it is not served: a 404 (and
+            // only a 404) makes the client fall back to `/rtc`.
             return Err((StatusCode::NOT_FOUND, format!("{path} is not served; use /rtc")));
         }
+        let join_request = if single_pc {
+            let query = request.uri().query().unwrap_or_default();
+            let encoded = query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("join_request="))
+                .ok_or((StatusCode::BAD_REQUEST, "/rtc/v1 needs a join_request".to_owned()))?;
+            Some(Box::new(
+                decode_join_request(encoded).map_err(|reason| (StatusCode::BAD_REQUEST, reason))?,
+            ))
+        } else {
+            None
+        };
         let token = request
             .headers()
             .get("authorization")
@@ -365,6 +390,7 @@ impl RtcService {
             identity: claims.sub,
             attributes: claims.attributes,
             fault,
+            join_request,
         })
     }
 
@@ -391,4 +417,34 @@ impl RtcService {
             self.serve(admission, socket).await;
         }
     }
+}
+
+/// `join_request` of `/rtc/v1`: URL-safe base64 (percent-encoded) of a `WrappedJoinRequest`
+/// whose `JoinRequest` may be gzipped.
+fn decode_join_request(encoded: &str) -> Result<livekit_protocol::JoinRequest, String> {
+    use base64::Engine as _;
+    use prost::Message as _;
+    use std::io::Read as _;
+    let text =
+        encoded.replace("%3D", "=").replace("%3d", "=").replace("%2B", "+").replace("%2F", "/");
+    let text = text.trim_end_matches('=');
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
+        .map_err(|e| format!("join_request is not base64: {e}"))?;
+    let wrapped = livekit_protocol::WrappedJoinRequest::decode(bytes.as_slice())
+        .map_err(|e| format!("join_request is not a WrappedJoinRequest: {e}"))?;
+    let inner = if wrapped.compression
+        == livekit_protocol::wrapped_join_request::Compression::Gzip as i32
+    {
+        let mut inner = Vec::new();
+        flate2::read::GzDecoder::new(wrapped.join_request.as_slice())
+            .read_to_end(&mut inner)
+            .map_err(|e| format!("join_request does not gunzip: {e}"))?;
+        inner
+    } else {
+        wrapped.join_request
+    };
+    livekit_protocol::JoinRequest::decode(inner.as_slice())
+        .map_err(|e| format!("not a JoinRequest: {e}"))
 }

@@ -84,10 +84,23 @@ pub(crate) async fn run(
     let mut pending_tracks: Vec<(String, TrackInfo)> = Vec::new();
     let sent_join =
         sink.send(WsMessage::binary(response(Message::Join(join)).encode_to_vec())).await.is_ok();
-    if sent_join {
+    if sent_join && !remote.single_pc {
         // The first subscriber offer: the data channels and the tracks published so far.
         let negotiator = Arc::clone(&remote);
         spawn(&service.inner.tasks, async move { negotiator.negotiate().await });
+    }
+    if let Some(offer) =
+        admission.join_request.as_ref().and_then(|join| join.publisher_offer.clone())
+        && sent_join
+    {
+        // Single peer connection: the join request's offer, answered with the tracks the
+        // client should receive bound to its receive-only sections.
+        match answer_publisher(&mut publisher, offer).await {
+            Ok(answer) => {
+                let _ = remote.signal.send(response(Message::Answer(answer)));
+            }
+            Err(error) => errors(error),
+        }
     }
     loop {
         if !sent_join {
@@ -119,6 +132,14 @@ pub(crate) async fn run(
                     on_track(&service, &room, &sid, &mut pending_tracks, track).await;
                 }
                 Some(PeerEvent::DataChannel(channel)) => {
+                    if remote.single_pc {
+                        // The client's channels carry the data to it as well.
+                        match channel.label().await.as_deref() {
+                            Ok("_reliable") => *lock(&remote.reliable) = Some(Arc::clone(&channel)),
+                            Ok("_lossy") => *lock(&remote.lossy) = Some(Arc::clone(&channel)),
+                            _ => {}
+                        }
+                    }
                     let room = Arc::clone(&room);
                     let sid = sid.clone();
                     spawn(&service.inner.tasks, relay_channel(room, sid, channel));
@@ -259,26 +280,38 @@ struct Session {
 impl Session {
     async fn start(service: &RtcService, admission: &Admission) -> Result<Self, RtcError> {
         let udp_addr = service.inner.config.udp_addr;
-        let (subscriber, subscriber_events) = Peer::new(udp_addr).await?;
-        let (publisher, publisher_events) = Peer::new(udp_addr).await?;
-        let channel = |ordered, max_retransmits| RTCDataChannelInit {
-            ordered,
-            max_retransmits,
-            ..Default::default()
-        };
         let webrtc = |e: webrtc::error::Error| RtcError::WebRtc(e.to_string());
-        let reliable = subscriber
-            .pc
-            .create_data_channel("_reliable", Some(channel(true, None)))
-            .await
-            .map_err(webrtc)?;
-        let lossy = subscriber
-            .pc
-            .create_data_channel("_lossy", Some(channel(false, Some(0))))
-            .await
-            .map_err(webrtc)?;
         let (signal, outgoing) = mpsc::unbounded_channel();
-        let remote = Arc::new(RemoteEnd::new(signal, subscriber, reliable, lossy));
+        let (remote, publisher, publisher_events) = if admission.join_request.is_some() {
+            // One connection both ways; its data channels are the client's.
+            let (peer, events) = Peer::new(udp_addr).await?;
+            (Arc::new(RemoteEnd::new(signal, peer.clone(), None)), peer, events)
+        } else {
+            let (subscriber, subscriber_events) = Peer::new(udp_addr).await?;
+            let (publisher, publisher_events) = Peer::new(udp_addr).await?;
+            let channel = |ordered, max_retransmits| RTCDataChannelInit {
+                ordered,
+                max_retransmits,
+                ..Default::default()
+            };
+            let reliable = subscriber
+                .pc
+                .create_data_channel("_reliable", Some(channel(true, None)))
+                .await
+                .map_err(webrtc)?;
+            let lossy = subscriber
+                .pc
+                .create_data_channel("_lossy", Some(channel(false, Some(0))))
+                .await
+                .map_err(webrtc)?;
+            // The subscriber connection's own events are not needed; keep the channel drained.
+            spawn(&service.inner.tasks, drain(subscriber_events));
+            (
+                Arc::new(RemoteEnd::new(signal, subscriber, Some((reliable, lossy)))),
+                publisher,
+                publisher_events,
+            )
+        };
         let room = service.room(&admission.room);
         replace_session(service, &room, &admission.identity).await;
         let (participant, others) = room.join(
@@ -287,9 +320,6 @@ impl Session {
             admission.attributes.clone(),
             End::Remote(Arc::clone(&remote)),
         )?;
-        // The subscriber connection's own events (its state) are not needed; keep the
-        // channel drained so that nothing accumulates.
-        spawn(&service.inner.tasks, drain(subscriber_events));
         room.subscribe_existing(&participant.sid, &End::Remote(Arc::clone(&remote))).await;
         let config = &service.inner.config;
         let join = JoinResponse {
@@ -297,7 +327,7 @@ impl Session {
             participant: Some(participant.clone()),
             other_participants: others,
             server_version: "1.9.0".into(),
-            subscriber_primary: true,
+            subscriber_primary: !remote.single_pc,
             ping_interval: config.ping_interval,
             ping_timeout: config.ping_timeout,
             ..Default::default()
@@ -348,12 +378,32 @@ async fn answer_publisher(
     publisher.pc.set_remote_description(description).await.map_err(webrtc)?;
     let answer = publisher.pc.create_answer(None).await.map_err(webrtc)?;
     let answer = publisher.set_local_complete(answer).await?;
+    // Which section carries which of the server's tracks (single peer connection).
+    let mid_to_track_id = mids_to_tracks(&answer.sdp);
     Ok(SessionDescription {
         r#type: "answer".into(),
         sdp: answer.sdp,
         id: offer.id,
-        ..Default::default()
+        mid_to_track_id,
     })
+}
+
+/// The `a=mid` → `a=msid` track id of each media section of `sdp` that sends a track.
+fn mids_to_tracks(sdp: &str) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    let mut mid = None;
+    for line in sdp.lines() {
+        if line.starts_with("m=") {
+            mid = None;
+        } else if let Some(value) = line.strip_prefix("a=mid:") {
+            mid = Some(value.trim().to_owned());
+        } else if let (Some(msid), Some(mid)) = (line.strip_prefix("a=msid:"), mid.as_ref())
+            && let Some(track) = msid.split_whitespace().nth(1)
+        {
+            map.insert(mid.clone(), track.to_owned());
+        }
+    }
+    map
 }
 
 /// A published track arrived on the publisher connection: match it to its `AddTrackRequest`
