@@ -25,6 +25,8 @@
 //! ```
 
 mod agent;
+pub mod rtc;
+mod rtc_server;
 
 use std::collections::VecDeque;
 use std::io;
@@ -38,6 +40,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 
 pub use agent::{AgentEndpoint, Direction, Exchange, JobRecord, WorkerHandle};
+pub use rtc_server::RtcTestServer;
 
 /// A LiveKit server for tests: see the [module documentation](self).
 pub struct TestServer {
