@@ -1,5 +1,9 @@
-//! `AgentSession` in text: the reply and tool loop, hooks, handoffs, events and failures,
-//! against a protocol-faithful fake OpenAI server on 127.0.0.1.
+//! `AgentSession` in text: the reply and tool loop, hooks, handoffs, events and failures.
+//!
+//! Tests that check what reaches the model on the wire (messages, tool calls, `tool_choice`),
+//! or that need HTTP failures (statuses, cut streams, retries), run against a
+//! protocol-faithful fake OpenAI server on 127.0.0.1 through the real client; the others use
+//! the in-process `FakeLlm`.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,8 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use agents_core::llm::{ApiConnectOptions, ChatItem, ChatRole, ToolChoice};
+use agents_core::llm::{ApiConnectOptions, ChatItem, ChatRole, CompletionUsage, ToolChoice};
 use agents_core::prelude::*;
+use agents_core::testing::{FakeLlm, FakeLlmResponse};
 use agents_core::voice::{
     AgentMetrics, AgentState, MockTools, RunEvent, SessionError, SessionErrorEvent, SessionEvent,
 };
@@ -32,6 +37,11 @@ fn session_for(fake: &FakeOpenAi) -> AgentSessionBuilder {
 }
 
 use agents_core::voice::AgentSessionBuilder;
+
+/// A session on the in-process fake model, for the tests that need no HTTP.
+fn session_with(llm: &FakeLlm) -> AgentSessionBuilder {
+    AgentSession::builder().llm(llm.clone()).conn_options(fast_retries())
+}
 
 fn roles(request: &RecordedRequest) -> Vec<String> {
     request.messages().iter().map(|m| m["role"].as_str().unwrap_or("?").to_owned()).collect()
@@ -229,21 +239,14 @@ async fn parallel_calls_run_concurrently_and_are_recorded_in_the_models_order() 
 
 #[tokio::test]
 async fn tool_errors_go_back_to_the_model_and_stop_response_ends_the_turn() {
-    let fake = FakeOpenAi::with_handler(|request| {
-        let user = request.messages().iter().rev().find(|m| m["role"] == "user").cloned();
-        let asked =
-            user.map(|m| m["content"].as_str().unwrap_or("").to_owned()).unwrap_or_default();
-        if last_is_tool_output(request) {
-            FakeResponse::text("Sorry, the service is down.")
-        } else if asked.contains("stop") {
-            FakeResponse::tool_call("call_s", "stop", "{}")
-        } else {
-            FakeResponse::tool_call("call_b", "broken", "{}")
-        }
-    })
-    .await
-    .unwrap();
-    let session = session_for(&fake).build();
+    let llm = FakeLlm::new()
+        .on_input("check the weather", FakeLlmResponse::tool_call("broken", json!({})))
+        .on_input(
+            "the weather service is down",
+            FakeLlmResponse::text("Sorry, the service is down."),
+        )
+        .on_input("please stop", FakeLlmResponse::tool_call("stop", json!({})));
+    let session = session_with(&llm).build();
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
 
@@ -258,13 +261,13 @@ async fn tool_errors_go_back_to_the_model_and_stop_response_ends_the_turn() {
     expect.next_event().is_message(ChatRole::Assistant);
     expect.no_more_events();
 
-    let before = fake.request_count();
+    let before = llm.requests().len();
     let result = session.run("please stop").await.unwrap();
     let mut expect = result.expect();
     expect.next_event().is_function_call("stop");
     expect.next_event().is_function_call_output().with_output("").is_error(false);
     expect.no_more_events();
-    assert_eq!(fake.request_count(), before + 1, "no reply after StopResponse");
+    assert_eq!(llm.requests().len(), before + 1, "no reply after StopResponse");
     session.close().await;
 }
 
@@ -488,12 +491,13 @@ async fn a_retried_request_duplicates_nothing() {
 
 #[tokio::test]
 async fn interrupt_cancels_the_reply_in_flight() {
-    let fake =
-        FakeOpenAi::with_responses([FakeResponse::text_deltas(["one ", "two ", "three ", "four"])
-            .paced(Duration::from_millis(200))])
-        .await
-        .unwrap();
-    let session = session_for(&fake).build();
+    // A word every 200 ms.
+    let llm = FakeLlm::new().then(
+        FakeLlmResponse::text("one two three four")
+            .with_ttft(Duration::from_millis(200))
+            .with_duration(Duration::from_millis(800)),
+    );
+    let session = session_with(&llm).build();
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
     let handle = session.generate_reply(ReplyOptions::user_input("count"));
@@ -539,9 +543,9 @@ async fn mocked_tools_replace_execution_but_not_the_schema() {
 
 #[tokio::test]
 async fn events_report_states_items_and_metrics() {
-    let fake =
-        FakeOpenAi::with_responses([FakeResponse::text("Hi!").with_usage(12, 2, 3)]).await.unwrap();
-    let session = session_for(&fake).build();
+    let llm = FakeLlm::new()
+        .then(FakeLlmResponse::text("Hi!").with_usage(CompletionUsage::new(12, 2, 3)));
+    let session = session_with(&llm).build();
     let mut events = session.subscribe();
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
@@ -577,8 +581,7 @@ async fn events_report_states_items_and_metrics() {
 
 #[tokio::test]
 async fn misuse_is_an_error() {
-    let fake = FakeOpenAi::with_responses([]).await.unwrap();
-    let session = session_for(&fake).build();
+    let session = session_with(&FakeLlm::new()).build();
     assert!(matches!(session.run("hi").await, Err(agents_core::voice::SessionError::NotRunning)));
     let (_, agent) = weather_agent();
     session.start(agent.clone()).await.unwrap();
@@ -619,16 +622,11 @@ async fn history_of_removed_tools_is_kept_and_sent() {
 
 #[tokio::test]
 async fn interrupting_while_tools_run_cancels_them_and_asks_no_reply() {
-    let fake = FakeOpenAi::with_handler(|request| {
-        if last_is_tool_output(request) {
-            FakeResponse::text("should not be asked")
-        } else {
-            FakeResponse::tool_calls([("call_fast", "fast", "{}"), ("call_slow", "slow", "{}")])
-        }
-    })
-    .await
-    .unwrap();
-    let session = session_for(&fake).build();
+    let both = FakeLlmResponse::tool_call("fast", json!({})).with_tool_call("slow", json!({}));
+    let llm = FakeLlm::new()
+        .on_input("go", both)
+        .on_input("fast done", FakeLlmResponse::text("should not be asked"));
+    let session = session_with(&llm).build();
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
     let handle = session.generate_reply(ReplyOptions::user_input("go"));
@@ -636,7 +634,7 @@ async fn interrupting_while_tools_run_cancels_them_and_asks_no_reply() {
     session.interrupt();
     tokio::time::timeout(Duration::from_secs(2), handle.wait_for_playout()).await.unwrap();
     session.wait_for_idle().await;
-    assert_eq!(fake.request_count(), 1, "no follow-up request after the interruption");
+    assert_eq!(llm.requests().len(), 1, "no follow-up request after the interruption");
     let history = session.history();
     let outputs: Vec<String> = history
         .items()
@@ -727,8 +725,8 @@ impl AgentHooks for PanicOnEnter {
 
 #[tokio::test]
 async fn a_panicking_hook_does_not_wedge_the_session() {
-    let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Still here.")).await.unwrap();
-    let session = session_for(&fake).build();
+    let llm = FakeLlm::new().on_input("hello", FakeLlmResponse::text("Still here."));
+    let session = session_with(&llm).build();
     let mut events = session.subscribe();
     let agent = Agent::from_parts("a", INSTRUCTIONS, vec![], Arc::new(PanicOnEnter)).unwrap();
     session.start(agent).await.unwrap();
@@ -747,13 +745,10 @@ async fn a_panicking_hook_does_not_wedge_the_session() {
 
 #[tokio::test]
 async fn a_cancelled_run_does_not_block_the_next_one() {
-    let fake = FakeOpenAi::with_responses([
-        FakeResponse::text("too late").delayed(Duration::from_secs(3)),
-        FakeResponse::text("on time"),
-    ])
-    .await
-    .unwrap();
-    let session = session_for(&fake).build();
+    let llm = FakeLlm::new()
+        .then(FakeLlmResponse::text("too late").with_ttft(Duration::from_secs(3)))
+        .then(FakeLlmResponse::text("on time"));
+    let session = session_with(&llm).build();
     let (_, agent) = weather_agent();
     session.start(agent).await.unwrap();
     assert!(tokio::time::timeout(Duration::from_millis(200), session.run("slow")).await.is_err());
@@ -780,10 +775,10 @@ impl Hangup {
 
 #[tokio::test]
 async fn close_from_a_tool_completes() {
-    let fake = FakeOpenAi::with_handler(|_| FakeResponse::tool_call("call_end", "end_call", "{}"))
-        .await
-        .unwrap();
-    let session = session_for(&fake).build();
+    // Every request (the user's, and the tool's output if one is made) calls the tool.
+    let end_call = FakeLlmResponse::tool_call("end_call", json!({}));
+    let llm = FakeLlm::new().on_input("bye", end_call.clone()).on_input("ended", end_call);
+    let session = session_with(&llm).build();
     let mut events = session.subscribe();
     let agent = Agent::new(INSTRUCTIONS).with_tools(Arc::new(Hangup).function_tools()).unwrap();
     session.start(agent).await.unwrap();
@@ -809,8 +804,7 @@ impl AgentHooks for CloseOnEnter {
 
 #[tokio::test]
 async fn close_from_on_enter_completes() {
-    let fake = FakeOpenAi::with_responses([]).await.unwrap();
-    let session = session_for(&fake).build();
+    let session = session_with(&FakeLlm::new()).build();
     let agent = Agent::from_parts("a", INSTRUCTIONS, vec![], Arc::new(CloseOnEnter)).unwrap();
     session.start(agent).await.unwrap();
     tokio::time::timeout(Duration::from_secs(5), session.wait_for_close()).await.expect("closed");
@@ -857,8 +851,8 @@ impl AgentHooks for SlowOnEnter {
 
 #[tokio::test]
 async fn interrupt_drops_a_reply_queued_behind_a_hook_at_once() {
-    let fake = FakeOpenAi::with_responses([]).await.unwrap();
-    let session = session_for(&fake).build();
+    let llm = FakeLlm::new();
+    let session = session_with(&llm).build();
     let agent = Agent::from_parts("a", INSTRUCTIONS, vec![], Arc::new(SlowOnEnter)).unwrap();
     session.start(agent).await.unwrap();
     let handle = session.generate_reply(ReplyOptions::user_input("hi"));
@@ -866,14 +860,13 @@ async fn interrupt_drops_a_reply_queued_behind_a_hook_at_once() {
     session.interrupt();
     tokio::time::timeout(Duration::from_millis(500), handle.wait_for_playout()).await.unwrap();
     assert!(handle.interrupted());
-    assert_eq!(fake.request_count(), 0);
+    assert_eq!(llm.requests().len(), 0);
     session.close().await;
 }
 
 #[tokio::test]
 async fn a_session_closed_before_start_cannot_start() {
-    let fake = FakeOpenAi::with_responses([]).await.unwrap();
-    let session = session_for(&fake).build();
+    let session = session_with(&FakeLlm::new()).build();
     session.close().await;
     assert!(session.is_closed());
     assert!(session.start(Agent::new(INSTRUCTIONS)).await.is_err());
@@ -893,18 +886,14 @@ impl AgentHooks for GreetOnEnter {
 #[tokio::test]
 async fn run_right_after_start_holds_only_what_its_input_caused() {
     // The greeting is slow, so it is still in flight when the run starts.
-    let fake = FakeOpenAi::with_handler(|request| {
-        let last = request.messages().last().map(|m| m["content"].clone()).unwrap_or_default();
-        if last == "Greet the user." {
-            FakeResponse::text("Welcome!").delayed(Duration::from_millis(100))
-        } else {
-            FakeResponse::text("Hi back.")
-        }
-    })
-    .await
-    .unwrap();
+    let llm = FakeLlm::new()
+        .on_input(
+            "Greet the user.",
+            FakeLlmResponse::text("Welcome!").with_ttft(Duration::from_millis(100)),
+        )
+        .on_input("hi", FakeLlmResponse::text("Hi back."));
     for delay in [Duration::ZERO, Duration::from_millis(150)] {
-        let session = session_for(&fake).build();
+        let session = session_with(&llm).build();
         let agent = Agent::from_parts("a", INSTRUCTIONS, vec![], Arc::new(GreetOnEnter)).unwrap();
         session.start(agent).await.unwrap();
         tokio::time::sleep(delay).await;

@@ -1,5 +1,5 @@
-//! Audio in: espeak-ng speech in a WAV file → the real Silero VAD → a fake STT (a test double
-//! returning scripted transcripts for each utterance) → the fake OpenAI server → committed
+//! Audio in: espeak-ng speech in a WAV file → the real Silero VAD → `FakeStt` (scripted
+//! transcripts, one per utterance) → `FakeLlm` (scripted answers, in process) → committed
 //! turns, and the user speaking over the agent interrupts it.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -11,12 +11,8 @@ use std::time::Duration;
 use agents_core::audio::{AudioFrame, read_wav_frames};
 use agents_core::llm::{ChatItem, ChatRole};
 use agents_core::prelude::*;
-use agents_core::stt::{
-    SpeechData, SpeechEvent, SpeechEventKind, Stt, SttCapabilities, SttError, SttOptions,
-};
+use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt};
 use agents_core::voice::{AgentMetrics, SessionEvent, UserState};
-use agents_inference::openai;
-use agents_test_support::{FakeOpenAi, FakeResponse};
 use futures::StreamExt;
 
 /// Two sentences: "Hello there, how are you today?" then, 1.5 s later, "Voice detection works
@@ -27,20 +23,14 @@ fn speech() -> Vec<AudioFrame> {
     read_wav_frames(&path, Duration::from_millis(20)).expect("the fixture reads")
 }
 
-/// The fake server's client.
-fn llm_for(fake: &FakeOpenAi) -> openai::Llm {
-    openai::Llm::builder("gpt-4.1-mini").base_url(fake.base_url()).api_key("k").build().unwrap()
-}
+/// The fixture's two sentences, as the STT hears them.
+const FIRST: &str = "Hello there, how are you today?";
+const SECOND: &str = "Voice detection works fine.";
 
-/// The STT double, scripted with the fixture's two sentences.
-fn scripted_stt() -> Arc<ScriptedStt> {
-    Arc::new(ScriptedStt {
-        transcripts: Mutex::new(vec![
-            "Hello there, how are you today?",
-            "Voice detection works fine.",
-        ]),
-        utterances: Mutex::new(Vec::new()),
-    })
+/// The STT fake, scripted with the fixture's two sentences (non-streaming: the session's VAD
+/// cuts the utterances).
+fn scripted_stt() -> Arc<FakeStt> {
+    Arc::new(FakeStt::new([FIRST, SECOND]))
 }
 
 /// The real Silero VAD.
@@ -59,58 +49,16 @@ fn paced_speech(every: Duration) -> impl futures::Stream<Item = AudioFrame> + Se
     })
 }
 
-/// A non-streaming STT that "recognizes" each utterance as the next scripted transcript and
-/// records how long each utterance was.
-struct ScriptedStt {
-    transcripts: Mutex<Vec<&'static str>>,
-    utterances: Mutex<Vec<Duration>>,
-}
-
-#[async_trait]
-impl Stt for ScriptedStt {
-    fn model(&self) -> &str {
-        "scripted"
-    }
-
-    fn provider(&self) -> &str {
-        "test"
-    }
-
-    fn capabilities(&self) -> SttCapabilities {
-        SttCapabilities::new(false, false)
-    }
-
-    async fn recognize(
-        &self,
-        frames: &[AudioFrame],
-        _: &SttOptions,
-    ) -> Result<SpeechEvent, SttError> {
-        self.utterances.lock().unwrap().push(frames.iter().map(AudioFrame::duration).sum());
-        let mut transcripts = self.transcripts.lock().unwrap();
-        let text = if transcripts.is_empty() { "" } else { transcripts.remove(0) };
-        Ok(SpeechEvent::new(SpeechEventKind::FinalTranscript)
-            .with_alternative(SpeechData::new(text)))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spoken_turns_are_committed_and_speaking_over_the_agent_interrupts_it() {
     // The first reply streams slowly, so the second sentence arrives while it is generated.
-    let fake = FakeOpenAi::with_handler(|request| {
-        let user = request.messages().iter().rev().find(|m| m["role"] == "user").cloned();
-        let text = user.and_then(|m| m["content"].as_str().map(str::to_owned)).unwrap_or_default();
-        if text.starts_with("Hello") {
-            FakeResponse::text_deltas([
-                "I am ", "doing ", "very ", "well, ", "thank ", "you ", "for ", "asking.",
-            ])
-            .paced(Duration::from_millis(250))
-        } else {
-            FakeResponse::text("Glad to hear it.")
-        }
-    })
-    .await
-    .unwrap();
-    let llm = llm_for(&fake);
+    // A word every 250 ms.
+    let slow = FakeLlmResponse::text("I am doing very well, thank you for asking.")
+        .with_ttft(Duration::from_millis(250))
+        .with_duration(Duration::from_millis(250 * 9));
+    let llm = FakeLlm::new()
+        .on_input(FIRST, slow)
+        .on_input(SECOND, FakeLlmResponse::text("Glad to hear it."));
     let stt = scripted_stt();
     let vad = silero();
     let session = AgentSession::builder()
@@ -155,7 +103,7 @@ async fn spoken_turns_are_committed_and_speaking_over_the_agent_interrupts_it() 
         [UserState::Speaking, UserState::Listening, UserState::Speaking, UserState::Listening]
     );
     assert_eq!(finals, ["Hello there, how are you today?", "Voice detection works fine."]);
-    let utterances = stt.utterances.lock().unwrap().clone();
+    let utterances = stt.utterances();
     assert_eq!(utterances.len(), 2, "one recognition per utterance");
     for utterance in &utterances {
         // Each utterance is its sentence (about 1.5–2 s) with 0.5 s of prefix padding and the
@@ -338,23 +286,14 @@ impl agents_core::voice::AudioOutput for PlayingOutput {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_speaks_and_an_interrupted_reply_keeps_only_what_was_heard() {
-    let fake = FakeOpenAi::with_handler(|request| {
-        let last = request.messages().last().cloned().unwrap_or_default();
-        if last["role"] == "tool" {
-            return FakeResponse::text(
-                "It is noon, and I am doing very well, thank you for asking.",
-            );
-        }
-        let text = last["content"].as_str().unwrap_or_default().to_owned();
-        if text.starts_with("Hello") {
-            FakeResponse::tool_call("call_time", "current_time", "{}")
-        } else {
-            FakeResponse::text("Glad to hear it.")
-        }
-    })
-    .await
-    .unwrap();
-    let llm = llm_for(&fake);
+    // The first turn calls the tool, whose output ("12:00") gets the long answer.
+    let llm = FakeLlm::new()
+        .on_input(FIRST, FakeLlmResponse::tool_call("current_time", serde_json::json!({})))
+        .on_input(
+            "12:00",
+            FakeLlmResponse::text("It is noon, and I am doing very well, thank you for asking."),
+        )
+        .on_input(SECOND, FakeLlmResponse::text("Glad to hear it."));
     let stt = scripted_stt();
     let vad = silero();
     let session = AgentSession::builder()
@@ -491,13 +430,11 @@ async fn audio_output_needs_a_tts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_talks_with_wav_files() {
-    let fake = FakeOpenAi::with_handler(|_| FakeResponse::text("Nice to hear you.")).await.unwrap();
-    let base_url = fake.base_url();
     let server = AgentServer::new().rtc_session(move |ctx: JobContext| {
-        let base_url = base_url.clone();
         async move {
-            let llm =
-                openai::Llm::builder("gpt-4.1-mini").base_url(base_url).api_key("k").build()?;
+            let llm = FakeLlm::new()
+                .on_input(FIRST, FakeLlmResponse::text("Nice to hear you."))
+                .on_input(SECOND, FakeLlmResponse::text("Nice to hear you."));
             let stt = scripted_stt();
             let session = AgentSession::builder()
                 .llm(llm)
@@ -539,15 +476,11 @@ async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
     // The model takes 400 ms to answer; the turn ends 400 ms after the end of speech. The audio
     // runs at twice real time, so the 1.5 s pause between the sentences (0.75 s) keeps the
     // two turns apart.
-    let fake = FakeOpenAi::with_handler(|_| {
-        FakeResponse::text("Sure.").delayed(Duration::from_millis(400))
-    })
-    .await
-    .unwrap();
-    let llm = llm_for(&fake);
+    let sure = FakeLlmResponse::text("Sure.").with_ttft(Duration::from_millis(400));
+    let llm = FakeLlm::new().on_input(FIRST, sure.clone()).on_input(SECOND, sure);
     let stt = scripted_stt();
     let session = AgentSession::builder()
-        .llm(llm)
+        .llm(llm.clone())
         .vad(silero())
         .stt(stt)
         .tts(Arc::new(ToneTts::PerCharacter))
@@ -568,7 +501,7 @@ async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
     session.wait_for_audio_input().await;
     session.wait_for_idle().await;
     session.close().await;
-    (latency, fake.request_count())
+    (latency, llm.requests().len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,8 @@
 // Lets generated code name this crate `::agents_core` from inside it, too.
 extern crate self as agents_core;
 
-mod agent;
+pub mod agent;
+mod api_error;
 pub mod audio;
 pub mod cli;
 pub mod llm;
@@ -16,6 +17,7 @@ pub mod stt;
 pub mod testing;
 pub mod tokenize;
 pub mod tts;
+pub mod types;
 pub mod vad;
 pub mod voice;
 pub mod worker;
@@ -27,6 +29,7 @@ pub mod __private;
 pub use agent::Agent;
 #[cfg(feature = "macros")]
 pub use agents_macros::{Agent, function_tool, function_tools};
+pub use api_error::{ApiError, ApiErrorKind};
 
 pub use async_trait::async_trait;
 

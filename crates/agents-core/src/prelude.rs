@@ -5,6 +5,7 @@
 //! `Serialize` and `JsonSchema` traits and derives for argument types.
 
 pub use crate::agent::Agent;
+pub use crate::agent::{AgentContext, AgentDefinition, AgentHooks};
 pub use crate::async_trait;
 pub use crate::cli;
 pub use crate::llm::{
@@ -12,9 +13,7 @@ pub use crate::llm::{
     ToolOutput, ToolSet, function_tool,
 };
 pub use crate::room::Room;
-pub use crate::voice::{
-    AgentContext, AgentDefinition, AgentHooks, AgentSession, ReplyOptions, RunResult, SpeechHandle,
-};
+pub use crate::voice::{AgentSession, ReplyOptions, RunResult, SpeechHandle};
 pub use crate::worker::{AgentServer, JobContext, JobProcess};
 #[cfg(feature = "macros")]
 pub use agents_macros::{Agent, function_tool, function_tools};

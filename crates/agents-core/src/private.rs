@@ -8,8 +8,8 @@ pub use serde;
 pub use serde_json;
 
 // Every item generated code names, so that the macros reach this crate through one module.
+pub use crate::agent::{AgentDefinition, AgentHooks};
 pub use crate::llm::{FunctionTool, RunContext, ToolError, ToolOutput};
-pub use crate::voice::{AgentDefinition, AgentHooks};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -95,11 +95,11 @@ pub struct HooksProbe<T>(pub std::sync::Arc<T>);
 /// The type's own `AgentHooks` (preferred).
 pub trait ViaAgentHooks {
     /// The hooks.
-    fn __hooks(&self) -> std::sync::Arc<dyn crate::voice::AgentHooks>;
+    fn __hooks(&self) -> std::sync::Arc<dyn crate::agent::AgentHooks>;
 }
 
-impl<T: crate::voice::AgentHooks> ViaAgentHooks for HooksProbe<T> {
-    fn __hooks(&self) -> std::sync::Arc<dyn crate::voice::AgentHooks> {
+impl<T: crate::agent::AgentHooks> ViaAgentHooks for HooksProbe<T> {
+    fn __hooks(&self) -> std::sync::Arc<dyn crate::agent::AgentHooks> {
         self.0.clone()
     }
 }
@@ -107,11 +107,11 @@ impl<T: crate::voice::AgentHooks> ViaAgentHooks for HooksProbe<T> {
 /// No hooks (fallback).
 pub trait ViaNoHooks {
     /// The hooks.
-    fn __hooks(&self) -> std::sync::Arc<dyn crate::voice::AgentHooks>;
+    fn __hooks(&self) -> std::sync::Arc<dyn crate::agent::AgentHooks>;
 }
 
 impl<T> ViaNoHooks for &HooksProbe<T> {
-    fn __hooks(&self) -> std::sync::Arc<dyn crate::voice::AgentHooks> {
-        std::sync::Arc::new(crate::voice::NoHooks)
+    fn __hooks(&self) -> std::sync::Arc<dyn crate::agent::AgentHooks> {
+        std::sync::Arc::new(crate::agent::NoHooks)
     }
 }

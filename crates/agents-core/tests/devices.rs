@@ -17,19 +17,15 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use agents_core::audio::AudioFrame;
 use agents_core::cli::{
     ConsoleError, DeviceError, DeviceOptions, list_devices, run_console_devices,
 };
 use agents_core::llm::{ChatContext, ChatMessage};
 use agents_core::prelude::*;
-use agents_core::stt::{
-    SpeechData, SpeechEvent, SpeechEventKind, Stt, SttCapabilities, SttError, SttOptions,
-};
-use agents_core::testing::{FakeTts, FakeVad};
+use agents_core::testing::{FakeStt, FakeTts, FakeVad};
 use agents_core::voice::{AgentHooks, StopResponse};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -198,9 +194,9 @@ async fn in_a_child_with_alsa_config() {
     // (The echo stops the reply in `on_user_turn_completed`, so the user's messages are not
     // in the history: only the agent's lines are printed.)
     assert_eq!(transcript.text(), "● Agent: You said: Hi there.\n● Agent: You said: typed hello\n");
-    let utterances = UTTERANCES.lock().unwrap().clone();
+    let (utterances, peaks) = (STT.utterances(), STT.peaks());
     assert_eq!(utterances.len(), 1, "{utterances:?}");
-    let (duration, peak) = utterances[0];
+    let (duration, peak) = (utterances[0], peaks[0]);
     // The tone (1 s) and the silence the VAD waited for (0.2 s), through two resamplers.
     assert!(
         duration > Duration::from_millis(1_100) && duration < Duration::from_millis(1_400),
@@ -231,7 +227,7 @@ fn loud_blocks(samples: &[i16]) -> usize {
 async fn entrypoint(ctx: JobContext) -> Result<(), BoxError> {
     let session = AgentSession::builder()
         .vad(Arc::new(FakeVad::new()))
-        .stt(Arc::new(ScriptedStt))
+        .stt(Arc::new(STT.clone()))
         .tts(Arc::new(FakeTts::new().with_char_duration(Duration::from_millis(80))))
         .min_endpointing_delay(Duration::from_millis(100))
         .build();
@@ -257,38 +253,9 @@ impl AgentHooks for Echo {
     }
 }
 
-/// What the STT was given: each utterance's length and loudest sample.
-static UTTERANCES: Mutex<Vec<(Duration, u16)>> = Mutex::new(Vec::new());
-
-/// Hears "Hi there." in any utterance, and records it.
-struct ScriptedStt;
-
-#[async_trait]
-impl Stt for ScriptedStt {
-    fn model(&self) -> &str {
-        "scripted"
-    }
-
-    fn provider(&self) -> &str {
-        "test"
-    }
-
-    fn capabilities(&self) -> SttCapabilities {
-        SttCapabilities::new(false, false)
-    }
-
-    async fn recognize(
-        &self,
-        frames: &[AudioFrame],
-        _: &SttOptions,
-    ) -> Result<SpeechEvent, SttError> {
-        let duration = frames.iter().map(AudioFrame::duration).sum();
-        let peak = frames.iter().flat_map(|f| f.data()).map(|s| s.unsigned_abs()).max();
-        UTTERANCES.lock().unwrap().push((duration, peak.unwrap_or(0)));
-        Ok(SpeechEvent::new(SpeechEventKind::FinalTranscript)
-            .with_alternative(SpeechData::new("Hi there.")))
-    }
-}
+/// The STT of the entrypoint: hears "Hi there." and records each utterance's length and
+/// loudest sample. (The entrypoint is a function, so the test reads it from here.)
+static STT: LazyLock<FakeStt> = LazyLock::new(|| FakeStt::new(["Hi there."]));
 
 /// The keyboard: bytes sent from the test, the end when the sender is dropped.
 struct KeyboardPipe {

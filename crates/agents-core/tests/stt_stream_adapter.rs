@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use agents_core::ApiErrorKind;
 use agents_core::audio::AudioFrame;
 use agents_core::stt::{
     SpeechData, SpeechEvent, SpeechEventKind, StreamAdapter, Stt, SttCapabilities, SttError,
@@ -124,7 +125,7 @@ impl Stt for CountingStt {
         self.calls.lock().unwrap().push(samples);
         tokio::time::sleep(Duration::from_millis(5)).await;
         if self.fail {
-            return Err(SttError::Status { status: 500, body: "boom".into() });
+            return Err(SttError::status(500, "boom"));
         }
         let text = if self.empty { String::new() } else { format!("{samples} samples") };
         Ok(SpeechEvent::new(SpeechEventKind::FinalTranscript)
@@ -208,7 +209,7 @@ async fn a_failed_recognition_ends_the_stream_with_its_error() {
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].as_ref().unwrap().kind, StartOfSpeech);
     let error = events[1].as_ref().unwrap_err();
-    assert!(matches!(error, SttError::Status { status: 500, .. }) && error.retryable());
+    assert!(matches!(error.kind(), ApiErrorKind::Status { status: 500, .. }) && error.retryable());
     assert_eq!(stt.calls.lock().unwrap().len(), 1);
 }
 
@@ -221,7 +222,7 @@ async fn the_adapter_streams_and_the_plain_stt_says_to_use_it() {
 
     let mut plain = stt.stream(&SttOptions::default());
     let error = plain.next().await.unwrap().unwrap_err();
-    assert!(matches!(error, SttError::Configuration { .. }));
+    assert!(matches!(error.kind(), ApiErrorKind::Configuration { .. }));
     assert!(error.to_string().contains("StreamAdapter"), "{error}");
     assert!(plain.next().await.is_none());
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake};
 
+use agents_core::ApiErrorKind;
 use agents_core::audio::AudioFrame;
 use agents_core::tokenize::SentenceTokenizer;
 use agents_core::tts::{
@@ -37,7 +38,7 @@ impl Tts for LengthTts {
     fn synthesize(&self, text: &str, _: &TtsOptions) -> ChunkedStream {
         self.texts.lock().unwrap().push(text.to_owned());
         if text.contains("fail") {
-            return ChunkedStream::failed(text, TtsError::Connection { message: "reset".into() });
+            return ChunkedStream::failed(text, TtsError::connection("reset"));
         }
         let n = text.chars().count();
         let frames = (0..2).map(move |i| {
@@ -148,7 +149,7 @@ async fn a_failed_synthesis_ends_the_stream_with_its_error() {
 async fn the_plain_tts_says_to_use_the_adapter() {
     let mut stream = LengthTts::default().stream(&TtsOptions::default());
     let error = stream.next().await.unwrap().unwrap_err();
-    assert!(matches!(error, TtsError::Configuration { .. }));
+    assert!(matches!(error.kind(), ApiErrorKind::Configuration { .. }));
     assert!(error.to_string().contains("StreamAdapter"), "{error}");
     assert!(stream.next().await.is_none());
 }

@@ -124,6 +124,9 @@ fn errors_name_the_file_and_the_problem() {
     let error = read_wav(&missing).unwrap_err();
     assert!(matches!(error, WavError::Io { .. }));
     assert!(error.to_string().contains("does-not-exist.wav"), "{error}");
+    // The operating system's error is the source, not repeated in the message.
+    let cause = std::error::Error::source(&error).unwrap().to_string();
+    assert!(!error.to_string().contains(&cause), "{error} / {cause}");
 
     let garbage = temp("garbage.wav");
     std::fs::write(&garbage, b"this is not a RIFF file at all").unwrap();
@@ -137,4 +140,6 @@ fn errors_name_the_file_and_the_problem() {
 
     let error = WavWriter::create(temp("zero.wav"), 0, 1).unwrap_err();
     assert!(matches!(error, WavError::Audio { .. }));
+    let cause = std::error::Error::source(&error).unwrap().to_string();
+    assert!(!error.to_string().contains(&cause), "{error} / {cause}");
 }

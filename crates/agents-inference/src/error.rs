@@ -52,7 +52,7 @@ pub enum ConfigError {
 
 impl From<ConfigError> for LlmError {
     fn from(error: ConfigError) -> Self {
-        LlmError::Configuration { message: error.to_string() }
+        LlmError::configuration(error.to_string())
     }
 }
 

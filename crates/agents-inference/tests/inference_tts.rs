@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use agents_core::ApiErrorKind;
 use agents_core::llm::ApiConnectOptions;
 use agents_core::tts::{SynthesizedAudio, Tts as _, TtsError, TtsOptions};
 use agents_inference::inference;
@@ -179,7 +180,7 @@ async fn refused_upgrades_retry_when_retryable() {
     let (frames, error) = drain(fresh.synthesize("Not allowed.", &TtsOptions::default())).await;
     assert!(frames.is_empty());
     let error = error.unwrap();
-    assert!(matches!(error, TtsError::Status { status: 401, .. }), "{error:?}");
+    assert!(matches!(error.kind(), ApiErrorKind::Status { status: 401, .. }), "{error:?}");
     assert!(!error.to_string().contains(SECRET));
     assert_eq!(fake.connections().len(), 4, "a 401 is not retried");
 }
@@ -191,7 +192,13 @@ async fn retries_run_out() {
         fake.refuse_next(503);
     }
     let (_, error) = drain(tts(&fake).synthesize("Never.", &TtsOptions::default())).await;
-    assert!(matches!(error, Some(TtsError::Status { status: 503, .. })), "{error:?}");
+    assert!(
+        matches!(
+            error.as_ref().map(TtsError::kind),
+            Some(ApiErrorKind::Status { status: 503, .. })
+        ),
+        "{error:?}"
+    );
     assert_eq!(fake.connections().len(), 3, "1 attempt + 2 retries");
 }
 
@@ -209,7 +216,7 @@ async fn an_error_message_before_audio_retries_on_a_new_connection() {
     fake.script_tts(TtsPlan::fault(TtsFault::Error(json!(400), "bad voice".into())));
     let (_, error) = drain(tts.synthesize("Bad.", &TtsOptions::default())).await;
     assert!(
-        matches!(&error, Some(TtsError::Status { status: 400, body }) if body.contains("bad voice")),
+        matches!(error.as_ref().map(TtsError::kind), Some(ApiErrorKind::Status { status: 400, body }) if body.contains("bad voice")),
         "{error:?}"
     );
 }
@@ -230,7 +237,7 @@ async fn silence_times_out_per_message_and_retries() {
     fake.script_tts(TtsPlan::fault(TtsFault::Silence));
     let (_, error) = drain(tts.synthesize("Nobody.", &TtsOptions::default())).await;
     assert!(
-        matches!(error, Some(TtsError::Timeout { after }) if after == Duration::from_millis(400))
+        matches!(error.as_ref().map(TtsError::kind), Some(ApiErrorKind::Timeout { after }) if *after == Duration::from_millis(400))
     );
 }
 
@@ -250,7 +257,10 @@ async fn malformed_json_is_a_bad_response() {
     fake.script_tts(TtsPlan::fault(TtsFault::Malformed));
     let (frames, error) = drain(tts(&fake).synthesize("Garbled.", &TtsOptions::default())).await;
     assert!(frames.is_empty());
-    assert!(matches!(error, Some(TtsError::BadResponse { .. })), "{error:?}");
+    assert!(
+        matches!(error.as_ref().map(TtsError::kind), Some(ApiErrorKind::BadResponse { .. })),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -262,7 +272,10 @@ async fn a_close_after_audio_ends_the_stream_keeping_the_audio() {
     stream.push_text("One two three four five.");
     stream.end_input();
     let (frames, error) = drain(stream).await;
-    assert!(matches!(error, Some(TtsError::Connection { .. })), "{error:?}");
+    assert!(
+        matches!(error.as_ref().map(TtsError::kind), Some(ApiErrorKind::Connection { .. })),
+        "{error:?}"
+    );
     assert!((seconds(&frames) - 0.2).abs() < 1e-6, "{}", seconds(&frames));
     let words: Vec<_> = frames.iter().flat_map(|audio| audio.timed_transcript.clone()).collect();
     assert!(words.is_empty(), "the fake aligns a sentence after its audio");
@@ -341,5 +354,5 @@ async fn prewarm_opens_the_connection_the_first_synthesis_uses() {
 
     fake.refuse_next(401);
     let error = tts_with(&fake, fast()).prewarm().await.unwrap_err();
-    assert!(matches!(error, TtsError::Status { status: 401, .. }), "{error:?}");
+    assert!(matches!(error.kind(), ApiErrorKind::Status { status: 401, .. }), "{error:?}");
 }

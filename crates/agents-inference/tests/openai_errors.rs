@@ -7,6 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use agents_core::ApiErrorKind;
 use agents_core::llm::Llm as _;
 use agents_core::llm::{ApiConnectOptions, ChatChunk, ChatOptions, LlmError};
 use agents_inference::openai;
@@ -36,8 +37,8 @@ async fn a_500_on_every_attempt_fails_after_max_retry_plus_one_attempts() {
     let (chunks, error) = drain(llm(&fake).chat(&hello(), &[], &ChatOptions::default())).await;
     assert!(chunks.is_empty());
     let error = error.expect("an error");
-    match &error {
-        LlmError::Status { status: 500, body } => {
+    match error.kind() {
+        ApiErrorKind::Status { status: 500, body } => {
             assert!(body.contains("The server had an error"), "{body}");
         }
         other => panic!("expected HTTP 500, got {other:?}"),
@@ -57,7 +58,10 @@ async fn client_errors_are_not_retried_and_long_bodies_are_truncated() {
     .await
     .unwrap();
     let (_, error) = drain(llm(&fake).chat(&hello(), &[], &ChatOptions::default())).await;
-    let Some(LlmError::Status { status: 400, body }) = &error else { panic!("{error:?}") };
+    let Some(ApiErrorKind::Status { status: 400, body }) = error.as_ref().map(LlmError::kind)
+    else {
+        panic!("{error:?}")
+    };
     assert!(body.len() <= 2048 + '…'.len_utf8(), "{} bytes", body.len());
     assert!(body.starts_with(r#"{"error":{"message":"xxx"#) && body.ends_with('…'));
     assert!(!error.unwrap().retryable());
@@ -76,7 +80,7 @@ async fn a_connection_cut_after_text_is_an_error_without_retry() {
     let (chunks, error) = drain(llm(&fake).chat(&hello(), &[], &ChatOptions::default())).await;
     assert_eq!(chunks, [ChatChunk::Text("Hel".into())], "the text that arrived, once");
     let error = error.expect("an error");
-    assert!(matches!(error, LlmError::Connection { .. }), "{error:?}");
+    assert!(matches!(error.kind(), ApiErrorKind::Connection { .. }), "{error:?}");
     assert_eq!(fake.request_count(), 1, "no retry once text was emitted");
     assert_eq!(fake.remaining(), 1);
 }
@@ -103,8 +107,8 @@ async fn a_stream_that_ends_without_done_or_finish_reason_ended_early() {
     let llm = llm_with(&fake, ApiConnectOptions::new(0, Duration::ZERO, Duration::from_secs(1)));
     let (chunks, error) = drain(llm.chat(&hello(), &[], &ChatOptions::default())).await;
     assert_eq!(text(&chunks), "Hel");
-    match error {
-        Some(LlmError::Connection { message }) => assert!(message.contains("ended early")),
+    match error.map(|error| error.kind().clone()) {
+        Some(ApiErrorKind::Connection { message }) => assert!(message.contains("ended early")),
         other => panic!("expected a connection error, got {other:?}"),
     }
 }
@@ -119,7 +123,7 @@ async fn a_malformed_chunk_is_a_bad_response() {
     assert!(chunks.is_empty());
     let error = error.expect("an error");
     assert!(
-        matches!(&error, LlmError::BadResponse { message } if message.contains("not valid JSON"))
+        matches!(error.kind(), ApiErrorKind::BadResponse { message } if message.contains("not valid JSON"))
     );
     assert!(!error.retryable());
     assert_eq!(fake.request_count(), 1);
@@ -134,7 +138,7 @@ async fn an_error_object_in_the_stream_is_a_provider_error() {
     .unwrap();
     let (_, error) = drain(llm(&fake).chat(&hello(), &[], &ChatOptions::default())).await;
     assert!(
-        matches!(&error, Some(LlmError::Provider { message }) if message.contains("model overloaded")),
+        matches!(error.as_ref().map(LlmError::kind), Some(ApiErrorKind::Provider { message }) if message.contains("model overloaded")),
         "{error:?}"
     );
 }
@@ -149,7 +153,7 @@ async fn a_json_answer_instead_of_a_stream_is_a_bad_response() {
     .unwrap();
     let (_, error) = drain(llm(&fake).chat(&hello(), &[], &ChatOptions::default())).await;
     assert!(
-        matches!(&error, Some(LlmError::BadResponse { message }) if message.contains("text/event-stream")),
+        matches!(error.as_ref().map(LlmError::kind), Some(ApiErrorKind::BadResponse { message }) if message.contains("text/event-stream")),
         "{error:?}"
     );
     assert_eq!(fake.request_count(), 1);
@@ -184,9 +188,9 @@ async fn a_slow_first_byte_without_retries_is_a_timeout() {
     let (_, error) =
         drain(llm_with(&fake, conn).chat(&hello(), &[], &ChatOptions::default())).await;
     match error {
-        Some(error @ LlmError::Timeout { .. }) => {
+        Some(error) if matches!(error.kind(), ApiErrorKind::Timeout { .. }) => {
             assert!(error.retryable());
-            assert!(matches!(error, LlmError::Timeout { after } if after == timeout));
+            assert!(matches!(error.kind(), ApiErrorKind::Timeout { after } if *after == timeout));
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
@@ -202,7 +206,13 @@ async fn request_options_override_the_builder_defaults() {
         Duration::from_millis(500),
     ));
     let (_, error) = drain(llm(&fake).chat(&hello(), &[], &options)).await;
-    assert!(matches!(error, Some(LlmError::Status { status: 503, .. })), "{error:?}");
+    assert!(
+        matches!(
+            error.as_ref().map(LlmError::kind),
+            Some(ApiErrorKind::Status { status: 503, .. })
+        ),
+        "{error:?}"
+    );
     assert_eq!(fake.request_count(), 1);
 }
 
@@ -216,8 +226,8 @@ async fn an_unreachable_server_is_a_connection_error() {
         .build()
         .unwrap();
     let (_, error) = drain(llm.chat(&hello(), &[], &ChatOptions::default())).await;
-    match error {
-        Some(LlmError::Connection { message }) => {
+    match error.map(|error| error.kind().clone()) {
+        Some(ApiErrorKind::Connection { message }) => {
             assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
         }
         other => panic!("expected a connection error, got {other:?}"),
@@ -234,7 +244,7 @@ fn a_missing_api_key_names_the_variable() {
     assert!(error.to_string().contains("OPENAI_API_KEY"), "{error}");
     assert!(matches!(error, agents_inference::ConfigError::MissingCredential { .. }));
     let llm_error: LlmError = error.into();
-    assert!(matches!(llm_error, LlmError::Configuration { .. }));
+    assert!(matches!(llm_error.kind(), ApiErrorKind::Configuration { .. }));
     assert!(!llm_error.retryable());
 }
 
@@ -254,7 +264,10 @@ async fn a_stall_in_the_middle_of_the_stream_is_a_timeout() {
     let llm = llm_with(&fake, conn);
     let (chunks, error) = drain(llm.chat(&hello(), &[], &ChatOptions::default())).await;
     assert_eq!(text(&chunks), "Hel");
-    assert!(matches!(error, Some(LlmError::Timeout { .. })), "{error:?}");
+    assert!(
+        matches!(error.as_ref().map(LlmError::kind), Some(ApiErrorKind::Timeout { .. })),
+        "{error:?}"
+    );
     assert_eq!(fake.request_count(), 1, "no retry once text was emitted");
 }
 

@@ -70,7 +70,7 @@ pub enum LoadError {
         reason: String,
     },
     /// The model file given could not be read.
-    #[error("cannot read the Silero model file `{}`: {source}; check the path", path.display())]
+    #[error("cannot read the Silero model file `{}` (check the path)", path.display())]
     ModelFile {
         /// The file.
         path: PathBuf,
@@ -98,10 +98,32 @@ pub enum LoadError {
         reason: String,
     },
     /// The inference thread could not be started.
-    #[error("cannot start the VAD inference thread: {source}")]
+    #[error("cannot start the VAD inference thread")]
     Thread {
         /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn messages_leave_the_cause_to_the_source() {
+        let cause = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file (os 2)");
+        let error = LoadError::ModelFile { path: "/models/vad.onnx".into(), source: cause() };
+        let message = error.to_string();
+        assert!(message.contains("/models/vad.onnx") && !message.contains("os 2"), "{message}");
+        assert_eq!(error.source().unwrap().to_string(), "no such file (os 2)");
+
+        let error = LoadError::Thread { source: cause() };
+        assert!(!error.to_string().contains("os 2"), "{error}");
+        assert_eq!(error.source().unwrap().to_string(), "no such file (os 2)");
+    }
 }

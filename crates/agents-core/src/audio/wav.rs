@@ -16,7 +16,7 @@ use super::{AudioError, AudioFrame};
 #[non_exhaustive]
 pub enum WavError {
     /// The file could not be opened, read, created or written.
-    #[error("cannot access WAV file `{}`: {source}; check the path and its permissions", path.display())]
+    #[error("cannot access WAV file `{}` (check the path and its permissions)", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -45,7 +45,7 @@ pub enum WavError {
         format: String,
     },
     /// The samples do not form valid audio (e.g. zero channels or a zero sample rate).
-    #[error("`{}` does not hold valid audio: {source}", path.display())]
+    #[error("`{}` does not hold valid audio", path.display())]
     Audio {
         /// The file.
         path: PathBuf,

@@ -39,9 +39,10 @@ pub enum ConsoleError {
     /// TTS or STT, a panicking hook): the console went on to the end of its input, and fails
     /// at its end.
     #[error(
-        "the session reported {count} error(s), the last from the {}: {last}; the log above \
+        "the session reported {count} error(s), the last from the {}: {}; the log above \
          has each of them",
-        origin_name(.origin)
+        origin_name(.origin),
+        crate::api_error::error_chain(.last)
     )]
     SessionErrors {
         /// How many errors the session reported.

@@ -294,7 +294,8 @@ fn exit_code(result: Result<(), ConsoleError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            print_error(&error.to_string());
+            // The message and its causes: an I/O error under a WAV error, for one.
+            print_error(&crate::api_error::error_chain(&error));
             ExitCode::FAILURE
         }
     }

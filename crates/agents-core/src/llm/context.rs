@@ -1,5 +1,7 @@
 //! The per-call context handed to function tools.
 
+use std::any::Any;
+use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -59,9 +61,16 @@ pub struct RunContext {
 #[derive(Debug)]
 struct RunContextInner {
     function_call: FunctionCall,
-    session: Option<crate::voice::AgentSession>,
-    speech: Option<crate::voice::SpeechHandle>,
+    /// Who made the call, when a layer above this one made it (a session's reply): that layer
+    /// adds its own accessors to `RunContext` (the session's are `session`, `speech_handle`
+    /// and `userdata`), so tools know no more of it than this.
+    caller: Option<Box<dyn Caller>>,
 }
+
+/// What a layer above attaches to the contexts of the calls it makes.
+pub(crate) trait Caller: Any + fmt::Debug + Send + Sync {}
+
+impl<T: Any + fmt::Debug + Send + Sync> Caller for T {}
 
 impl RunContext {
     /// A context for `function_call`, outside of any session.
@@ -69,38 +78,19 @@ impl RunContext {
     /// Sessions build contexts themselves; this constructor is for invoking tools directly, in
     /// tests or from your own dispatch code.
     pub fn new(function_call: FunctionCall) -> Self {
-        Self { inner: Arc::new(RunContextInner { function_call, session: None, speech: None }) }
+        Self { inner: Arc::new(RunContextInner { function_call, caller: None }) }
     }
 
-    /// A context for a call made by a session's reply.
-    pub(crate) fn in_session(
-        function_call: FunctionCall,
-        session: crate::voice::AgentSession,
-        speech: crate::voice::SpeechHandle,
-    ) -> Self {
-        Self {
-            inner: Arc::new(RunContextInner {
-                function_call,
-                session: Some(session),
-                speech: Some(speech),
-            }),
-        }
+    /// A context for a call made by `caller`, which the caller's layer reads back with
+    /// [`caller`](Self::caller).
+    pub(crate) fn with_caller(function_call: FunctionCall, caller: impl Caller) -> Self {
+        Self { inner: Arc::new(RunContextInner { function_call, caller: Some(Box::new(caller)) }) }
     }
 
-    /// The session that made the call (Python's `context.session`); `None` for a call made
-    /// outside a session.
-    pub fn session(&self) -> Option<&crate::voice::AgentSession> {
-        self.inner.session.as_ref()
-    }
-
-    /// The reply that made the call (Python's `context.speech_handle`).
-    pub fn speech_handle(&self) -> Option<&crate::voice::SpeechHandle> {
-        self.inner.speech.as_ref()
-    }
-
-    /// The session's data, if it is a `T` (Python's `context.userdata`).
-    pub fn userdata<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        self.session().and_then(crate::voice::AgentSession::userdata::<T>)
+    /// The caller attached to this context, if it is a `T`.
+    pub(crate) fn caller<T: Any>(&self) -> Option<&T> {
+        let caller: &dyn Any = self.inner.caller.as_deref()?;
+        caller.downcast_ref::<T>()
     }
 
     /// The function call this tool is answering.

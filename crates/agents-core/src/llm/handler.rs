@@ -31,7 +31,18 @@ pub mod shape {
     pub struct ContextArgs<A>(std::convert::Infallible, PhantomData<A>);
 }
 
+/// Seals [`ToolHandler`]: only the four shapes below implement it.
+mod sealed {
+    /// Implemented for the handler shapes of this module only.
+    #[allow(unreachable_pub)]
+    pub trait Sealed<M> {}
+}
+
 /// An async function or closure usable as a function tool.
+///
+/// Sealed: it is implemented for every function and closure of the shapes below and cannot be
+/// implemented for other types; a tool called some other way is built with
+/// [`FunctionTool::raw`] or `#[function_tool]`.
 ///
 /// Implemented for functions and closures of four shapes, each returning a future that is
 /// `Send + 'static` and whose output implements [`IntoToolOutput`]:
@@ -55,7 +66,7 @@ pub mod shape {
     note = "its output must implement `IntoToolOutput`: `()`, text, numbers, `ToolOutput`, \
             `Json<T>`, or `Result<T, E>` with `E: Into<ToolError>`"
 )]
-pub trait ToolHandler<M>: Send + Sync + Sized + 'static {
+pub trait ToolHandler<M>: sealed::Sealed<M> + Send + Sync + Sized + 'static {
     /// The arguments type the model's JSON is deserialized into.
     #[doc(hidden)]
     type Args: DeserializeOwned + JsonSchema + Send + 'static;
@@ -75,6 +86,14 @@ pub trait ToolHandler<M>: Send + Sync + Sized + 'static {
 #[serde(crate = "serde")]
 pub struct NoArguments {}
 
+impl<F, Fut> sealed::Sealed<shape::NoArgs> for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoToolOutput,
+{
+}
+
 impl<F, Fut> ToolHandler<shape::NoArgs> for F
 where
     F: Fn() -> Fut + Send + Sync + 'static,
@@ -89,6 +108,14 @@ where
     fn takes_arguments() -> bool {
         false
     }
+}
+
+impl<F, Fut> sealed::Sealed<shape::Context> for F
+where
+    F: Fn(RunContext) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoToolOutput,
+{
 }
 
 impl<F, Fut> ToolHandler<shape::Context> for F
@@ -107,6 +134,15 @@ where
     }
 }
 
+impl<F, Fut, A> sealed::Sealed<shape::Args<A>> for F
+where
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoToolOutput,
+    A: DeserializeOwned + JsonSchema + Send + 'static,
+{
+}
+
 impl<F, Fut, A> ToolHandler<shape::Args<A>> for F
 where
     F: Fn(A) -> Fut + Send + Sync + 'static,
@@ -122,6 +158,15 @@ where
     fn takes_arguments() -> bool {
         true
     }
+}
+
+impl<F, Fut, A> sealed::Sealed<shape::ContextArgs<A>> for F
+where
+    F: Fn(RunContext, A) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoToolOutput,
+    A: DeserializeOwned + JsonSchema + Send + 'static,
+{
 }
 
 impl<F, Fut, A> ToolHandler<shape::ContextArgs<A>> for F

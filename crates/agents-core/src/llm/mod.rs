@@ -23,6 +23,7 @@ pub mod schema;
 mod tool;
 pub(crate) mod tool_set;
 
+pub use crate::types::ApiConnectOptions;
 pub(crate) use chat::new_id;
 pub use chat::{AgentHandoff, ChatContext, ChatItem, ChatMessage, ChatRole, FunctionCallOutput};
 pub use context::{FunctionCall, RunContext};
@@ -30,10 +31,7 @@ pub use error::{ToolDefinitionError, ToolError, ToolSetError};
 #[doc(hidden)]
 pub use handler::{NoArguments, shape};
 pub use handler::{ToolHandler, function_tool};
-pub use model::{
-    ApiConnectOptions, ChatChunk, ChatOptions, CompletionUsage, Llm, LlmError, LlmStream,
-    ToolChoice,
-};
+pub use model::{ChatChunk, ChatOptions, CompletionUsage, Llm, LlmError, LlmStream, ToolChoice};
 pub use output::{IntoToolOutput, Json, ToolOutput};
 pub use retry::with_retries;
 pub use tool::{FunctionTool, ToolFlags, ToolKind, validate_tool_name};

@@ -3,13 +3,13 @@
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::Stream;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use super::{ChatContext, FunctionCall, FunctionTool};
+use crate::types::ApiConnectOptions;
 
 /// A language model that continues a chat (Python's `llm.LLM`).
 ///
@@ -74,54 +74,6 @@ impl ChatOptions {
     }
 }
 
-/// Retries and timeouts of requests to a remote model (Python's `APIConnectOptions`, plus a
-/// deadline for the whole reply).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ApiConnectOptions {
-    /// How many times a failed request is retried (only while nothing has been received).
-    pub max_retry: u32,
-    /// How long to wait between attempts (longer when the server asks for it with
-    /// `Retry-After`; see [`with_retries`](super::with_retries)).
-    pub retry_interval: Duration,
-    /// How long to wait for the response to start, and (in clients) for each next piece of it.
-    pub timeout: Duration,
-    /// How long a whole reply may take, from the first attempt to the last byte, retries
-    /// and waits included: a server that keeps trickling bytes cannot hold a reply longer.
-    /// [`DEFAULT_REPLY_TIMEOUT`](Self::DEFAULT_REPLY_TIMEOUT) unless set with
-    /// [`with_reply_timeout`](Self::with_reply_timeout).
-    pub reply_timeout: Duration,
-}
-
-impl Default for ApiConnectOptions {
-    fn default() -> Self {
-        Self {
-            max_retry: 3,
-            retry_interval: Duration::from_secs(2),
-            timeout: Duration::from_secs(10),
-            reply_timeout: Self::DEFAULT_REPLY_TIMEOUT,
-        }
-    }
-}
-
-impl ApiConnectOptions {
-    /// The default [`reply_timeout`](Self::reply_timeout): two minutes, far more than a
-    /// spoken reply takes to generate.
-    pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(120);
-
-    /// Options with the given values (and the default
-    /// [`reply_timeout`](Self::reply_timeout)).
-    pub fn new(max_retry: u32, retry_interval: Duration, timeout: Duration) -> Self {
-        Self { max_retry, retry_interval, timeout, reply_timeout: Self::DEFAULT_REPLY_TIMEOUT }
-    }
-
-    /// Sets how long a whole reply may take, retries included.
-    pub fn with_reply_timeout(mut self, reply_timeout: Duration) -> Self {
-        self.reply_timeout = reply_timeout;
-        self
-    }
-}
-
 /// Token usage of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -161,112 +113,12 @@ pub enum ChatChunk {
     Usage(CompletionUsage),
 }
 
-/// A failed LLM request.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum LlmError {
-    /// The request could not be sent or its response broke off.
-    #[error("connection to the LLM failed: {message}")]
-    Connection {
-        /// What happened.
-        message: String,
-    },
-    /// No response, or no next piece of it, within the timeout.
-    #[error("the LLM did not answer within {after:?}")]
-    Timeout {
-        /// The timeout that expired.
-        after: Duration,
-    },
-    /// The provider answered with an HTTP error status.
-    #[error("the LLM answered HTTP {status}: {body}")]
-    Status {
-        /// The HTTP status code.
-        status: u16,
-        /// The response body (truncated), usually the provider's error message.
-        body: String,
-    },
-    /// The provider is rate-limiting requests or is unavailable (HTTP 429 or 503) and asked
-    /// to be retried no sooner than `retry_after` (its `Retry-After` header).
-    #[error(
-        "the LLM provider is rate-limited (HTTP {status}) and asks to wait {} before \
-         retrying: {body}",
-        seconds(*.retry_after)
-    )]
-    RateLimited {
-        /// The HTTP status code.
-        status: u16,
-        /// How long the server asked to wait.
-        retry_after: Duration,
-        /// The response body (truncated), usually the provider's error message.
-        body: String,
-    },
-    /// The whole reply took longer than
-    /// [`ApiConnectOptions::reply_timeout`], retries included.
-    #[error(
-        "the LLM reply did not finish within {} (`ApiConnectOptions::reply_timeout`)",
-        seconds(*.after)
-    )]
-    ReplyTimeout {
-        /// The reply timeout that expired.
-        after: Duration,
-    },
-    /// The provider reported an error inside the stream (an `error` event or object), e.g.
-    /// an overloaded model or an exceeded quota.
-    #[error("the LLM provider reported an error: {message}")]
-    Provider {
-        /// The provider's message.
-        message: String,
-    },
-    /// The response did not follow the protocol.
-    #[error("the LLM sent a response that could not be understood: {message}")]
-    BadResponse {
-        /// What was wrong.
-        message: String,
-    },
-    /// The model is misconfigured (credentials, URL); retrying won't help.
-    #[error("{message}")]
-    Configuration {
-        /// What to fix.
-        message: String,
-    },
-}
-
-impl LlmError {
-    /// Whether a new attempt may succeed: connection failures, timeouts, HTTP 408, 409, 429
-    /// and 5xx, rate limits (after their wait). An expired reply timeout, an error the
-    /// provider reported in the stream, a response that broke the protocol and a
-    /// misconfiguration are not.
-    pub fn retryable(&self) -> bool {
-        match self {
-            Self::Connection { .. } | Self::Timeout { .. } | Self::RateLimited { .. } => true,
-            Self::Status { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
-            Self::ReplyTimeout { .. }
-            | Self::Provider { .. }
-            | Self::BadResponse { .. }
-            | Self::Configuration { .. } => false,
-        }
-    }
-
-    /// How long the server asked to wait before the next attempt, if it said.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::RateLimited { retry_after, .. } => Some(*retry_after),
-            _ => None,
-        }
-    }
-}
-
-/// A duration for messages: `20 s`, `1.5 s`, `40 ms`.
-fn seconds(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis < 1000 {
-        format!("{millis} ms")
-    } else if millis.is_multiple_of(1000) {
-        format!("{} s", millis / 1000)
-    } else {
-        format!("{:.1} s", duration.as_secs_f64())
-    }
-}
+/// A failed LLM request: an [`ApiError`](crate::ApiError), the error of every remote model.
+///
+/// Match on [`kind`](crate::ApiError::kind) ([`ApiErrorKind`](crate::ApiErrorKind)) for what
+/// went wrong; [`retryable`](crate::ApiError::retryable) and
+/// [`retry_after`](crate::ApiError::retry_after) drive [`with_retries`](super::with_retries).
+pub type LlmError = crate::ApiError;
 
 /// The streamed answer to a chat request: a `Stream` of [`ChatChunk`]s.
 pub struct LlmStream {

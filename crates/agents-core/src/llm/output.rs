@@ -290,7 +290,6 @@ internal_tool_error!(
     super::ToolSetError,
     super::ToolDefinitionError,
     super::LlmError,
-    crate::voice::SessionError,
     std::io::Error,
     serde_json::Error,
     std::fmt::Error,

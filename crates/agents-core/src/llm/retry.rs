@@ -35,8 +35,11 @@ impl<F> RetryState<F> {
         if self.emitted || !error.retryable() || self.retries >= self.conn.max_retry {
             return None;
         }
+        let retry_after = error.retry_after();
+        // The message and its causes (the error's `source` chain), for the logs.
+        let error = crate::api_error::error_chain(error);
         let interval = self.conn.retry_interval;
-        let wait = match error.retry_after() {
+        let wait = match retry_after {
             Some(asked) if asked > interval => {
                 let left = self.conn.max_retry - self.retries;
                 let allowed = interval.saturating_mul(left);
@@ -79,16 +82,17 @@ impl<F> RetryState<F> {
 /// * The wait is `conn.retry_interval`, or longer when the error carries the server's
 ///   [`retry_after`](LlmError::retry_after): a retry never comes sooner than the server asked.
 ///   A server wait longer than `retry_interval` × the retries left (or one that would pass the
-///   reply's deadline) is not waited out: the [`RateLimited`](LlmError::RateLimited) error,
-///   which says how long the server asked for, is returned at once.
+///   reply's deadline) is not waited out: the
+///   [`RateLimited`](crate::ApiErrorKind::RateLimited) error, which says how long the server
+///   asked for, is returned at once.
 /// * `conn.timeout` bounds the wait for the attempt to start streaming; the attempt's own
 ///   stream is expected to bound the waits between bytes (an HTTP read timeout).
 /// * `conn.reply_timeout` bounds the time spent waiting for the reply, from the first poll to
 ///   the last chunk, waits and retries included; when it expires the stream ends with
-///   [`ReplyTimeout`](LlmError::ReplyTimeout). The time the consumer takes between chunks
-///   does not count (a session reads a spoken reply only as fast as its audio plays out), and
-///   neither a retry nor a server's wait that would end past the deadline is started: the
-///   error is returned at once instead.
+///   [`ReplyTimeout`](crate::ApiErrorKind::ReplyTimeout). The time the consumer takes between
+///   chunks does not count (a session reads a spoken reply only as fast as its audio plays
+///   out), and neither a retry nor a server's wait that would end past the deadline is
+///   started: the error is returned at once instead.
 ///
 /// This is how LLM clients implement Python's `APIConnectOptions` semantics.
 pub fn with_retries<F, Fut, S>(conn: ApiConnectOptions, attempt: F) -> LlmStream
@@ -133,7 +137,7 @@ where
             Err(_) => {
                 state.current = None;
                 state.done = true;
-                Some((Err(LlmError::ReplyTimeout { after: reply_timeout }), state))
+                Some((Err(LlmError::reply_timeout(reply_timeout)), state))
             }
         }
     }))
@@ -160,7 +164,7 @@ where
                 let started = (state.attempt)();
                 let result = match tokio::time::timeout(timeout, started).await {
                     Ok(result) => result,
-                    Err(_) => Err(LlmError::Timeout { after: timeout }),
+                    Err(_) => Err(LlmError::timeout(timeout)),
                 };
                 match result {
                     Ok(stream) => state.current.insert(stream.boxed()),
@@ -207,15 +211,12 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+    use crate::ApiErrorKind;
 
     const MS: Duration = Duration::from_millis(1);
 
     fn rate_limited(millis: u32) -> LlmError {
-        LlmError::RateLimited {
-            status: 429,
-            retry_after: MS * millis,
-            body: "slow down".to_owned(),
-        }
+        LlmError::rate_limited(429, MS * millis, "slow down")
     }
 
     /// A stream whose attempts fail with `errors` in turn, then answer "ok"; counts attempts.
@@ -296,7 +297,7 @@ mod tests {
                 Err(error) => break error,
             }
         };
-        assert!(matches!(error, LlmError::ReplyTimeout { after } if after == MS * 250));
+        assert!(matches!(error.kind(), ApiErrorKind::ReplyTimeout { after } if *after == MS * 250));
         assert!(!error.retryable());
         assert_eq!(texts, 2);
         assert_eq!(started.elapsed(), MS * 250);
@@ -329,11 +330,11 @@ mod tests {
     async fn a_retry_that_would_end_past_the_deadline_returns_the_error() {
         let conn = ApiConnectOptions::new(3, MS * 200, Duration::from_secs(10))
             .with_reply_timeout(MS * 300);
-        let unavailable = LlmError::Status { status: 503, body: "overloaded".to_owned() };
+        let unavailable = LlmError::status(503, "overloaded");
         let (mut stream, attempts) = failing(conn, vec![unavailable.clone(), unavailable]);
         // The first retry (200 ms) fits; the second would end at 400 ms.
         let error = stream.next().await.unwrap().unwrap_err();
-        assert!(matches!(error, LlmError::Status { status: 503, .. }), "{error:?}");
+        assert!(matches!(error.kind(), ApiErrorKind::Status { status: 503, .. }), "{error:?}");
         assert_eq!(attempts.load(Ordering::SeqCst), 2);
     }
 

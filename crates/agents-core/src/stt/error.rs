@@ -1,53 +1,6 @@
 //! What can go wrong with speech recognition.
 
-use std::time::Duration;
-
-/// A failed speech-to-text request or stream (Python's `APIError` family, for STT).
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum SttError {
-    /// The request could not be sent or the connection broke off.
-    #[error("connection to the STT failed: {message}")]
-    Connection {
-        /// What happened.
-        message: String,
-    },
-    /// No response, or no next piece of it, within the timeout.
-    #[error("the STT did not answer within {after:?}")]
-    Timeout {
-        /// The timeout that expired.
-        after: Duration,
-    },
-    /// The provider answered with an HTTP (or WebSocket close) error status.
-    #[error("the STT answered HTTP {status}: {body}")]
-    Status {
-        /// The status code.
-        status: u16,
-        /// The response body (truncated), usually the provider's error message.
-        body: String,
-    },
-    /// The response did not follow the protocol.
-    #[error("the STT sent a response that could not be understood: {message}")]
-    BadResponse {
-        /// What was wrong.
-        message: String,
-    },
-    /// The STT is misconfigured or used in a way it does not support; retrying won't help.
-    #[error("{message}")]
-    Configuration {
-        /// What to fix.
-        message: String,
-    },
-}
-
-impl SttError {
-    /// Whether a new attempt may succeed: connection failures, timeouts, HTTP 408, 409, 429
-    /// and 5xx.
-    pub fn retryable(&self) -> bool {
-        match self {
-            Self::Connection { .. } | Self::Timeout { .. } => true,
-            Self::Status { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
-            Self::BadResponse { .. } | Self::Configuration { .. } => false,
-        }
-    }
-}
+/// A failed speech-to-text request or stream: an [`ApiError`](crate::ApiError), the error of
+/// every remote model (Python's `APIError` family). Match on
+/// [`kind`](crate::ApiError::kind) for what went wrong.
+pub type SttError = crate::ApiError;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::tts::TimedString;
+use crate::types::TimedString;
 
 /// What a [`SpeechEvent`] reports (Python's `SpeechEventType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -13,12 +13,13 @@ use std::task::{Context, Poll};
 use futures::Stream;
 
 use crate::audio::AudioFrame;
-use crate::llm::ApiConnectOptions;
+use crate::types::ApiConnectOptions;
 
 mod adapter;
 mod error;
 mod event;
 
+pub use crate::types::TimedString;
 pub use adapter::{StreamAdapter, StreamAdapterStream};
 pub use error::SttError;
 pub use event::{RecognitionUsage, SpeechData, SpeechEvent, SpeechEventKind};
@@ -75,7 +76,7 @@ impl SttOptions {
 /// Object-safe: sessions hold an `Arc<dyn Stt>`. Implement [`recognize`](Self::recognize)
 /// for an STT that transcribes whole utterances, [`stream`](Self::stream) for one that
 /// transcribes as audio arrives, or both; the one not implemented fails with
-/// [`SttError::Configuration`].
+/// a [`Configuration`](crate::ApiErrorKind::Configuration) error.
 #[async_trait::async_trait]
 pub trait Stt: Send + Sync + 'static {
     /// The model name, e.g. `deepgram/nova-3`.
@@ -98,25 +99,21 @@ pub trait Stt: Send + Sync + 'static {
         options: &SttOptions,
     ) -> Result<SpeechEvent, SttError> {
         let _ = (frames, options);
-        Err(SttError::Configuration {
-            message: format!(
-                "the STT `{}` of `{}` only streams; use `Stt::stream` instead of `recognize`",
-                self.model(),
-                self.provider()
-            ),
-        })
+        Err(SttError::configuration(format!(
+            "the STT `{}` of `{}` only streams; use `Stt::stream` instead of `recognize`",
+            self.model(),
+            self.provider()
+        )))
     }
 
     /// A new stream: push audio in, read [`SpeechEvent`]s out.
     fn stream(&self, options: &SttOptions) -> Box<dyn SttStream> {
         let _ = options;
-        Box::new(FailedSttStream(Some(SttError::Configuration {
-            message: format!(
-                "the STT `{}` of `{}` does not stream; wrap it in `stt::StreamAdapter` with a VAD",
-                self.model(),
-                self.provider()
-            ),
-        })))
+        Box::new(FailedSttStream(Some(SttError::configuration(format!(
+            "the STT `{}` of `{}` does not stream; wrap it in `stt::StreamAdapter` with a VAD",
+            self.model(),
+            self.provider()
+        )))))
     }
 }
 

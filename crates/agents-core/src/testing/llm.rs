@@ -125,7 +125,8 @@ impl FakeLlmRequest {
 ///    the text of its last user or system message, or of its last tool output, whichever
 ///    comes last (such a response answers every request with that input);
 /// 2. else the next response of [`then`](Self::then), in order (each answers one request);
-/// 3. else an [`LlmError::Configuration`] naming the input nobody scripted.
+/// 3. else a [`Configuration`](crate::ApiErrorKind::Configuration) error naming the input
+///    nobody scripted.
 #[derive(Debug, Clone, Default)]
 pub struct FakeLlm {
     inner: Arc<Mutex<Script>>,
@@ -192,7 +193,7 @@ impl FakeLlm {
                          output: script one with `then`"
                     .to_owned(),
             };
-            return vec![(Duration::ZERO, Err(LlmError::Configuration { message }))];
+            return vec![(Duration::ZERO, Err(LlmError::configuration(message)))];
         };
         let pieces: Vec<&str> = response.text.split_inclusive(' ').collect();
         let count = pieces.len() + response.tool_calls.len();

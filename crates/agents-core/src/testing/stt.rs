@@ -26,8 +26,10 @@ use crate::stt::{
 ///   itself by loudness (as [`FakeVad`] does) and reports start of speech, an interim
 ///   transcript (the first word), the final transcript and end of speech.
 ///
-/// An utterance after the last transcript fails with [`SttError::Configuration`] saying so
-/// (a streaming STT's stream ends with it).
+/// An utterance after the last transcript fails with a
+/// [`Configuration`](crate::ApiErrorKind::Configuration) error saying so (a streaming STT's
+/// stream ends with it). [`utterances`](Self::utterances) and [`peaks`](Self::peaks) tell what
+/// audio reached it: each utterance's length and loudest sample.
 #[derive(Debug, Clone)]
 pub struct FakeStt {
     inner: Arc<Mutex<Heard>>,
@@ -40,19 +42,23 @@ pub struct FakeStt {
 struct Heard {
     transcripts: VecDeque<String>,
     utterances: Vec<Duration>,
+    peaks: Vec<u16>,
 }
 
 impl Heard {
-    /// The next transcript for an utterance of `duration`.
-    fn next(&mut self, duration: Duration) -> Result<String, SttError> {
+    /// The next transcript, for the utterance `frames`.
+    fn next(&mut self, frames: &[AudioFrame]) -> Result<String, SttError> {
+        let duration: Duration = frames.iter().map(AudioFrame::duration).sum();
+        let peak = frames.iter().flat_map(|frame| frame.data()).map(|s| s.unsigned_abs()).max();
         self.utterances.push(duration);
-        self.transcripts.pop_front().ok_or_else(|| SttError::Configuration {
-            message: format!(
+        self.peaks.push(peak.unwrap_or(0));
+        self.transcripts.pop_front().ok_or_else(|| {
+            SttError::configuration(format!(
                 "FakeStt has no transcript left for utterance {} ({} ms of audio): script one \
                  more",
                 self.utterances.len(),
                 duration.as_millis()
-            ),
+            ))
         })
     }
 }
@@ -67,6 +73,7 @@ impl FakeStt {
         let heard = Heard {
             transcripts: transcripts.into_iter().map(Into::into).collect(),
             utterances: Vec::new(),
+            peaks: Vec::new(),
         };
         Self {
             inner: Arc::new(Mutex::new(heard)),
@@ -102,6 +109,12 @@ impl FakeStt {
         lock(&self.inner).utterances.clone()
     }
 
+    /// The loudest sample (its absolute value) of each utterance heard so far: whether the
+    /// audio reached the STT at the level it was spoken, through the session's resamplers.
+    pub fn peaks(&self) -> Vec<u16> {
+        lock(&self.inner).peaks.clone()
+    }
+
     /// How many transcripts are left.
     pub fn remaining(&self) -> usize {
         lock(&self.inner).transcripts.len()
@@ -130,8 +143,7 @@ impl Stt for FakeStt {
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
-        let duration = frames.iter().map(AudioFrame::duration).sum();
-        let text = lock(&self.inner).next(duration)?;
+        let text = lock(&self.inner).next(frames)?;
         Ok(final_transcript(text, options))
     }
 
@@ -165,7 +177,7 @@ impl FakeSttStream {
     fn finish_utterance(&mut self) {
         let frames = std::mem::take(&mut self.detector.utterance);
         let duration: Duration = frames.iter().map(AudioFrame::duration).sum();
-        let transcript = lock(&self.heard).next(duration);
+        let transcript = lock(&self.heard).next(&frames);
         match transcript {
             Ok(text) => {
                 self.events.push(Ok(final_transcript(text, &self.options)));
@@ -245,6 +257,9 @@ mod tests {
         let message = third.err().map(|error| error.to_string()).unwrap_or_default();
         assert!(message.contains("no transcript left for utterance 3 (50 ms"), "{message}");
         assert_eq!(stt.utterances(), [Duration::from_millis(50); 3]);
+        let loudest = frames.iter().flat_map(|f| f.data()).map(|s| s.unsigned_abs()).max();
+        assert_eq!(stt.peaks(), [loudest.unwrap_or_default(); 3]);
+        assert!(stt.peaks()[0] > 1_000, "a tone, not silence: {:?}", stt.peaks());
     }
 
     #[tokio::test]
@@ -281,5 +296,7 @@ mod tests {
         assert_eq!(seen, expected);
         assert_eq!(events[2].alternatives[0].language, "fr");
         assert_eq!(stt.utterances(), [Duration::from_millis(400), Duration::from_millis(100)]);
+        let peaks = stt.peaks();
+        assert!(peaks.len() == 2 && peaks.iter().all(|peak| *peak > 1_000), "{peaks:?}");
     }
 }

@@ -10,28 +10,7 @@ use futures::{Stream, StreamExt};
 
 use super::TtsError;
 use crate::audio::AudioFrame;
-
-/// Text with its timing in the audio (Python's `TimedString`): a word of a transcript or of
-/// synthesized speech.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct TimedString {
-    /// The text (a word, possibly with its trailing space).
-    pub text: String,
-    /// Seconds from the start of the audio to the start of the text.
-    pub start_time: f64,
-    /// Seconds from the start of the audio to the end of the text.
-    pub end_time: f64,
-    /// How sure the provider is, from 0 to 1, when it says (speech recognition).
-    pub confidence: Option<f32>,
-}
-
-impl TimedString {
-    /// `text` spoken from `start_time` to `end_time` seconds.
-    pub fn new(text: impl Into<String>, start_time: f64, end_time: f64) -> Self {
-        Self { text: text.into(), start_time, end_time, confidence: None }
-    }
-}
+use crate::types::TimedString;
 
 /// A frame of synthesized speech (Python's `SynthesizedAudio`).
 #[derive(Debug, Clone, PartialEq)]
@@ -146,8 +125,9 @@ impl ChunkedStream {
         while let Some(audio) = self.inner.next().await {
             frames.push(audio?.frame);
         }
-        AudioFrame::concat(&frames)
-            .map_err(|error| TtsError::BadResponse { message: error.to_string() })
+        AudioFrame::concat(&frames).map_err(|error| {
+            TtsError::bad_response("the audio pieces cannot be joined").with_source(error)
+        })
     }
 }
 

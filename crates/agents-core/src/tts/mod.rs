@@ -11,14 +11,15 @@ use std::task::{Context, Poll};
 
 use futures::Stream;
 
-use crate::llm::ApiConnectOptions;
+use crate::types::ApiConnectOptions;
 
 mod adapter;
 mod audio;
 mod error;
 
+pub use crate::types::TimedString;
 pub use adapter::{StreamAdapter, StreamAdapterStream};
-pub use audio::{ChunkedStream, SynthesizedAudio, TimedString};
+pub use audio::{ChunkedStream, SynthesizedAudio};
 pub use error::TtsError;
 
 /// What a [`Tts`] can do (Python's `TTSCapabilities`).
@@ -60,7 +61,7 @@ impl TtsOptions {
 ///
 /// Object-safe: sessions hold an `Arc<dyn Tts>`. Every TTS implements
 /// [`synthesize`](Self::synthesize); streaming ones implement [`stream`](Self::stream) too,
-/// which otherwise fails with [`TtsError::Configuration`].
+/// which otherwise fails with a [`Configuration`](crate::ApiErrorKind::Configuration) error.
 pub trait Tts: Send + Sync + 'static {
     /// The model name, e.g. `cartesia/sonic-3`.
     fn model(&self) -> &str {
@@ -87,13 +88,11 @@ pub trait Tts: Send + Sync + 'static {
     /// A new stream: push text in, read audio out.
     fn stream(&self, options: &TtsOptions) -> Box<dyn SynthesizeStream> {
         let _ = options;
-        Box::new(FailedSynthesizeStream(Some(TtsError::Configuration {
-            message: format!(
-                "the TTS `{}` of `{}` does not stream; wrap it in `tts::StreamAdapter`",
-                self.model(),
-                self.provider()
-            ),
-        })))
+        Box::new(FailedSynthesizeStream(Some(TtsError::configuration(format!(
+            "the TTS `{}` of `{}` does not stream; wrap it in `tts::StreamAdapter`",
+            self.model(),
+            self.provider()
+        )))))
     }
 }
 

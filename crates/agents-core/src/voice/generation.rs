@@ -1,25 +1,25 @@
 //! One reply: LLM steps, the tool calls they make, and the follow-up steps.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::task::JoinSet;
 
+use super::core::{SessionCore, in_current_run};
 use super::events::{
     AgentMetrics, AgentState, ErrorSource, LlmMetrics, SessionErrorEvent, SessionEvent,
 };
-use super::hooks::{AgentContext, ModelSettings, StopResponse};
-use super::session::{AgentSession, ReplyOptions, in_current_run};
+use super::instructions::{initial_context, refresh_instructions};
+use super::options::ReplyOptions;
 use super::speaker::Speaker;
 use super::speech::SpeechHandle;
 use crate::agent::Agent;
+use crate::agent::{AgentContext, ModelSettings, StopResponse};
 use crate::llm::{
     ChatChunk, ChatContext, ChatItem, ChatMessage, ChatRole, CompletionUsage, FunctionCall,
     FunctionCallOutput, LlmStream, RunContext, ToolChoice, ToolError, ToolOutput, ToolSet,
 };
-
-/// The id of the instructions message, as in the Python framework.
-const INSTRUCTIONS_ID: &str = "lk.agent_task.instructions";
 
 /// What one tool call produced.
 struct Executed {
@@ -31,18 +31,17 @@ struct Executed {
 
 /// Runs one reply to completion (or interruption).
 pub(crate) async fn run_reply(
-    session: &AgentSession,
+    core: &Arc<SessionCore>,
     handle: &SpeechHandle,
     agent: &Agent,
     options: ReplyOptions,
 ) {
-    let ctx = AgentContext { session: session.clone(), agent: agent.clone() };
+    let ctx = AgentContext { session: core.session(), agent: agent.clone() };
     // The reply's conversation, copied from the agent's once: every step appends to it, and
     // every step's request is it (with the instructions refreshed first).
     let mut reply_ctx = initial_context(agent);
     // An LLM request started on the transcript before the end of the turn, if any.
-    let mut preemptive =
-        options.user_input.as_deref().and_then(|text| session.take_preemptive(text));
+    let mut preemptive = options.user_input.as_deref().and_then(|text| core.take_preemptive(text));
     if let Some(text) = options.user_input.clone() {
         let message = ChatMessage::new(ChatRole::User, text);
         reply_ctx.push(message.clone());
@@ -55,13 +54,13 @@ pub(crate) async fn run_reply(
         if outcome == Err(StopResponse) {
             return;
         }
-        session.commit(ChatItem::Message(message), Some(agent));
+        core.commit(ChatItem::Message(message), Some(agent));
     }
     if let Some(extra) = options.instructions.as_deref() {
         reply_ctx.push(ChatMessage::new(ChatRole::System, extra));
     }
 
-    let max_tool_steps = session.options().max_tool_steps;
+    let max_tool_steps = core.options.max_tool_steps;
     let mut step: u32 = 1;
     let mut tool_choice = options.tool_choice.clone();
     let mut tools_disallowed = matches!(tool_choice, Some(ToolChoice::None));
@@ -70,7 +69,7 @@ pub(crate) async fn run_reply(
         let tools = agent.tools();
         refresh_instructions(agent, &mut reply_ctx);
         let settings = ModelSettings { tool_choice: tool_choice.clone() };
-        session.set_agent_state(AgentState::Thinking);
+        core.set_agent_state(AgentState::Thinking);
         // The end-to-end latency counts from the end of speech to the first step's audio.
         let end_of_speech = if step == 1 { options.end_of_speech } else { None };
         let prepared = match (preemptive.take(), &options.tool_choice) {
@@ -78,7 +77,7 @@ pub(crate) async fn run_reply(
             _ => None,
         };
         let outcome = stream_step(
-            session,
+            core,
             handle,
             &ctx,
             &reply_ctx,
@@ -94,7 +93,7 @@ pub(crate) async fn run_reply(
             // A stream that broke off mid-reply was cut short as surely as an interruption.
             message.interrupted = interrupted || failed;
             reply_ctx.push(message.clone());
-            session.commit(ChatItem::Message(message), Some(agent));
+            core.commit(ChatItem::Message(message), Some(agent));
         }
         if interrupted {
             executions.shutdown().await;
@@ -111,7 +110,7 @@ pub(crate) async fn run_reply(
             // The model called tools although it was told not to: record each call with an
             // error output, so the history stays valid, and report it.
             let names: Vec<&str> = calls.iter().map(|call| call.name.as_str()).collect();
-            session.report_error(
+            core.report_error(
                 SessionErrorEvent::UnexpectedToolCalls { names: names.join(", ") },
                 ErrorSource::ToolCall,
             );
@@ -161,13 +160,13 @@ pub(crate) async fn run_reply(
         // before them), then their outputs, both in the order of the calls.
         for done in &executed {
             reply_ctx.push(ChatItem::FunctionCall(done.call.clone()));
-            session.commit(ChatItem::FunctionCall(done.call.clone()), Some(agent));
+            core.commit(ChatItem::FunctionCall(done.call.clone()), Some(agent));
         }
         for done in &executed {
             reply_ctx.push(ChatItem::FunctionCallOutput(done.output.clone()));
-            session.commit(ChatItem::FunctionCallOutput(done.output.clone()), Some(agent));
+            core.commit(ChatItem::FunctionCallOutput(done.output.clone()), Some(agent));
         }
-        session.emit(SessionEvent::FunctionToolsExecuted {
+        core.emit(SessionEvent::FunctionToolsExecuted {
             function_calls: executed.iter().map(|done| done.call.clone()).collect(),
             function_call_outputs: executed.iter().map(|done| done.output.clone()).collect(),
         });
@@ -183,9 +182,9 @@ pub(crate) async fn run_reply(
         if let [new_agent] = handoffs.as_slice() {
             if reply_required && !tools_disallowed {
                 // Python: the old agent answers once more, without tools, then hands off.
-                final_reply(session, handle, &ctx, agent, &mut reply_ctx, step + 1).await;
+                final_reply(core, handle, &ctx, agent, &mut reply_ctx, step + 1).await;
             }
-            session.update_agent((*new_agent).clone());
+            core.update_agent((*new_agent).clone());
             return;
         }
         if !reply_required || tools_disallowed {
@@ -212,7 +211,7 @@ pub(crate) async fn run_reply(
 
 /// One more step without tools, for the old agent's last words before a handoff.
 async fn final_reply(
-    session: &AgentSession,
+    core: &Arc<SessionCore>,
     handle: &SpeechHandle,
     ctx: &AgentContext,
     agent: &Agent,
@@ -222,9 +221,9 @@ async fn final_reply(
     refresh_instructions(agent, reply_ctx);
     let settings = ModelSettings { tool_choice: Some(ToolChoice::None) };
     let tools = agent.tools();
-    session.set_agent_state(AgentState::Thinking);
+    core.set_agent_state(AgentState::Thinking);
     let outcome = stream_step(
-        session,
+        core,
         handle,
         ctx,
         reply_ctx,
@@ -237,30 +236,7 @@ async fn final_reply(
         let mut message = ChatMessage::new(ChatRole::Assistant, outcome.text);
         message.interrupted = outcome.interrupted || outcome.failed;
         reply_ctx.push(message.clone());
-        session.commit(ChatItem::Message(message), Some(agent));
-    }
-}
-
-/// The agent's instructions followed by its conversation: one copy, made under its lock.
-pub(crate) fn initial_context(agent: &Agent) -> ChatContext {
-    let conversation = agent.chat_ctx_mut();
-    let mut context = ChatContext::with_capacity(conversation.len() + 8);
-    let mut instructions = ChatMessage::new(ChatRole::System, agent.instructions().as_str());
-    instructions.id = INSTRUCTIONS_ID.to_owned();
-    context.push(instructions);
-    context.extend(conversation.items().iter().cloned());
-    context
-}
-
-/// Puts the agent's current instructions in the instructions message, which
-/// `update_instructions` may have changed since the last step.
-fn refresh_instructions(agent: &Agent, context: &mut ChatContext) {
-    let instructions = agent.instructions();
-    if let Some(ChatItem::Message(message)) = context.first_mut()
-        && message.id == INSTRUCTIONS_ID
-        && message.content.first().map(String::as_str) != Some(instructions.as_str())
-    {
-        message.content = vec![instructions.as_str().to_owned()];
+        core.commit(ChatItem::Message(message), Some(agent));
     }
 }
 
@@ -285,7 +261,7 @@ struct StepOutcome {
 
 /// Streams one LLM step; starts every tool call as soon as it arrives.
 async fn stream_step(
-    session: &AgentSession,
+    core: &Arc<SessionCore>,
     handle: &SpeechHandle,
     ctx: &AgentContext,
     request_ctx: &ChatContext,
@@ -310,7 +286,7 @@ async fn stream_step(
         None => ctx.agent().hooks().llm_node(ctx, request_ctx, tools, settings),
     };
     // With a TTS and an audio output, the text is spoken as it streams.
-    let mut speaker = session
+    let mut speaker = core
         .voice()
         .map(|(tts, output)| Speaker::new(tts, output).with_end_of_speech(end_of_speech));
     loop {
@@ -322,7 +298,7 @@ async fn stream_step(
             }
             audio = next_audio(&mut speaker) => {
                 if let Some(speaker) = speaker.as_mut() {
-                    speaker.play(session, audio).await;
+                    speaker.play(core, audio).await;
                 }
                 continue;
             }
@@ -336,19 +312,17 @@ async fn stream_step(
             Ok(ChatChunk::Text(delta)) => {
                 match speaker.as_mut() {
                     Some(speaker) => speaker.push_text(&delta),
-                    None if outcome.text.is_empty() => {
-                        session.set_agent_state(AgentState::Speaking)
-                    }
+                    None if outcome.text.is_empty() => core.set_agent_state(AgentState::Speaking),
                     None => {}
                 }
                 outcome.text.push_str(&delta);
             }
             Ok(ChatChunk::ToolCall(call)) => {
                 if tools_allowed {
-                    session.emit(SessionEvent::FunctionToolStarted { function_call: call.clone() });
+                    core.emit(SessionEvent::FunctionToolStarted { function_call: call.clone() });
                     let position = outcome.calls.len();
                     let execution =
-                        execute(session.clone(), handle.clone(), tools.clone(), call.clone());
+                        execute(Arc::clone(core), handle.clone(), tools.clone(), call.clone());
                     outcome
                         .executions
                         .spawn(in_current_run(async move { (position, execution.await) }));
@@ -358,7 +332,7 @@ async fn stream_step(
             Ok(ChatChunk::Usage(reported)) => usage = reported,
             Err(error) => {
                 outcome.failed = true;
-                session.report_error(SessionErrorEvent::Llm(error), ErrorSource::Llm);
+                core.report_error(SessionErrorEvent::Llm(error), ErrorSource::Llm);
                 break;
             }
         }
@@ -367,15 +341,15 @@ async fn stream_step(
     if let Some(mut speaker) = speaker {
         let cancelled = outcome.interrupted || outcome.failed;
         let playback =
-            if cancelled { speaker.stop().await } else { speaker.finish(session, handle).await };
-        speaker.report(session, cancelled || playback.interrupted);
+            if cancelled { speaker.stop().await } else { speaker.finish(core, handle).await };
+        speaker.report(core, cancelled || playback.interrupted);
         if playback.interrupted || handle.interrupted() {
             // What the user did not hear was not said.
             outcome.interrupted = true;
             outcome.text = speaker.heard(&outcome.text, playback).to_owned();
         }
     }
-    session.emit(SessionEvent::MetricsCollected {
+    core.emit(SessionEvent::MetricsCollected {
         metrics: AgentMetrics::Llm(LlmMetrics {
             ttft,
             duration: llm_duration,
@@ -399,13 +373,13 @@ async fn next_audio(
 
 /// Executes one call against the snapshot it was offered (or its mock).
 async fn execute(
-    session: AgentSession,
+    core: Arc<SessionCore>,
     handle: SpeechHandle,
     tools: ToolSet,
     call: FunctionCall,
 ) -> Executed {
-    let ctx = RunContext::in_session(call.clone(), session.clone(), handle);
-    let mock = session.mocks().get(&call.name);
+    let ctx = RunContext::in_session(call.clone(), core.session(), handle);
+    let mock = core.mocks().get(&call.name);
     let result = match (mock, tools.get(&call.name)) {
         (Some(mock), Some(tool)) => match tool.parse_arguments(&call.arguments) {
             Ok(arguments) => mock.call(ctx, arguments).await,

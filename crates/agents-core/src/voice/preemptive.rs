@@ -6,9 +6,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::generation::initial_context;
-use super::hooks::{AgentContext, ModelSettings};
-use super::session::AgentSession;
+use super::instructions::initial_context;
 use crate::agent::Agent;
 use crate::llm::{
     ChatChunk, ChatContext, ChatItem, ChatMessage, ChatRole, LlmError, LlmStream, ToolSet,
@@ -35,14 +33,17 @@ impl Drop for Preemptive {
 }
 
 impl Preemptive {
-    /// Starts the request the reply to `transcript` would make, for the session's current
-    /// agent.
-    pub(crate) fn start(session: &AgentSession, agent: Agent, transcript: String) -> Self {
+    /// Starts the request the reply to `transcript` would make for `agent`: `llm_node` makes
+    /// it (the agent's node) from the request and the tools.
+    pub(crate) fn start(
+        agent: Agent,
+        transcript: String,
+        llm_node: impl FnOnce(&ChatContext, &ToolSet) -> LlmStream,
+    ) -> Self {
         let tools = agent.tools();
         let mut request = initial_context(&agent);
         request.push(ChatMessage::new(ChatRole::User, transcript.clone()));
-        let ctx = AgentContext { session: session.clone(), agent: agent.clone() };
-        let mut stream = agent.hooks().llm_node(&ctx, &request, &tools, &ModelSettings::default());
+        let mut stream = llm_node(&request, &tools);
         let (sender, chunks) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             while let Some(chunk) = stream.next().await {

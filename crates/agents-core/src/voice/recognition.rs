@@ -13,17 +13,21 @@
 //! stay apart as they would in real time and its next sentence does not barge in on a reply
 //! that would have finished.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use tokio::time::Instant;
 
+use super::core::SessionCore;
 use super::events::{
     AgentMetrics, EouMetrics, ErrorSource, SessionErrorEvent, SessionEvent, SttMetrics, UserState,
     VadMetrics,
 };
-use super::session::{AgentSession, ReplyOptions};
+use super::options::ReplyOptions;
+use super::preemptive::Preemptive;
+use crate::agent::{AgentContext, ModelSettings};
 use crate::audio::AudioFrame;
 use crate::stt::{SpeechEventKind, SttStream};
 use crate::vad::{VadEventKind, VadStream};
@@ -102,9 +106,9 @@ struct Turn {
 const VAD_REPORT_EVERY: u32 = 31;
 
 /// Runs recognition until the audio and both streams end; commits every finished turn.
-pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
+pub(super) async fn run(core: &Arc<SessionCore>, recognition: Recognition) {
     let Recognition { mut audio, clock, mut vad, mut stt, stt_streams } = recognition;
-    let options = session.options().clone();
+    let options = core.options.clone();
     let mut timeline = (clock == InputClock::Audio).then(|| Timeline {
         pushed: Duration::ZERO,
         heard: vad.is_some().then_some(Duration::ZERO),
@@ -125,7 +129,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
             && heard_something
             && (audio_done || timeline.pushed >= ended + options.min_endpointing_delay)
         {
-            commit(&session, &mut turn);
+            commit(core, &mut turn);
             timeline.replying = true;
             continue;
         }
@@ -143,7 +147,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
         }
         // A deadline already passed (a zero delay) commits now, not at the timer's next tick.
         if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
-            commit(&session, &mut turn);
+            commit(core, &mut turn);
             continue;
         }
         let far = Instant::now() + Duration::from_secs(3600);
@@ -182,8 +186,8 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                         turn.speaking = true;
                         turn.speech_ended = None;
                         turn.speech_ended_audio = None;
-                        session.cancel_preemptive();
-                        session.set_user_state(UserState::Speaking);
+                        core.cancel_preemptive();
+                        core.set_user_state(UserState::Speaking);
                     }
                     VadEventKind::InferenceDone => {
                         if let Some(timeline) = timeline.as_mut() {
@@ -192,7 +196,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                         vad_inferences += 1;
                         vad_inference_time += event.inference_duration;
                         if vad_inferences >= VAD_REPORT_EVERY {
-                            session.emit(SessionEvent::MetricsCollected {
+                            core.emit(SessionEvent::MetricsCollected {
                                 metrics: AgentMetrics::Vad(VadMetrics {
                                     inference_count: vad_inferences,
                                     inference_duration_total: vad_inference_time,
@@ -204,7 +208,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                         let long_enough =
                             event.speech_duration >= options.min_interruption_duration.as_secs_f64();
                         if turn.speaking && long_enough && options.allow_interruptions {
-                            session.interrupt_for_user();
+                            core.interrupt_for_user();
                         }
                     }
                     VadEventKind::EndOfSpeech => {
@@ -214,10 +218,10 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                             timeline.heard.unwrap_or(timeline.pushed).min(timeline.pushed)
                         });
                         turn.ended_at = turn.speech_ended;
-                        session.set_user_state(UserState::Listening);
+                        core.set_user_state(UserState::Listening);
                         // The transcript may already be final: the reply may start already.
                         if !turn.transcript.trim().is_empty() {
-                            session.start_preemptive(turn.transcript.trim());
+                            start_preemptive(core, turn.transcript.trim());
                         }
                     }
                 },
@@ -226,16 +230,17 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
             event = stt.next(), if !stt_done => match event {
                 Some(Ok(event)) => {
                     let pushed = timeline.as_ref().map(|timeline| timeline.pushed);
-                    on_speech_event(&session, &mut turn, vad.is_some(), event, pushed);
+                    on_speech_event(core, &mut turn, vad.is_some(), event, pushed);
                 }
                 Some(Err(error)) => {
-                    session.report_error(SessionErrorEvent::Other(error.to_string().into()), ErrorSource::Stt);
+                    let error = crate::api_error::error_chain(&error);
+                    core.report_error(SessionErrorEvent::Other(error.into()), ErrorSource::Stt);
                     stt_done = true;
                 }
                 None => stt_done = true,
             },
             () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
-                commit(&session, &mut turn);
+                commit(core, &mut turn);
             }
             // The VAD reports no progress: the input goes on all the same.
             () = tokio::time::sleep_until(vad_wait.unwrap_or(far)), if vad_wait.is_some() => {
@@ -244,7 +249,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
                     timeline.waiting_since = Instant::now();
                 }
             }
-            () = session.wait_for_idle(), if replying => {
+            () = core.wait_for_idle(), if replying => {
                 if let Some(timeline) = timeline.as_mut() {
                     timeline.replying = false;
                 }
@@ -254,7 +259,7 @@ pub(crate) async fn run(session: AgentSession, recognition: Recognition) {
 }
 
 /// Ends the user's turn: its transcript becomes a reply to it.
-fn commit(session: &AgentSession, turn: &mut Turn) {
+fn commit(core: &Arc<SessionCore>, turn: &mut Turn) {
     let transcript = std::mem::take(&mut turn.transcript);
     turn.speech_ended = None;
     turn.speech_ended_audio = None;
@@ -263,7 +268,7 @@ fn commit(session: &AgentSession, turn: &mut Turn) {
     let transcript = transcript.trim();
     if !transcript.is_empty() {
         if let Some(ended_at) = ended_at {
-            session.emit(SessionEvent::MetricsCollected {
+            core.emit(SessionEvent::MetricsCollected {
                 metrics: AgentMetrics::EndOfUtterance(EouMetrics {
                     end_of_utterance_delay: ended_at.elapsed(),
                     transcription_delay: final_at
@@ -273,8 +278,22 @@ fn commit(session: &AgentSession, turn: &mut Turn) {
         }
         let mut options = ReplyOptions::user_input(transcript);
         options.end_of_speech = ended_at;
-        session.generate_reply(options);
+        core.generate_reply(options);
     }
+}
+
+/// Starts the LLM on `transcript` before the end of the turn, if preemptive generation is on;
+/// replaces (cancels) an earlier preemptive request.
+fn start_preemptive(core: &Arc<SessionCore>, transcript: &str) {
+    if !core.options.preemptive_generation || core.llm.is_none() {
+        return;
+    }
+    let Some(agent) = core.current_agent() else { return };
+    let ctx = AgentContext { session: core.session(), agent: agent.clone() };
+    let preemptive = Preemptive::start(agent, transcript.to_owned(), |request, tools| {
+        ctx.agent().hooks().llm_node(&ctx, request, tools, &ModelSettings::default())
+    });
+    core.set_preemptive(preemptive);
 }
 
 async fn next_vad(vad: &mut Option<Box<dyn VadStream>>) -> Option<crate::vad::VadEvent> {
@@ -285,7 +304,7 @@ async fn next_vad(vad: &mut Option<Box<dyn VadStream>>) -> Option<crate::vad::Va
 }
 
 fn on_speech_event(
-    session: &AgentSession,
+    core: &Arc<SessionCore>,
     turn: &mut Turn,
     has_vad: bool,
     event: crate::stt::SpeechEvent,
@@ -297,7 +316,7 @@ fn on_speech_event(
         SpeechEventKind::InterimTranscript | SpeechEventKind::PreflightTranscript
             if !text.is_empty() =>
         {
-            session.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: false });
+            core.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: false });
         }
         SpeechEventKind::FinalTranscript => {
             if text.is_empty() {
@@ -308,18 +327,18 @@ fn on_speech_event(
             }
             turn.transcript.push_str(&text);
             turn.final_at = Some(Instant::now());
-            session.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: true });
+            core.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: true });
             // A final transcript after the end of speech: the endpointing delay runs from now,
             // and the reply may start already.
             if !turn.speaking && turn.speech_ended.is_some() {
                 turn.speech_ended = Some(Instant::now());
                 turn.speech_ended_audio = pushed;
-                session.start_preemptive(turn.transcript.trim());
+                start_preemptive(core, turn.transcript.trim());
             }
         }
         SpeechEventKind::RecognitionUsage => {
             if let Some(usage) = event.usage {
-                session.emit(SessionEvent::MetricsCollected {
+                core.emit(SessionEvent::MetricsCollected {
                     metrics: AgentMetrics::Stt(SttMetrics {
                         request_id: event.request_id,
                         duration: usage.request_duration.unwrap_or_default(),
@@ -334,14 +353,14 @@ fn on_speech_event(
             turn.speaking = true;
             turn.speech_ended = None;
             turn.speech_ended_audio = None;
-            session.set_user_state(UserState::Speaking);
+            core.set_user_state(UserState::Speaking);
         }
         SpeechEventKind::EndOfSpeech if !has_vad => {
             turn.speaking = false;
             turn.speech_ended = Some(Instant::now());
             turn.speech_ended_audio = pushed;
             turn.ended_at = turn.speech_ended;
-            session.set_user_state(UserState::Listening);
+            core.set_user_state(UserState::Listening);
         }
         _ => {}
     }

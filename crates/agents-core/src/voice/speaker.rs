@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use super::core::SessionCore;
 use super::events::{
     AgentMetrics, AgentState, ErrorSource, SessionErrorEvent, SessionEvent, TtsMetrics, TurnMetrics,
 };
 use super::output::{AudioOutput, PlaybackFinished};
-use super::session::AgentSession;
 use super::speech::SpeechHandle;
 use crate::tokenize::SentenceTokenizer;
 use crate::tts::{StreamAdapter, SynthesizeStream, SynthesizedAudio, Tts, TtsError, TtsOptions};
@@ -68,9 +68,9 @@ impl Speaker {
     }
 
     /// Reports the synthesis's metrics.
-    pub(crate) fn report(&self, session: &AgentSession, cancelled: bool) {
+    pub(crate) fn report(&self, core: &SessionCore, cancelled: bool) {
         let Some(started) = self.first_text_at else { return };
-        session.emit(SessionEvent::MetricsCollected {
+        core.emit(SessionEvent::MetricsCollected {
             metrics: AgentMetrics::Tts(TtsMetrics {
                 ttfb: self.first_audio_at.map(|first| first - started),
                 duration: started.elapsed(),
@@ -105,7 +105,7 @@ impl Speaker {
     /// Plays synthesized audio (or reports a failed synthesis; the reply goes on as text).
     pub(crate) async fn play(
         &mut self,
-        session: &AgentSession,
+        core: &SessionCore,
         audio: Option<Result<SynthesizedAudio, TtsError>>,
     ) {
         match audio {
@@ -113,9 +113,9 @@ impl Speaker {
                 if self.first_audio_at.is_none() {
                     let now = Instant::now();
                     self.first_audio_at = Some(now);
-                    session.set_agent_state(AgentState::Speaking);
+                    core.set_agent_state(AgentState::Speaking);
                     if let Some(end_of_speech) = self.end_of_speech {
-                        session.emit(SessionEvent::MetricsCollected {
+                        core.emit(SessionEvent::MetricsCollected {
                             metrics: AgentMetrics::Turn(TurnMetrics {
                                 e2e_latency: now - end_of_speech,
                             }),
@@ -129,8 +129,8 @@ impl Speaker {
             }
             Some(Err(error)) => {
                 self.failed = true;
-                session.report_error(
-                    SessionErrorEvent::Other(error.to_string().into()),
+                core.report_error(
+                    SessionErrorEvent::Other(crate::api_error::error_chain(&error).into()),
                     ErrorSource::Tts,
                 );
             }
@@ -141,7 +141,7 @@ impl Speaker {
     /// The text is complete: speaks the rest and waits for the playout, unless interrupted.
     pub(crate) async fn finish(
         &mut self,
-        session: &AgentSession,
+        core: &SessionCore,
         handle: &SpeechHandle,
     ) -> PlaybackFinished {
         if !self.failed {
@@ -153,7 +153,7 @@ impl Speaker {
                 biased;
                 () = handle.wait_for_interruption() => return self.stop().await,
                 audio = self.next_audio(), if !self.synth_done && !self.failed => {
-                    self.play(session, audio).await;
+                    self.play(core, audio).await;
                 }
                 () = std::future::ready(()), if self.synth_done || self.failed => break,
             }

@@ -18,7 +18,7 @@ pub enum JobError {
     )]
     NoEntrypoint,
     /// The setup function (Python's `setup_fnc` / prewarm) returned an error.
-    #[error("the setup function (`setup_fnc`) failed: {0}")]
+    #[error("the setup function (`setup_fnc`) failed: {}", crate::api_error::error_chain(&**.0))]
     SetupFailed(SharedError),
     /// The setup function panicked.
     #[error("the setup function (`setup_fnc`) panicked: {message}")]
@@ -36,7 +36,7 @@ pub enum JobError {
         timeout: Duration,
     },
     /// The job's entrypoint returned an error.
-    #[error("the job's entrypoint failed: {0}")]
+    #[error("the job's entrypoint failed: {}", crate::api_error::error_chain(&**.0))]
     EntrypointFailed(SharedError),
     /// The job's entrypoint panicked.
     #[error("the job's entrypoint panicked: {message}")]
@@ -168,4 +168,25 @@ pub enum WorkerError {
     /// The worker was closed before it registered.
     #[error("the worker was closed")]
     Closed,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_failed_entrypoint_says_the_whole_cause() {
+        // Errors keep their causes as `source` (an `ApiError`, a WAV or model-file error):
+        // the job's message carries them, so the console's exit message loses nothing.
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = crate::ApiError::connection("cannot reach the gateway").with_source(io);
+        let message = JobError::EntrypointFailed(Arc::new(error)).to_string();
+        assert_eq!(
+            message,
+            "the job's entrypoint failed: connection failed: cannot reach the gateway: \
+             connection refused"
+        );
+    }
 }

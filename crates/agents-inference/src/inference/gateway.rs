@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use agents_core::ApiError;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -188,16 +189,40 @@ impl fmt::Debug for Gateway {
 }
 
 /// Why a connection to the gateway could not be opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum ConnectError {
     /// No token could be minted.
     Token(String),
-    /// TCP, TLS or the WebSocket handshake failed.
-    Connection(String),
+    /// TCP, TLS or the WebSocket handshake failed: what failed, and the error that made it
+    /// fail (kept as the [`ApiError`]'s `source`).
+    Connection(String, Option<Box<dyn std::error::Error + Send + Sync>>),
     /// The gateway refused the upgrade with this HTTP status.
     Status { status: u16, body: String },
     /// The connection was not open within the timeout.
     Timeout(Duration),
+}
+
+impl ConnectError {
+    /// A connection failure caused by `source`.
+    fn caused_by(message: String, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Connection(message, Some(Box::new(source)))
+    }
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(error: ConnectError) -> Self {
+        match error {
+            ConnectError::Token(reason) => ApiError::configuration(format!(
+                "cannot create a LiveKit Inference access token: {reason}"
+            )),
+            ConnectError::Connection(message, None) => ApiError::connection(message),
+            ConnectError::Connection(message, Some(source)) => {
+                ApiError::connection(message).with_source(source)
+            }
+            ConnectError::Status { status, body } => ApiError::status(status, body),
+            ConnectError::Timeout(after) => ApiError::timeout(after),
+        }
+    }
 }
 
 impl Gateway {
@@ -241,7 +266,7 @@ impl Gateway {
         // An IP address is connected to (and verified) as an address: `host_str()` gives an
         // IPv6 address in brackets, which neither a socket address nor a server name takes.
         let Some(name) = base.host_str() else {
-            return Err(ConnectError::Connection(format!("the URL {shown} has no host")));
+            return Err(ConnectError::Connection(format!("the URL {shown} has no host"), None));
         };
         let host = match name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
             Ok(ip) => Host::Ip(ip),
@@ -251,25 +276,27 @@ impl Gateway {
             Host::Domain(domain) => TcpStream::connect((domain.as_str(), port)).await,
             Host::Ip(ip) => TcpStream::connect((*ip, port)).await,
         }
-        .map_err(|error| ConnectError::Connection(format!("cannot reach {shown}: {error}")))?;
+        .map_err(|error| ConnectError::caused_by(format!("cannot reach {shown}"), error))?;
         // Small JSON messages go out at once.
         let _ = tcp.set_nodelay(true);
         let stream: Box<dyn Io> = if base.scheme() == "https" {
-            let config = crate::http::platform_tls().map_err(ConnectError::Connection)?;
+            let config = crate::http::platform_tls()
+                .map_err(|message| ConnectError::Connection(message, None))?;
             let name = match host {
                 Host::Ip(ip) => rustls::pki_types::ServerName::from(ip),
                 Host::Domain(domain) => rustls::pki_types::ServerName::try_from(domain.clone())
                     .map_err(|error| {
-                        ConnectError::Connection(format!(
-                            "invalid TLS server name `{domain}`: {error}"
-                        ))
+                        ConnectError::caused_by(
+                            format!("invalid TLS server name `{domain}`"),
+                            error,
+                        )
                     })?,
             };
             let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
                 .connect(name, tcp)
                 .await
                 .map_err(|error| {
-                ConnectError::Connection(format!("TLS with {shown} failed: {error}"))
+                ConnectError::caused_by(format!("TLS with {shown} failed"), error)
             })?;
             Box::new(tls)
         } else {
@@ -283,16 +310,17 @@ impl Gateway {
                 let body = truncate(body, MAX_ERROR_BODY);
                 Err(ConnectError::Status { status: response.status().as_u16(), body })
             }
-            Err(error) => Err(ConnectError::Connection(format!(
-                "the WebSocket handshake with {shown} failed: {error}"
-            ))),
+            Err(error) => Err(ConnectError::caused_by(
+                format!("the WebSocket handshake with {shown} failed"),
+                error,
+            )),
         }
     }
 
     /// The upgrade request: the URL and every header of §2.1.
     fn request(&self, url: &str) -> Result<tungstenite::handshake::client::Request, ConnectError> {
         let mut request = url.into_client_request().map_err(|error| {
-            ConnectError::Connection(format!("invalid URL {}: {error}", redact_url(url)))
+            ConnectError::caused_by(format!("invalid URL {}", redact_url(url)), error)
         })?;
         let token = self.inner.minter.mint().map_err(ConnectError::Token)?;
         let header = |value: &str| {

@@ -205,8 +205,10 @@ impl LlmBuilder {
         let (base_url, minter) =
             gateway::resolve(self.base_url, self.api_key, self.api_secret, &lookup, &setters)?;
         let source: openai::TokenSource = Arc::new(move || {
-            minter.mint().map_err(|reason| LlmError::Configuration {
-                message: format!("cannot create a LiveKit Inference access token: {reason}"),
+            minter.mint().map_err(|reason| {
+                LlmError::configuration(format!(
+                    "cannot create a LiveKit Inference access token: {reason}"
+                ))
             })
         });
         let mut inner = openai::LlmBuilder::new(self.model)

@@ -34,7 +34,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::gateway::{ConnectError, Gateway, GatewaySettings, Setters, WebSocket, gateway_setters};
+use super::gateway::{Gateway, GatewaySettings, Setters, WebSocket, gateway_setters};
 use super::model_string::SttModelString;
 use super::protocol::{
     ConnectionSettings, Fallback, FallbackModel, SttClientMessage, SttServerMessage,
@@ -198,11 +198,8 @@ impl Stt {
         let gateway = self.gateway.clone();
         let settings = self.settings.subscribe();
         let language = options.language.clone();
-        let no_runtime = || {
-            Err(SttError::Configuration {
-                message: "inference::Stt streams run on a tokio runtime".into(),
-            })
-        };
+        let no_runtime =
+            || Err(SttError::configuration("inference::Stt streams run on a tokio runtime"));
         InferenceSttStream {
             inner: TaskStream::new(OUTPUT_BUFFER, no_runtime, move |input, output| {
                 Recognizer::new(gateway, settings, language, conn, output).run(input)
@@ -524,7 +521,7 @@ impl Recognizer {
             .gateway
             .connect("stt", settings.model.as_deref(), self.conn_options.timeout)
             .await
-            .map_err(connect_error)?;
+            .map_err(SttError::from)?;
         let create = SttClientMessage::SessionCreate {
             settings: SttSessionSettings {
                 sample_rate: self.rate.to_string(),
@@ -691,25 +688,23 @@ impl Recognizer {
                 }
                 let reason =
                     frame.map(|f| format!(" ({} {})", f.code, f.reason)).unwrap_or_default();
-                return Err(SttError::Connection {
-                    message: format!("the gateway closed the connection{reason}"),
-                });
+                return Err(SttError::connection(format!(
+                    "the gateway closed the connection{reason}"
+                )));
             }
             Some(Ok(Message::Binary(_))) => {
-                return Err(SttError::BadResponse {
-                    message: "a binary frame where JSON text was expected".into(),
-                });
+                return Err(SttError::bad_response("a binary frame where JSON text was expected"));
             }
             Some(Ok(_)) => return Ok(Flow::Continue),
             Some(Err(error)) => {
-                return Err(SttError::Connection {
-                    message: format!("the connection broke: {error}"),
-                });
+                return Err(SttError::connection("the connection broke").with_source(error));
             }
-            None => return Err(SttError::Connection { message: "the connection closed".into() }),
+            None => return Err(SttError::connection("the connection closed")),
         };
-        let message = parse_stt_message(&text)
-            .map_err(|error| SttError::BadResponse { message: error.to_string() })?;
+        let message = parse_stt_message(&text).map_err(|error| {
+            SttError::bad_response("the gateway sent a message this client cannot read")
+                .with_source(error)
+        })?;
         if matches!(
             message,
             SttServerMessage::InterimTranscript(_)
@@ -752,16 +747,17 @@ impl Recognizer {
                     let _ = socket.close(None).await;
                     return Ok(Flow::End);
                 }
-                return Err(SttError::Connection {
-                    message: "the gateway closed the session before the end of the input".into(),
-                });
+                return Err(SttError::connection(
+                    "the gateway closed the session before the end of the input",
+                ));
             }
             SttServerMessage::Error(error) => {
                 return Err(match error.status() {
-                    Some(status) => SttError::Status { status, body: error.describe() },
-                    None => SttError::Connection {
-                        message: format!("the gateway reported an error: {}", error.describe()),
-                    },
+                    Some(status) => SttError::status(status, error.describe()),
+                    None => SttError::connection(format!(
+                        "the gateway reported an error: {}",
+                        error.describe()
+                    )),
                 });
             }
             SttServerMessage::SessionCreated | SttServerMessage::Unknown => {}
@@ -861,7 +857,11 @@ impl Recognizer {
     async fn failed(&mut self, error: SttError) -> Result<(), Stop> {
         if error.retryable() && self.attempts < self.conn_options.max_retry {
             self.attempts += 1;
-            tracing::warn!(%error, attempt = self.attempts, "the STT connection failed; reconnecting");
+            tracing::warn!(
+                error = %crate::http::error_chain(&error),
+                attempt = self.attempts,
+                "the STT connection failed; reconnecting"
+            );
             tokio::time::sleep(self.conn_options.retry_interval).await;
             return Ok(());
         }
@@ -912,27 +912,16 @@ async fn send_audio(socket: &mut WebSocket, samples: &[i16]) -> Result<(), SttEr
     socket
         .send(Message::text(text))
         .await
-        .map_err(|error| SttError::Connection { message: format!("cannot send: {error}") })
+        .map_err(|error| SttError::connection("cannot send").with_source(error))
 }
 
 async fn send(socket: &mut WebSocket, message: &SttClientMessage) -> Result<(), SttError> {
     let text = serde_json::to_string(message)
-        .map_err(|error| SttError::Configuration { message: error.to_string() })?;
+        .map_err(|error| SttError::configuration("cannot encode a message").with_source(error))?;
     socket
         .send(Message::text(text))
         .await
-        .map_err(|error| SttError::Connection { message: format!("cannot send: {error}") })
-}
-
-fn connect_error(error: ConnectError) -> SttError {
-    match error {
-        ConnectError::Token(reason) => SttError::Configuration {
-            message: format!("cannot create a LiveKit Inference access token: {reason}"),
-        },
-        ConnectError::Connection(message) => SttError::Connection { message },
-        ConnectError::Status { status, body } => SttError::Status { status, body },
-        ConnectError::Timeout(after) => SttError::Timeout { after },
-    }
+        .map_err(|error| SttError::connection("cannot send").with_source(error))
 }
 
 #[cfg(test)]

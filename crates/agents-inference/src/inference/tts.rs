@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use agents_core::ApiErrorKind;
 use agents_core::audio::AudioFrame;
 use agents_core::llm::ApiConnectOptions;
 use agents_core::tokenize::SentenceTokenizer;
@@ -25,9 +26,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::gateway::{
-    ConnectError, Gateway, GatewaySettings, Setters, WebSocket, gateway_setters, short_id,
-};
+use super::gateway::{Gateway, GatewaySettings, Setters, WebSocket, gateway_setters, short_id};
 use super::model_string::TtsModelString;
 use super::protocol::{
     AlignedChar, AlignedWord, ConnectionSettings, Fallback, FallbackModel, GenerationConfig,
@@ -35,6 +34,7 @@ use super::protocol::{
 };
 use super::task_stream::{self, TaskStream};
 use crate::ConfigError;
+use crate::http::error_chain;
 
 /// The sample rate the gateway synthesizes at.
 pub const TTS_SAMPLE_RATE: u32 = 24_000;
@@ -154,11 +154,8 @@ impl Tts {
         let conn = options.conn_options.unwrap_or(self.config.conn_options);
         let config = self.config.clone();
         let pool = self.pool.clone();
-        let no_runtime = || {
-            Err(TtsError::Configuration {
-                message: "inference::Tts streams run on a tokio runtime".into(),
-            })
-        };
+        let no_runtime =
+            || Err(TtsError::configuration("inference::Tts streams run on a tokio runtime"));
         TtsStream {
             inner: TaskStream::new(OUTPUT_BUFFER, no_runtime, move |input, output| {
                 Synthesis::new(config, pool, conn, output).run(input)
@@ -610,9 +607,9 @@ impl Synthesis {
                 let bytes = match base64::engine::general_purpose::STANDARD.decode(audio.trim()) {
                     Ok(bytes) => bytes,
                     Err(error) => {
-                        return Ok(Step::Failed(TtsError::BadResponse {
-                            message: format!("audio that is not base64: {error}"),
-                        }));
+                        return Ok(Step::Failed(
+                            TtsError::bad_response("audio that is not base64").with_source(error),
+                        ));
                     }
                 };
                 push_bytes(segment, &bytes);
@@ -635,8 +632,8 @@ impl Synthesis {
             TtsServerMessage::Error { error, .. } => {
                 let message = format!("the gateway reported an error: {}", error.describe());
                 let error = match error.status() {
-                    Some(status) => TtsError::Status { status, body: error.describe() },
-                    None => TtsError::Connection { message },
+                    Some(status) => TtsError::status(status, error.describe()),
+                    None => TtsError::connection(message),
                 };
                 return Ok(Step::Failed(error));
             }
@@ -684,14 +681,21 @@ impl Synthesis {
         stale_pooled: bool,
     ) -> Result<(), Stop> {
         let audio_out = segment.audio_out || segment.held.is_some() || !segment.samples.is_empty();
-        if !audio_out && stale_pooled && matches!(error, TtsError::Connection { .. }) {
-            tracing::debug!(%error, "a pooled TTS connection had closed; opening a new one");
+        if !audio_out && stale_pooled && matches!(error.kind(), ApiErrorKind::Connection { .. }) {
+            tracing::debug!(
+                error = %error_chain(&error),
+                "a pooled TTS connection had closed; opening a new one"
+            );
             segment.restart();
             return Ok(());
         }
         if !audio_out && error.retryable() && self.attempts < self.conn_options.max_retry {
             self.attempts += 1;
-            tracing::warn!(%error, attempt = self.attempts, "TTS synthesis failed; retrying");
+            tracing::warn!(
+                error = %error_chain(&error),
+                attempt = self.attempts,
+                "TTS synthesis failed; retrying"
+            );
             tokio::time::sleep(self.conn_options.retry_interval).await;
             segment.restart();
             return Ok(());
@@ -728,37 +732,35 @@ async fn receive(
             Some((deadline, after)) => {
                 match tokio::time::timeout_at(deadline, conn.socket.next()).await {
                     Ok(next) => next,
-                    Err(_) => return Err(TtsError::Timeout { after }),
+                    Err(_) => return Err(TtsError::timeout(after)),
                 }
             }
             None => conn.socket.next().await,
         };
         match next {
             Some(Ok(Message::Text(text))) => {
-                return parse_tts_message(&text)
-                    .map_err(|error| TtsError::BadResponse { message: error.to_string() });
+                return parse_tts_message(&text).map_err(|error| {
+                    TtsError::bad_response("the gateway sent a message this client cannot read")
+                        .with_source(error)
+                });
             }
             Some(Ok(Message::Close(frame))) => {
                 let reason = frame
                     .map(|frame| format!(" ({} {})", frame.code, frame.reason))
                     .unwrap_or_default();
-                return Err(TtsError::Connection {
-                    message: format!("the gateway closed the connection{reason}"),
-                });
+                return Err(TtsError::connection(format!(
+                    "the gateway closed the connection{reason}"
+                )));
             }
             Some(Ok(Message::Binary(_))) => {
-                return Err(TtsError::BadResponse {
-                    message: "a binary frame where JSON text was expected".into(),
-                });
+                return Err(TtsError::bad_response("a binary frame where JSON text was expected"));
             }
             Some(Ok(_)) => {} // ping, pong
             Some(Err(error)) => {
-                return Err(TtsError::Connection {
-                    message: format!("the connection broke: {error}"),
-                });
+                return Err(TtsError::connection("the connection broke").with_source(error));
             }
             None => {
-                return Err(TtsError::Connection { message: "the connection closed".into() });
+                return Err(TtsError::connection("the connection closed"));
             }
         }
     }
@@ -770,7 +772,7 @@ async fn open(config: &TtsConfig, conn_options: &ApiConnectOptions) -> Result<We
         .gateway
         .connect("tts", Some(&config.model), conn_options.timeout)
         .await
-        .map_err(connect_error)?;
+        .map_err(TtsError::from)?;
     let create = TtsClientMessage::SessionCreate {
         sample_rate: TTS_SAMPLE_RATE.to_string(),
         encoding: "pcm_s16le".into(),
@@ -788,22 +790,11 @@ async fn open(config: &TtsConfig, conn_options: &ApiConnectOptions) -> Result<We
 
 async fn send(socket: &mut WebSocket, message: &TtsClientMessage) -> Result<(), TtsError> {
     let text = serde_json::to_string(message)
-        .map_err(|error| TtsError::Configuration { message: error.to_string() })?;
+        .map_err(|error| TtsError::configuration("cannot encode a message").with_source(error))?;
     socket
         .send(Message::text(text))
         .await
-        .map_err(|error| TtsError::Connection { message: format!("cannot send: {error}") })
-}
-
-fn connect_error(error: ConnectError) -> TtsError {
-    match error {
-        ConnectError::Token(reason) => TtsError::Configuration {
-            message: format!("cannot create a LiveKit Inference access token: {reason}"),
-        },
-        ConnectError::Connection(message) => TtsError::Connection { message },
-        ConnectError::Status { status, body } => TtsError::Status { status, body },
-        ConnectError::Timeout(after) => TtsError::Timeout { after },
-    }
+        .map_err(|error| TtsError::connection("cannot send").with_source(error))
 }
 
 /// Appends little-endian 16-bit samples, carrying an odd byte over to the next chunk.
@@ -895,7 +886,7 @@ mod tests {
             segment.request_id = "failed_attempt".into();
             segment.odd_byte = Some(7);
             segment.words.push(TimedString::new("Hello ", 0.0, 0.2));
-            let error = TtsError::Connection { message: "reset".into() };
+            let error = TtsError::connection("reset");
             assert!(synthesis.failed(&mut segment, error, stale_pooled).await.is_ok());
             assert_eq!(segment.request_id, "");
             assert_eq!(segment.odd_byte, None);

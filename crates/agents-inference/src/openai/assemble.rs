@@ -15,14 +15,15 @@
 //! * `usage` → [`ChatChunk::Usage`]; a usage whose counts are not non-negative integers is
 //!   ignored with a warning (it is bookkeeping: it must not cost the reply).
 //! * An `error` object in the stream, or an event named `error`, is a
-//!   [`Provider`](LlmError::Provider) error with the server's message; a chunk that is not
-//!   JSON, or that breaks the protocol, is a [`BadResponse`](LlmError::BadResponse).
+//!   [`Provider`](agents_core::ApiErrorKind::Provider) error with the server's message; a
+//!   chunk that is not JSON, or that breaks the protocol, is a
+//!   [`BadResponse`](agents_core::ApiErrorKind::BadResponse).
 //! * A call without a function name is not emitted; the calls beside it are, and then a
-//!   [`BadResponse`](LlmError::BadResponse) names the bad one.
+//!   [`BadResponse`](agents_core::ApiErrorKind::BadResponse) names the bad one.
 //! * A reply may hold at most [`MAX_TOOL_CALLS`] calls of at most [`MAX_TOOL_CALL_BYTES`] in
-//!   all; more is a [`BadResponse`](LlmError::BadResponse).
+//!   all; more is a [`BadResponse`](agents_core::ApiErrorKind::BadResponse).
 //! * A stream that ends with neither `[DONE]` nor a `finish_reason` was cut: a
-//!   [`Connection`](LlmError::Connection) error.
+//!   [`Connection`](agents_core::ApiErrorKind::Connection) error.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -121,7 +122,8 @@ impl ChunkAssembler {
             return self.flush_calls(out);
         }
         let chunk: Value = serde_json::from_str(data).map_err(|error| {
-            bad_response(format!("a stream chunk is not valid JSON ({error}): {}", excerpt(data)))
+            bad_response(format!("a stream chunk is not valid JSON: {}", excerpt(data)))
+                .with_source(error)
         })?;
         if let Some(error) = chunk.get("error").filter(|error| !error.is_null()) {
             return Err(provider_error(error));
@@ -169,11 +171,11 @@ impl ChunkAssembler {
         }
         self.done = true;
         if !self.finished {
-            return out.fail(LlmError::Connection {
-                message: "the response ended early: neither `[DONE]` nor a `finish_reason` \
+            return out.fail(LlmError::connection(
+                "the response ended early: neither `[DONE]` nor a `finish_reason` \
                           arrived"
                     .to_owned(),
-            });
+            ));
         }
         match self.flush_calls(&mut out.chunks) {
             Ok(()) => out,
@@ -429,7 +431,7 @@ fn provider_error(error: &Value) -> LlmError {
             }
         }
     };
-    LlmError::Provider { message: excerpt(&message) }
+    LlmError::provider(excerpt(&message))
 }
 
 /// The error an event named `error` reports: its data's `error` object, or its `message`, or
@@ -441,14 +443,14 @@ fn provider_error_event(data: &str) -> LlmError {
             None => provider_error(&value),
         },
         Err(_) if data.trim().is_empty() => {
-            LlmError::Provider { message: "an `error` event without a message".to_owned() }
+            LlmError::provider("an `error` event without a message")
         }
-        Err(_) => LlmError::Provider { message: excerpt(data.trim()) },
+        Err(_) => LlmError::provider(excerpt(data.trim())),
     }
 }
 
 fn bad_response(message: String) -> LlmError {
-    LlmError::BadResponse { message }
+    LlmError::bad_response(message)
 }
 
 /// A JSON value for error messages, cut short.
@@ -472,6 +474,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use agents_core::ApiErrorKind;
 
     /// Every chunk the events and the end give, and the error they end with.
     fn run(events: &[Value]) -> (Vec<ChatChunk>, Option<LlmError>) {
@@ -665,7 +668,9 @@ mod tests {
             finish("tool_calls"),
         ]);
         assert_eq!(calls(&chunks), [call("a", "f", "{}"), call("c", "g", "{}")]);
-        let Some(LlmError::BadResponse { message }) = error else { panic!("{error:?}") };
+        let Some(ApiErrorKind::BadResponse { message }) = error.as_ref().map(LlmError::kind) else {
+            panic!("{error:?}")
+        };
         assert!(message.contains("`b` has no function name"), "{message}");
         assert!(message.contains("the 2 other calls"), "{message}");
     }
@@ -704,8 +709,8 @@ mod tests {
 
     #[test]
     fn error_objects_and_error_events_are_provider_errors() {
-        let provider = |error: Option<LlmError>| match error {
-            Some(LlmError::Provider { message }) => message,
+        let provider = |error: Option<LlmError>| match error.map(|error| error.kind().clone()) {
+            Some(ApiErrorKind::Provider { message }) => message,
             other => panic!("expected a provider error, got {other:?}"),
         };
         let (_, error) =
@@ -722,8 +727,8 @@ mod tests {
 
     #[test]
     fn protocol_violations_are_bad_responses() {
-        let bad = |events: &[Value]| match feed(events) {
-            Err(LlmError::BadResponse { message }) => message,
+        let bad = |events: &[Value]| match feed(events).map_err(|error| error.kind().clone()) {
+            Err(ApiErrorKind::BadResponse { message }) => message,
             other => panic!("expected a bad response, got {other:?}"),
         };
         assert!(bad(&[json!({"choices": 3})]).contains("choices"));
@@ -737,7 +742,7 @@ mod tests {
         );
         let mut assembler = ChunkAssembler::default();
         let error = assembler.on_event(None, "{\"choices\": [").error.unwrap();
-        assert!(matches!(error, LlmError::BadResponse { .. }), "{error:?}");
+        assert!(matches!(error.kind(), ApiErrorKind::BadResponse { .. }), "{error:?}");
     }
 
     #[test]
@@ -761,7 +766,7 @@ mod tests {
         assembler.on_event(None, &delta(json!({"content": "Hi"})).to_string());
         let error = assembler.on_end().error.unwrap();
         assert!(
-            matches!(&error, LlmError::Connection { message } if message.contains("ended early"))
+            matches!(error.kind(), ApiErrorKind::Connection { message } if message.contains("ended early"))
         );
         assert!(error.retryable());
         // A finish reason without `[DONE]` is a complete answer.

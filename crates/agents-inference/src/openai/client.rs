@@ -124,9 +124,9 @@ impl agents_core::llm::Llm for Llm {
         let body = match serde_json::to_vec(&body) {
             Ok(body) => body,
             Err(error) => {
-                return LlmStream::failed(LlmError::BadResponse {
-                    message: format!("cannot encode the request: {error}"),
-                });
+                return LlmStream::failed(
+                    LlmError::bad_response("cannot encode the request").with_source(error),
+                );
             }
         };
         let endpoint = self.inner.endpoint.clone();

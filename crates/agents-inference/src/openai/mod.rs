@@ -44,15 +44,18 @@
 //! strict rendering (see [`agents_core::llm::schema`]); a tool that has no strict rendering (a
 //! raw schema, or argument types strict mode cannot express) is sent non-strict.
 //!
-//! Errors are [`LlmError`](agents_core::llm::LlmError)s: a failed connection or a response
-//! that breaks off (or ends with neither `[DONE]` nor a `finish_reason`) is `Connection`; an
-//! HTTP error status is `Status` with the start of the body, or `RateLimited` for a 429 or 503
-//! whose `Retry-After` (seconds or an HTTP date; OpenAI's `retry-after-ms` first) says how
-//! long to wait, so retries wait that long or fail at once; an `event: error` or an `error` object in the stream is `Provider`
-//! with the server's message; a chunk that is not JSON, a body that is not an event stream, or
-//! anything else that breaks the protocol is `BadResponse`; no answer within the timeout is
-//! `Timeout`, and a reply past its deadline `ReplyTimeout`. URLs in errors and logs have their
-//! user name, password and query values replaced by `***`.
+//! Errors are [`LlmError`](agents_core::llm::LlmError)s (the shared
+//! [`ApiError`](agents_core::ApiError)); their [`kind`](agents_core::ApiError::kind) says what
+//! failed, and the underlying HTTP or JSON error is kept as the error's `source`. A failed
+//! connection or a response that breaks off (or ends with neither `[DONE]` nor a
+//! `finish_reason`) is `Connection`; an HTTP error status is `Status` with the start of the
+//! body, or `RateLimited` for a 429 or 503 whose `Retry-After` (seconds or an HTTP date;
+//! OpenAI's `retry-after-ms` first) says how long to wait, so retries wait that long or fail
+//! at once; an `event: error` or an `error` object in the stream is `Provider` with the
+//! server's message; a chunk that is not JSON, a body that is not an event stream, or anything
+//! else that breaks the protocol is `BadResponse`; no answer within the timeout is `Timeout`,
+//! and a reply past its deadline `ReplyTimeout`. URLs in errors and logs have their user name,
+//! password and query values replaced by `***`.
 
 pub(crate) mod assemble;
 mod client;

@@ -56,7 +56,7 @@ impl Auth {
             Self::Minted(source) => {
                 let token = source()?;
                 let value = Self::bearer_header(&token).map_err(|reason| {
-                    LlmError::Configuration { message: format!("invalid access token: {reason}") }
+                    LlmError::configuration(format!("invalid access token: {reason}"))
                 })?;
                 Ok(Some(value))
             }
@@ -115,12 +115,9 @@ pub(crate) async fn start(
     if let Some(authorization) = endpoint.auth.header()? {
         request = request.header(AUTHORIZATION, authorization);
     }
-    let response = request.send().await.map_err(|error| LlmError::Connection {
-        message: format!(
-            "cannot reach {}: {}",
-            redact_url(&endpoint.url),
-            error_chain(&error.without_url())
-        ),
+    let response = request.send().await.map_err(|error| {
+        LlmError::connection(format!("cannot reach {}", redact_url(&endpoint.url)))
+            .with_source(error.without_url())
     })?;
     let status = response.status();
     if !status.is_success() {
@@ -134,29 +131,26 @@ pub(crate) async fn start(
         Some("text/event-stream") => Ok(chunks(response, timeout)),
         Some(json) if json == "application/json" || json.ends_with("+json") => {
             let body = read_error_body(response).await;
-            Err(LlmError::BadResponse {
-                message: format!(
-                    "expected an event stream (`text/event-stream`), got `{json}`: {body}"
-                ),
-            })
+            Err(LlmError::bad_response(format!(
+                "expected an event stream (`text/event-stream`), got `{json}`: {body}"
+            )))
         }
-        Some(other) => Err(LlmError::BadResponse {
-            message: format!(
-                "the answer is `{}`, neither an event stream (`text/event-stream`) nor JSON; \
+        Some(other) => Err(LlmError::bad_response(format!(
+            "the answer is `{}`, neither an event stream (`text/event-stream`) nor JSON; \
                  is the base URL that of an OpenAI-compatible API?",
-                excerpt(other, 100)
-            ),
-        }),
-        None => Err(LlmError::BadResponse {
-            message: "the answer has no content type: expected an event stream \
+            excerpt(other, 100)
+        ))),
+        None => Err(LlmError::bad_response(
+            "the answer has no content type: expected an event stream \
                       (`text/event-stream`); is the base URL that of an OpenAI-compatible API?"
                 .to_owned(),
-        }),
+        )),
     }
 }
 
 /// The error of a response with an error status. A 429 or 503 with a `Retry-After` the
-/// server means is [`RateLimited`](LlmError::RateLimited), so retries wait as long as asked.
+/// server means is [`RateLimited`](agents_core::ApiErrorKind::RateLimited), so retries wait as
+/// long as asked.
 async fn status_error(response: reqwest::Response) -> LlmError {
     let status = response.status().as_u16();
     if status == 429 {
@@ -168,8 +162,8 @@ async fn status_error(response: reqwest::Response) -> LlmError {
     };
     let body = read_error_body(response).await;
     match retry_after {
-        Some(retry_after) => LlmError::RateLimited { status, retry_after, body },
-        None => LlmError::Status { status, body },
+        Some(retry_after) => LlmError::rate_limited(status, retry_after, body),
+        None => LlmError::status(status, body),
     }
 }
 
@@ -206,7 +200,7 @@ impl Reading {
         let events = match self.parser.push(bytes) {
             Ok(events) => events,
             Err(error) => {
-                self.fail(LlmError::BadResponse { message: error.to_string() });
+                self.fail(LlmError::bad_response(error.to_string()));
                 return;
             }
         };
@@ -235,7 +229,7 @@ impl Reading {
 }
 
 /// The chunks of a successful response's event stream; no bytes for `idle_timeout` is a
-/// [`Timeout`](LlmError::Timeout).
+/// [`Timeout`](agents_core::ApiErrorKind::Timeout).
 ///
 /// The choice's `finish_reason` ends the reply: after it only the usage chunk is awaited (the
 /// request asks for it with `stream_options.include_usage`, and OpenAI sends it after the
@@ -286,19 +280,16 @@ fn chunks(
                     let out = reading.assembler.on_end();
                     reading.queue(out);
                 }
-                Err(_) => reading.fail(LlmError::Timeout { after: reading.idle_timeout }),
+                Err(_) => reading.fail(LlmError::timeout(reading.idle_timeout)),
                 Ok(Err(_)) if finished => {
                     // The answer is whole; only the usage (or `[DONE]`) was lost.
                     reading.response = None;
                     let out = reading.assembler.on_end();
                     reading.queue(out);
                 }
-                Ok(Err(error)) => reading.fail(LlmError::Connection {
-                    message: format!(
-                        "the response broke off: {}",
-                        error_chain(&error.without_url())
-                    ),
-                }),
+                Ok(Err(error)) => reading.fail(
+                    LlmError::connection("the response broke off").with_source(error.without_url()),
+                ),
             }
         }
     })

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 
+use super::{AgentHooks, NoHooks};
 use crate::llm::{ChatContext, FunctionTool, IntoToolSet, ToolSet, ToolSetError};
-use crate::voice::{AgentHooks, NoHooks};
 
 /// An agent: its instructions and the tools the LLM may call (Python's `Agent`).
 ///
@@ -64,7 +64,7 @@ impl Agent {
     /// An agent from all its parts: what [`AgentDefinition::into_agent`] and
     /// `#[derive(Agent)]` build.
     ///
-    /// [`AgentDefinition::into_agent`]: crate::voice::AgentDefinition::into_agent
+    /// [`AgentDefinition::into_agent`]: super::AgentDefinition::into_agent
     pub fn from_parts(
         id: impl Into<String>,
         instructions: impl Into<String>,

@@ -1,34 +1,9 @@
-//! How users define agents: instructions, tools and lifecycle hooks.
-
-use std::sync::Arc;
+//! The lifecycle hooks and pipeline nodes of an agent, and their defaults.
 
 use async_trait::async_trait;
 
-use super::AgentSession;
-use crate::agent::Agent;
-use crate::llm::{
-    ChatContext, ChatMessage, ChatOptions, FunctionTool, LlmError, LlmStream, ToolChoice, ToolSet,
-    ToolSetError,
-};
-
-/// What a hook or node receives: the session and the agent it runs for.
-#[derive(Debug, Clone)]
-pub struct AgentContext {
-    pub(crate) session: AgentSession,
-    pub(crate) agent: Agent,
-}
-
-impl AgentContext {
-    /// The session running the agent (Python's `self.session`).
-    pub fn session(&self) -> &AgentSession {
-        &self.session
-    }
-
-    /// The agent.
-    pub fn agent(&self) -> &Agent {
-        &self.agent
-    }
-}
+use super::AgentContext;
+use crate::llm::{ChatContext, ChatMessage, ChatOptions, LlmError, LlmStream, ToolChoice, ToolSet};
 
 /// Returned by [`AgentHooks::on_user_turn_completed`] to skip the reply to that turn
 /// (Python's `raise StopResponse()`).
@@ -50,7 +25,7 @@ pub struct ModelSettings {
 ///
 /// ```
 /// use agents_core::prelude::*;
-/// use agents_core::voice::{AgentContext, AgentHooks};
+/// use agents_core::agent::{AgentContext, AgentHooks};
 ///
 /// struct Greeter;
 ///
@@ -118,10 +93,9 @@ pub fn default_llm_node(
     settings: &ModelSettings,
 ) -> LlmStream {
     let Some(llm) = ctx.session().llm() else {
-        return LlmStream::failed(LlmError::Configuration {
-            message: "the session has no LLM: build it with AgentSession::builder().llm(...)"
-                .to_owned(),
-        });
+        return LlmStream::failed(LlmError::configuration(
+            "the session has no LLM: build it with AgentSession::builder().llm(...)".to_owned(),
+        ));
     };
     let options = ChatOptions {
         tool_choice: settings.tool_choice.clone(),
@@ -129,52 +103,4 @@ pub fn default_llm_node(
         ..ChatOptions::default()
     };
     llm.chat(chat_ctx, tools.as_slice(), &options)
-}
-
-/// A type that defines an agent: what `#[derive(Agent)]` implements, or what you implement by
-/// hand for full control. [`into_agent`](Self::into_agent) builds the running [`Agent`].
-pub trait AgentDefinition: Send + Sync + Sized + 'static {
-    /// The agent's id; defaults to the type's name in snake case (Python's default).
-    fn id(&self) -> String {
-        default_agent_id::<Self>()
-    }
-
-    /// The agent's instructions.
-    fn instructions(&self) -> String;
-
-    /// The agent's tools; defaults to none.
-    fn tools(self: &Arc<Self>) -> Vec<FunctionTool> {
-        Vec::new()
-    }
-
-    /// The agent's hooks; defaults to none.
-    fn hooks(self: &Arc<Self>) -> Arc<dyn AgentHooks> {
-        Arc::new(NoHooks)
-    }
-
-    /// Builds the agent. Fails when two tools share a name.
-    fn into_agent(self) -> Result<Agent, ToolSetError> {
-        let this = Arc::new(self);
-        Agent::from_parts(this.id(), this.instructions(), this.tools(), this.hooks())
-    }
-}
-
-/// The snake-case name of `T` without its path or generics: `AddFunctionAgent` gives
-/// `add_function_agent`.
-pub fn default_agent_id<T: ?Sized>() -> String {
-    let full = std::any::type_name::<T>();
-    let base = full.split('<').next().unwrap_or(full);
-    let name = base.rsplit("::").next().unwrap_or(base);
-    let mut id = String::with_capacity(name.len() + 4);
-    for (index, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if index > 0 {
-                id.push('_');
-            }
-            id.push(c.to_ascii_lowercase());
-        } else {
-            id.push(c);
-        }
-    }
-    id
 }
