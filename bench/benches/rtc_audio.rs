@@ -35,7 +35,8 @@ fn frame(index: usize) -> AudioFrame {
 fn main() {
     let path = agents_rtc::library_path().expect("liblivekit_ffi.so: run `cargo xtask setup`");
     println!("library: {}", path.display());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         // Latency: a queue far longer than the audio sent, so no capture waits for room.
         let mut options = AudioSourceOptions::default();

@@ -222,13 +222,9 @@ impl Dispatcher {
                         None => keep(opened),
                     };
                 }
-                match route.events.send(RoomMessage::Event(event)) {
-                    Ok(()) => None,
-                    Err(undelivered) => {
-                        routes.rooms.remove(&room_handle);
-                        keep(undelivered)
-                    }
-                }
+                // Nobody reading the room's events (its `RoomEvents` dropped) is no reason to
+                // stop routing its text streams: the route stays until the room is dropped.
+                route.events.send(RoomMessage::Event(event)).err().and_then(keep)
             }
             M::AudioStreamEvent(event) => {
                 let handle = event.stream_handle;
@@ -396,6 +392,8 @@ mod tests {
         dispatcher.register_room(4, sender);
         drop(events);
         dispatcher.on_event(&track_subscribed(4, 22));
+        // The room's route outlives its dropped event receiver (text streams still go).
+        assert!(dispatcher.lock().rooms.contains_key(&4));
         dispatcher.on_event(&bytes(ffi_event::Message::PublishTrack(
             proto::PublishTrackCallback {
                 async_id: 9,
