@@ -51,7 +51,7 @@ mod server;
 pub use gateway::{
     FakeGateway, RecordedConnection, SttFault, SttPlan, TtsFault, TtsPlan, Utterance,
 };
-pub use livekit::{RtcTestServer, TestServer};
+pub use livekit::TestServer;
 pub use netns::{NetNs, NetNsError};
 pub use response::{FakeResponse, StreamPart};
 pub use server::{FakeOpenAi, RecordedRequest};

@@ -13,7 +13,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use agents_test_support::livekit::rtc::{RtcConfig, RtcFault, SignalConnection};
-use agents_test_support::{NetNs, RtcTestServer};
+use agents_test_support::{NetNs, TestServer};
 use livekit_api::access_token::{AccessToken, VideoGrants};
 
 const KEY: &str = "devkey";
@@ -36,9 +36,9 @@ fn run(fault: RtcFault, wait_s: u32) -> (Output, Vec<SignalConnection>) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async move {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            let server = RtcTestServer::start(addr, RtcConfig::new(KEY, SECRET)).await.unwrap();
+            let server = TestServer::start_with(addr, RtcConfig::new(KEY, SECRET)).await.unwrap();
             server.rtc().inject(fault);
-            command.env("LK_URL", server.url());
+            command.env("LK_URL", server.ws_url());
             let output =
                 tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
             (output, server.rtc().connections())

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use agents_test_support::livekit::rtc::RtcConfig;
-use agents_test_support::{NetNs, RtcTestServer};
+use agents_test_support::{NetNs, TestServer};
 use livekit_api::access_token::{AccessToken, VideoGrants};
 
 const KEY: &str = "devkey";
@@ -75,14 +75,14 @@ fn run(single_pc: bool) {
 }
 
 async fn scenario(mut command: std::process::Command, single_pc: bool) {
-    let server = RtcTestServer::start(
+    let server = TestServer::start_with(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         RtcConfig::new(KEY, SECRET).with_single_peer_connection(single_pc),
     )
     .await
     .unwrap();
     let bot = server.rtc().join("demo", "bot").unwrap();
-    command.env("LK_URL", server.url());
+    command.env("LK_URL", server.ws_url());
     let child = tokio::task::spawn_blocking(move || command.output().unwrap());
 
     bot.wait_participant("py", Duration::from_secs(30)).await.unwrap();

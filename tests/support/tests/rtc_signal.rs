@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use agents_test_support::RtcTestServer;
+use agents_test_support::TestServer;
 use agents_test_support::livekit::rtc::{RtcConfig, RtcFault};
 use futures::{SinkExt as _, StreamExt as _};
 use livekit_api::access_token::{AccessToken, VideoGrants};
@@ -27,10 +27,10 @@ const KEY: &str = "devkey";
 const SECRET: &str = "secret-secret-secret-secret-secret";
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn server() -> RtcTestServer {
+async fn server() -> TestServer {
     let config =
         RtcConfig::new(KEY, SECRET).with_udp_addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
-    RtcTestServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await.unwrap()
+    TestServer::start_with(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await.unwrap()
 }
 
 fn token(identity: &str, room: &str, secret: &str) -> String {
@@ -45,15 +45,17 @@ type Socket = WebSocketStream<TcpStream>;
 
 /// Connects as a signal client does (protocol 18, the token as a bearer header).
 async fn connect(
-    server: &RtcTestServer,
+    server: &TestServer,
     path: &str,
     token: &str,
 ) -> Result<Socket, tungstenite::Error> {
-    let url =
-        format!("{}{path}?sdk=rust&protocol=18&client_protocol=2&auto_subscribe=1", server.url());
+    let url = format!(
+        "{}{path}?sdk=rust&protocol=18&client_protocol=2&auto_subscribe=1",
+        server.ws_url()
+    );
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    let stream = TcpStream::connect(server.address()).await.unwrap();
     tokio_tungstenite::client_async(request, stream).await.map(|(socket, _)| socket)
 }
 
@@ -332,10 +334,11 @@ async fn refusing_all_tokens_lasts_until_the_faults_are_cleared() {
 async fn a_resume_is_refused_so_the_client_rejoins() {
     let server = server().await;
     let token = token("alice", "demo", SECRET);
-    let url = format!("{}/rtc?protocol=18&reconnect=1&sid=PA_old&reconnect_reason=1", server.url());
+    let url =
+        format!("{}/rtc?protocol=18&reconnect=1&sid=PA_old&reconnect_reason=1", server.ws_url());
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    let stream = TcpStream::connect(server.address()).await.unwrap();
     let result = tokio_tungstenite::client_async(request, stream).await.map(|(socket, _)| socket);
     assert_eq!(status(result), 401);
     assert!(server.rtc().connections()[0].refused.as_ref().unwrap().1.contains("not resumed"));
@@ -409,16 +412,59 @@ async fn a_malformed_single_peer_connection_join_request_gets_400_with_the_reaso
         .with_udp_addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .with_single_peer_connection(true);
     let server =
-        RtcTestServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await.unwrap();
+        TestServer::start_with(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await.unwrap();
     let token = token("alice", "demo", SECRET);
     assert_eq!(status(connect(&server, "/rtc/v1", &token).await), 400);
-    let url = format!("{}/rtc/v1?join_request=not*base64", server.url());
+    let url = format!("{}/rtc/v1?join_request=not*base64", server.ws_url());
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    let stream = TcpStream::connect(server.address()).await.unwrap();
     assert_eq!(status(tokio_tungstenite::client_async(request, stream).await.map(|(s, _)| s)), 400);
     let reasons: Vec<_> =
         server.rtc().connections().into_iter().map(|c| c.refused.unwrap().1).collect();
     assert!(reasons[0].contains("needs a join_request"), "{reasons:?}");
     assert!(reasons[1].contains("not base64"), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn one_listener_serves_agent_and_rtc_with_either_token_carrier() {
+    let server = server().await;
+    // The LiveKit client library sends its token as the `access_token` query parameter.
+    let token = token("alice", "demo", SECRET);
+    let url = format!("{}/rtc?protocol=18&access_token={token}", server.ws_url());
+    let stream = TcpStream::connect(server.address()).await.unwrap();
+    let (mut rtc, _) =
+        tokio_tungstenite::client_async(url.into_client_request().unwrap(), stream).await.unwrap();
+    let Some(Message::Join(join)) = next(&mut rtc).await else { panic!("no JoinResponse") };
+    assert_eq!(join.participant.unwrap().identity, "alice");
+
+    // A worker, on the same port, sends a bearer header with the `agent` grant.
+    let worker = AccessToken::with_api_key(KEY, SECRET)
+        .with_grants(VideoGrants { agent: true, ..Default::default() })
+        .to_jwt()
+        .unwrap();
+    let mut request = format!("{}/agent", server.ws_url()).into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {worker}").parse().unwrap());
+    let stream = TcpStream::connect(server.address()).await.unwrap();
+    tokio_tungstenite::client_async(request, stream).await.unwrap();
+
+    // An `/rtc` token in the query of `/agent` is not a worker's credential.
+    let url = format!("{}/agent?access_token={token}", server.ws_url());
+    let stream = TcpStream::connect(server.address()).await.unwrap();
+    assert_eq!(
+        status(
+            tokio_tungstenite::client_async(url.into_client_request().unwrap(), stream)
+                .await
+                .map(|(socket, _)| socket)
+        ),
+        401
+    );
+
+    let routed: Vec<_> =
+        server.upgrades().into_iter().map(|upgrade| (upgrade.path, upgrade.refused)).collect();
+    assert_eq!(
+        routed,
+        [("/rtc".to_owned(), None), ("/agent".to_owned(), None), ("/agent".to_owned(), Some(401))]
+    );
+    assert_eq!(server.rtc().participants("demo").len(), 1);
 }

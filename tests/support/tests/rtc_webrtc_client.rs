@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use agents_test_support::RtcTestServer;
+use agents_test_support::TestServer;
 use agents_test_support::livekit::rtc::RtcConfig;
 use bytes::{Bytes, BytesMut};
 use futures::{SinkExt as _, StreamExt as _};
@@ -172,9 +172,10 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webrtc_client_exchanges_audio_and_text_streams_through_the_sfu() {
     let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let server = RtcTestServer::start(loopback, RtcConfig::new(KEY, SECRET).with_udp_addr(loopback))
-        .await
-        .unwrap();
+    let server =
+        TestServer::start_with(loopback, RtcConfig::new(KEY, SECRET).with_udp_addr(loopback))
+            .await
+            .unwrap();
     let bot = server.rtc().join("demo", "bot").unwrap();
 
     // Signal.
@@ -183,12 +184,14 @@ async fn a_webrtc_client_exchanges_audio_and_text_streams_through_the_sfu() {
         .with_grants(VideoGrants { room_join: true, room: "demo".into(), ..Default::default() })
         .to_jwt()
         .unwrap();
-    let mut request = format!("{}/rtc?protocol=18", server.url()).into_client_request().unwrap();
+    let mut request = format!("{}/rtc?protocol=18", server.ws_url()).into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let (socket, _) =
-        tokio_tungstenite::client_async(request, TcpStream::connect(server.addr()).await.unwrap())
-            .await
-            .unwrap();
+    let (socket, _) = tokio_tungstenite::client_async(
+        request,
+        TcpStream::connect(server.address()).await.unwrap(),
+    )
+    .await
+    .unwrap();
     let (mut sink, mut stream) = socket.split();
     let (request_tx, mut request_rx) = mpsc::unbounded_channel::<signal_request::Message>();
     tokio::spawn(async move {
@@ -390,21 +393,24 @@ async fn a_webrtc_client_exchanges_audio_and_text_streams_through_the_sfu() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withheld_answer_leaves_the_publisher_offer_unanswered_while_signal_goes_on() {
     let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let server = RtcTestServer::start(loopback, RtcConfig::new(KEY, SECRET).with_udp_addr(loopback))
-        .await
-        .unwrap();
+    let server =
+        TestServer::start_with(loopback, RtcConfig::new(KEY, SECRET).with_udp_addr(loopback))
+            .await
+            .unwrap();
     server.rtc().inject(agents_test_support::livekit::rtc::RtcFault::WithholdPublisherAnswer);
     let token = AccessToken::with_api_key(KEY, SECRET)
         .with_identity("alice")
         .with_grants(VideoGrants { room_join: true, room: "demo".into(), ..Default::default() })
         .to_jwt()
         .unwrap();
-    let mut request = format!("{}/rtc", server.url()).into_client_request().unwrap();
+    let mut request = format!("{}/rtc", server.ws_url()).into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let (mut socket, _) =
-        tokio_tungstenite::client_async(request, TcpStream::connect(server.addr()).await.unwrap())
-            .await
-            .unwrap();
+    let (mut socket, _) = tokio_tungstenite::client_async(
+        request,
+        TcpStream::connect(server.address()).await.unwrap(),
+    )
+    .await
+    .unwrap();
 
     let (publisher, mut gathered) = peer(Arc::new(Mutex::new(Received::default()))).await;
     publisher.create_data_channel("_reliable", None).await.unwrap();
@@ -451,7 +457,7 @@ async fn over_a_single_peer_connection_the_join_offer_is_answered_with_the_track
     let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let config =
         RtcConfig::new(KEY, SECRET).with_udp_addr(loopback).with_single_peer_connection(true);
-    let server = RtcTestServer::start(loopback, config).await.unwrap();
+    let server = TestServer::start_with(loopback, config).await.unwrap();
     let bot = server.rtc().join("demo", "bot").unwrap();
     bot.publish_pcm(&tone(660.0, 0.1), 48_000).await.unwrap();
     let bot_track = server.rtc().participants("demo")[0].tracks[0].sid.clone();
@@ -489,12 +495,14 @@ async fn over_a_single_peer_connection_the_join_offer_is_answered_with_the_track
         .to_jwt()
         .unwrap();
     let mut request =
-        format!("{}/rtc/v1?join_request={encoded}", server.url()).into_client_request().unwrap();
+        format!("{}/rtc/v1?join_request={encoded}", server.ws_url()).into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let (mut socket, _) =
-        tokio_tungstenite::client_async(request, TcpStream::connect(server.addr()).await.unwrap())
-            .await
-            .unwrap();
+    let (mut socket, _) = tokio_tungstenite::client_async(
+        request,
+        TcpStream::connect(server.address()).await.unwrap(),
+    )
+    .await
+    .unwrap();
     let mut next = async || loop {
         let Some(Ok(WsMessage::Binary(bytes))) =
             tokio::time::timeout(WAIT, socket.next()).await.unwrap()

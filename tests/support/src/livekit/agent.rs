@@ -32,8 +32,9 @@ use tokio_tungstenite::tungstenite::Message;
 /// How long a worker has to send `register` after the upgrade.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The `/agent` endpoint of a [`TestServer`](super::TestServer): see the [module
-/// documentation](self). Cheap to clone; clones are the same endpoint.
+/// The `/agent` endpoint of a [`TestServer`](super::TestServer): registration, dispatch and
+/// job status, as the agent worker protocol has them. Cheap to clone; clones are the same
+/// endpoint.
 #[derive(Clone)]
 pub struct AgentEndpoint {
     inner: Arc<Inner>,

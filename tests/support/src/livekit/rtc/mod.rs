@@ -23,7 +23,7 @@
 //! use std::time::Duration;
 //!
 //! use agents_test_support::livekit::rtc::RtcConfig;
-//! use agents_test_support::{NetNs, RtcTestServer};
+//! use agents_test_support::{NetNs, TestServer};
 //!
 //! // libwebrtc ignores loopback: run the server (and the client) in a namespace of the test's own.
 //! let ns = NetNs::create().expect("root, for a network namespace");
@@ -31,7 +31,7 @@
 //!     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 //!     runtime.block_on(async {
 //!         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-//!         let server = RtcTestServer::start(addr, RtcConfig::new("devkey", "a-secret-of-32-characters-or-more")).await?;
+//!         let server = TestServer::start_with(addr, RtcConfig::new("devkey", "a-secret-of-32-characters-or-more")).await?;
 //!         let user = server.rtc().join("demo", "user").map_err(std::io::Error::other)?;
 //!         // … start the agent with `server.url()` and a token for the room `demo` …
 //!         user.publish_pcm(&vec![0_i16; 16_000], 16_000).await.map_err(std::io::Error::other)?;
