@@ -8,26 +8,35 @@
 //! (the source's queue) and cleared on interruption. When the linked participant leaves, the
 //! session is closed (unless [`RoomOptions::close_on_disconnect`] is off).
 //!
+//! The session is mirrored in the room: its state as the agent's `lk.agent.state` attribute,
+//! the user's transcripts (interim and final) and the agent's replies as text streams on
+//! `lk.transcription` (attributes `lk.transcription_final`, `lk.segment_id`); text streams on
+//! `lk.chat` are the user's typed input (the reply in progress is interrupted).
+//!
 //! No FFI type reaches the session: the input is a stream of [`AudioFrame`]s and the output
 //! an [`AudioOutput`]. The task linking the participant is owned by the returned [`Room`] and
 //! aborted when its last clone is dropped.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt as _;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use agents_rtc::{
     AudioSource, AudioSourceOptions, AudioStream, AudioStreamOptions, LocalAudioTrack,
-    ParticipantKind, RemoteParticipant, RoomEvent, RoomEvents, RtcError, TrackPublishOptions,
-    TrackSource,
+    ParticipantKind, RemoteParticipant, RoomEvent, RoomEvents, RtcError, StreamTextOptions,
+    TrackPublishOptions, TrackSource,
 };
 
 use crate::audio::{AudioFrame, Resampler};
+use crate::llm::{ChatItem, ChatRole};
 use crate::room::Room;
-use crate::voice::{AgentSession, AudioOutput, PlaybackFinished};
+use crate::voice::{
+    AgentSession, AgentState, AudioOutput, PlaybackFinished, ReplyOptions, SessionEvent,
+};
 
 /// How a session uses its LiveKit room (Python's `RoomOptions`), with Python's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,9 +135,128 @@ pub async fn room_io(
     let input = tokio_stream_from(input);
     let session_room = Room::local_with_audio(room.name(), Some(input), Some(output));
     let sessions = session_room.session_receiver();
-    let task = tokio::spawn(link(room, events, options, frames, sessions));
-    session_room.own_task(task);
+    // Registered before the session starts, so no chat message is missed.
+    let chat = room.register_text_stream_handler(TOPIC_CHAT).map_err(RoomIoError::Publish)?;
+    session_room.own_task(tokio::spawn(publish_session(room.clone(), sessions.clone())));
+    session_room.own_task(tokio::spawn(chat_input(sessions.clone(), chat)));
+    session_room.own_task(tokio::spawn(link(room, events, options, frames, sessions)));
     Ok(session_room)
+}
+
+/// The text stream topic of transcriptions (the user's and the agent's).
+pub const TOPIC_TRANSCRIPTION: &str = "lk.transcription";
+/// The text stream topic of the user's typed messages.
+pub const TOPIC_CHAT: &str = "lk.chat";
+/// The agent participant's attribute holding its state (`listening`, `thinking`, `speaking`).
+pub const ATTRIBUTE_AGENT_STATE: &str = "lk.agent.state";
+/// The transcription stream attribute saying whether it is final (`true`/`false`).
+pub const ATTRIBUTE_TRANSCRIPTION_FINAL: &str = "lk.transcription_final";
+/// The transcription stream attribute identifying its segment.
+pub const ATTRIBUTE_SEGMENT_ID: &str = "lk.segment_id";
+
+/// The session started in the room, once it is; `None` if the room goes first.
+async fn session_of(sessions: &mut watch::Receiver<Option<AgentSession>>) -> Option<AgentSession> {
+    loop {
+        if let Some(session) = sessions.borrow_and_update().clone() {
+            return Some(session);
+        }
+        sessions.changed().await.ok()?;
+    }
+}
+
+/// Feeds `lk.chat` messages to the session as user input, interrupting its reply.
+async fn chat_input(
+    mut sessions: watch::Receiver<Option<AgentSession>>,
+    mut chat: agents_rtc::TextStreamReceiver,
+) {
+    let Some(session) = session_of(&mut sessions).await else { return };
+    while let Some(reader) = chat.next().await {
+        match reader.read_all().await {
+            Ok(text) if !text.trim().is_empty() => {
+                session.interrupt();
+                session.generate_reply(ReplyOptions::user_input(text));
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!("an lk.chat message could not be read: {error}"),
+        }
+    }
+}
+
+/// Waits for the session, then mirrors it in the room: its state as the `lk.agent.state`
+/// attribute, the user's transcripts and the agent's replies on `lk.transcription`.
+async fn publish_session(
+    room: agents_rtc::Room,
+    mut sessions: watch::Receiver<Option<AgentSession>>,
+) {
+    let Some(session) = session_of(&mut sessions).await else { return };
+    let mut events = session.subscribe();
+    let mut segments = 0_u64;
+    let mut user_segment: Option<String> = None;
+    let participant = room.local_participant().clone();
+    // The state it reached before this task subscribed (subscribed first, so none is lost).
+    set_agent_state(&participant, session.agent_state()).await;
+    loop {
+        match events.recv().await {
+            Ok(SessionEvent::AgentStateChanged { new_state, .. }) => {
+                set_agent_state(&participant, new_state).await;
+            }
+            Ok(SessionEvent::UserInputTranscribed { transcript, is_final }) => {
+                let segment = user_segment
+                    .get_or_insert_with(|| {
+                        segments += 1;
+                        format!("SG_user_{segments}")
+                    })
+                    .clone();
+                if is_final {
+                    user_segment = None;
+                }
+                send_transcription(&participant, &transcript, &segment, is_final).await;
+            }
+            Ok(SessionEvent::ConversationItemAdded { item: ChatItem::Message(message) })
+                if message.role == ChatRole::Assistant =>
+            {
+                segments += 1;
+                let segment = format!("SG_agent_{segments}");
+                send_transcription(&participant, &message.text(), &segment, true).await;
+            }
+            Ok(SessionEvent::Close { .. }) | Err(broadcast::error::RecvError::Closed) => return,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!("room IO missed {missed} session events");
+            }
+        }
+    }
+}
+
+async fn set_agent_state(participant: &agents_rtc::LocalParticipant, state: AgentState) {
+    let state = agent_state_name(state);
+    let attributes = HashMap::from([(ATTRIBUTE_AGENT_STATE.to_owned(), state.to_owned())]);
+    if let Err(error) = participant.set_attributes(attributes).await {
+        tracing::warn!("lk.agent.state could not be set: {error}");
+    }
+}
+
+fn agent_state_name(state: AgentState) -> &'static str {
+    match state {
+        AgentState::Initializing => "initializing",
+        AgentState::Listening => "listening",
+        AgentState::Thinking => "thinking",
+        AgentState::Speaking => "speaking",
+    }
+}
+
+async fn send_transcription(
+    participant: &agents_rtc::LocalParticipant,
+    text: &str,
+    segment: &str,
+    is_final: bool,
+) {
+    let options = StreamTextOptions::topic(TOPIC_TRANSCRIPTION)
+        .attribute(ATTRIBUTE_TRANSCRIPTION_FINAL, if is_final { "true" } else { "false" })
+        .attribute(ATTRIBUTE_SEGMENT_ID, segment);
+    if let Err(error) = participant.send_text(text, &options).await {
+        tracing::warn!("a transcription could not be published: {error}");
+    }
 }
 
 fn tokio_stream_from(

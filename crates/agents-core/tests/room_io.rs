@@ -114,6 +114,44 @@ async fn scenario() {
     let voice = user.wait_captured("agent", Duration::from_millis(400), WAIT).await.unwrap();
     assert!(peak(&voice) > 1_000, "the agent's audio is silent (peak {})", peak(&voice));
 
+    // The user's final transcript and the agent's reply on `lk.transcription`.
+    let heard = user
+        .wait_text_stream(
+            "lk.transcription",
+            |s| {
+                s.text == "Hello."
+                    && s.attributes.get("lk.transcription_final").is_some_and(|f| f == "true")
+            },
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(heard.sender_identity, "agent");
+    assert!(heard.attributes.contains_key("lk.segment_id"));
+    user.wait_text_stream("lk.transcription", |s| s.text == "Hi there, how are you?", WAIT)
+        .await
+        .unwrap();
+
+    assert_eq!(transcript(&session).len(), 2, "{:?}", transcript(&session));
+
+    // The agent's state, as the user saw it change: a turn from listening back to listening.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let expected = ["listening", "thinking", "speaking", "listening"];
+    loop {
+        let states = user.attribute_history("agent", "lk.agent.state");
+        let mut wanted = expected.iter().peekable();
+        for state in &states {
+            if wanted.peek().is_some_and(|w| *w == state) {
+                wanted.next();
+            }
+        }
+        if wanted.peek().is_none() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "lk.agent.state went {states:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     // The user leaves: the session closes.
     drop(user);
     let deadline = tokio::time::Instant::now() + WAIT;
