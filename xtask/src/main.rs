@@ -5,7 +5,8 @@
 //!   1. on Linux, ALSA's development files, its configuration and pkg-config (the audio
 //!      console's tests build against ALSA): installed with apt-get when running as root;
 //!      otherwise it stops at once and prints the exact command to run;
-//!   2. the runtime libraries the tests load (ONNX Runtime, for the Silero VAD), found or
+//!   2. the runtime libraries the tests load (ONNX Runtime, for the Silero VAD; livekit-ffi,
+//!      for the room client), found or
 //!      installed into the per-user cache by the same code as `<agent> download-files`; when
 //!      that cannot work (offline, no pip), it stops and says what to download and where to
 //!      put it.
@@ -15,10 +16,10 @@ mod system;
 
 use std::process::{Command, ExitCode};
 
-use agents_runtime_libs::{Installer, ONNX_RUNTIME, RuntimeLibrary};
+use agents_runtime_libs::{Installer, LIVEKIT_FFI, ONNX_RUNTIME, RuntimeLibrary};
 
 /// The runtime libraries the workspace's tests load.
-const TEST_LIBRARIES: &[&RuntimeLibrary] = &[&ONNX_RUNTIME];
+const TEST_LIBRARIES: &[&RuntimeLibrary] = &[&ONNX_RUNTIME, &LIVEKIT_FFI];
 
 const USAGE: &str = "\
 Usage: cargo xtask <TASK>
@@ -26,7 +27,8 @@ Usage: cargo xtask <TASK>
 Tasks:
   test [ARGS]  Set the machine up, then run `cargo test --workspace [ARGS]`
   setup        Set the machine up only: ALSA's development files and pkg-config (apt-get, as
-               root), and the tests' runtime libraries (ONNX Runtime) in the per-user cache
+               root), and the tests' runtime libraries (ONNX Runtime, livekit-ffi) in the
+               per-user cache
 ";
 
 fn main() -> ExitCode {

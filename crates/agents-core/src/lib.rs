@@ -11,6 +11,9 @@ pub mod cli;
 pub mod llm;
 pub mod prelude;
 pub mod room;
+#[cfg(feature = "rtc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rtc")))]
+pub mod room_io;
 pub mod stt;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

@@ -24,6 +24,16 @@ struct RoomInner {
     name: String,
     session: watch::Sender<Option<AgentSession>>,
     audio: Mutex<RoomAudio>,
+    /// Tasks serving the room (room IO), aborted when the last clone is dropped.
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for RoomInner {
+    fn drop(&mut self) {
+        for task in self.tasks.get_mut().unwrap_or_else(PoisonError::into_inner).drain(..) {
+            task.abort();
+        }
+    }
 }
 
 /// The audio a local room gives the session started in it.
@@ -47,6 +57,7 @@ impl Room {
                 name: name.into(),
                 session: watch::Sender::new(None),
                 audio: Mutex::new(RoomAudio::default()),
+                tasks: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -107,6 +118,18 @@ impl Room {
                 std::future::pending::<()>().await;
             }
         }
+    }
+
+    /// Keeps `task` running as long as the room: it is aborted when the last clone is dropped.
+    #[cfg(feature = "rtc")]
+    pub(crate) fn own_task(&self, task: tokio::task::JoinHandle<()>) {
+        self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner).push(task);
+    }
+
+    /// A receiver of the session started in the room, which does not keep the room alive.
+    #[cfg(feature = "rtc")]
+    pub(crate) fn session_receiver(&self) -> watch::Receiver<Option<AgentSession>> {
+        self.inner.session.subscribe()
     }
 
     pub(crate) fn attach_session(&self, session: AgentSession) {

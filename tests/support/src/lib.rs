@@ -44,11 +44,14 @@
 mod gateway;
 mod http;
 pub mod livekit;
+mod netns;
 mod response;
 mod server;
 
 pub use gateway::{
     FakeGateway, RecordedConnection, SttFault, SttPlan, TtsFault, TtsPlan, Utterance,
 };
+pub use livekit::TestServer;
+pub use netns::{NetNs, NetNsError};
 pub use response::{FakeResponse, StreamPart};
 pub use server::{FakeOpenAi, RecordedRequest};

@@ -102,6 +102,9 @@ struct ContextInner {
     room: Room,
     process: Arc<JobProcess>,
     connected: AtomicBool,
+    /// The LiveKit room joined by [`JobContext::connect`], and the room IO built on it.
+    #[cfg(feature = "rtc")]
+    rtc: tokio::sync::OnceCell<(agents_rtc::Room, Room)>,
     shutdown: watch::Sender<Option<String>>,
     shutdown_callbacks: Mutex<Vec<ShutdownCallback>>,
     log_fields: Mutex<Vec<(String, String)>>,
@@ -141,6 +144,8 @@ impl JobContext {
                 room,
                 process,
                 connected: AtomicBool::new(false),
+                #[cfg(feature = "rtc")]
+                rtc: tokio::sync::OnceCell::new(),
                 shutdown: watch::Sender::new(None),
                 shutdown_callbacks: Mutex::new(Vec::new()),
                 log_fields: Mutex::new(Vec::new()),
@@ -168,6 +173,10 @@ impl JobContext {
     /// The room the job runs in (Python's `ctx.room`): `console-room` in the console. Start
     /// the agent session in it with `session.start(agent).room(ctx.room())`.
     pub fn room(&self) -> &Room {
+        #[cfg(feature = "rtc")]
+        if let Some((_, room)) = self.inner.rtc.get() {
+            return room;
+        }
         &self.inner.room
     }
 
@@ -178,8 +187,39 @@ impl JobContext {
     }
 
     /// Connects to the room (Python's `await ctx.connect()`). Local rooms, such as the
-    /// console's, are connected at once.
+    /// console's, are connected at once. A dispatched job (with the `rtc` feature) joins its
+    /// LiveKit room with the server's URL and token and sets up room IO
+    /// ([`room_io`](crate::room_io::room_io), linking the job's participant if it has one):
+    /// from then on [`room`](Self::room) is that room, and a session started in it with
+    /// `.room(ctx.room())` talks with the room's user. Connecting again does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::RoomConnectFailed`] when the room cannot be joined (the server is
+    /// unreachable, refused the token) or the agent's voice track cannot be published.
     pub async fn connect(&self) -> Result<(), JobError> {
+        #[cfg(feature = "rtc")]
+        if let Some(credentials) = &self.inner.credentials {
+            let job = &self.inner.job;
+            self.inner
+                .rtc
+                .get_or_try_init(|| async {
+                    let (rtc, events) = agents_rtc::Room::connect(
+                        &credentials.url,
+                        &credentials.token,
+                        agents_rtc::RoomOptions::default(),
+                    )
+                    .await
+                    .map_err(|error| JobError::RoomConnectFailed(Arc::new(error)))?;
+                    let mut options = crate::room_io::RoomOptions::default();
+                    options.participant_identity.clone_from(&job.participant_identity);
+                    let room = crate::room_io::room_io(rtc.clone(), events, options)
+                        .await
+                        .map_err(|error| JobError::RoomConnectFailed(Arc::new(error)))?;
+                    Ok::<_, JobError>((rtc, room))
+                })
+                .await?;
+        }
         self.inner.connected.store(true, Ordering::Release);
         Ok(())
     }
@@ -262,4 +302,123 @@ impl JobContext {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(all(test, feature = "rtc"))]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod rtc_tests {
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    use agents_test_support::TestServer;
+    use agents_test_support::livekit::rtc::{RtcConfig, RtcFault};
+    use livekit_api::access_token::{AccessToken, VideoGrants};
+
+    use super::*;
+
+    const SECRET: &str = "secret-secret-secret-secret-secret";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_room_token_fails_connect_with_a_typed_error_and_no_secret() {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server =
+            TestServer::start_with(address, RtcConfig::new("devkey", SECRET)).await.unwrap();
+        server.rtc().inject(RtcFault::RefuseAllTokens);
+        let token = AccessToken::with_api_key("devkey", SECRET)
+            .with_identity("agent")
+            .with_grants(VideoGrants { room_join: true, room: "demo".into(), ..Default::default() })
+            .to_jwt()
+            .unwrap();
+        let credentials =
+            RoomCredentials { url: server.url(), token: token.clone(), identity: "agent".into() };
+        let mut job = JobInfo::fake("job-1", "demo");
+        job.fake = false;
+        let ctx = JobContext::with_credentials(
+            job,
+            Room::local("demo"),
+            Arc::new(JobProcess::new()),
+            Some(credentials),
+        );
+
+        let error = ctx.connect().await.unwrap_err();
+        assert!(matches!(error, JobError::RoomConnectFailed(_)), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains("LIVEKIT_URL"), "{message}");
+        assert!(!message.contains(&token) && !message.contains(SECRET), "{message}");
+        assert!(!ctx.is_connected());
+        // The server saw the client's join attempts, token in the query.
+        assert!(!server.rtc().connections().is_empty());
+        assert_eq!(ctx.room().name(), "demo");
+    }
+
+    fn token(identity: &str) -> String {
+        AccessToken::with_api_key("devkey", SECRET)
+            .with_identity(identity)
+            .with_grants(VideoGrants { room_join: true, room: "demo".into(), ..Default::default() })
+            .to_jwt()
+            .unwrap()
+    }
+
+    /// The library's threads live in the namespace of the thread that first loads it, so this
+    /// runs alone: `cargo test -p agents-core --lib connect_joins -- --ignored`.
+    #[test]
+    #[ignore = "needs root, liblivekit_ffi.so (cargo xtask setup), and to run alone (see its docs)"]
+    fn connect_joins_the_jobs_room_and_room_becomes_its_room_io() {
+        let ns = agents_test_support::NetNs::create().expect("root, for a network namespace");
+        let thread = ns
+            .spawn_thread(|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+                    let server = TestServer::start_with(address, RtcConfig::new("devkey", SECRET))
+                        .await
+                        .unwrap();
+                    let user = server.rtc().join("demo", "user").unwrap();
+                    let credentials = RoomCredentials {
+                        url: server.url(),
+                        token: token("agent"),
+                        identity: "agent".into(),
+                    };
+                    let mut job = JobInfo::fake("job-1", "demo");
+                    job.fake = false;
+                    let local = Room::local("demo");
+                    let ctx = JobContext::with_credentials(
+                        job,
+                        local.clone(),
+                        Arc::new(JobProcess::new()),
+                        Some(credentials),
+                    );
+                    ctx.connect().await.unwrap();
+                    ctx.connect().await.unwrap(); // a second connect joins nothing more
+                    assert!(ctx.is_connected());
+                    let joined = user
+                        .wait_participant("agent", std::time::Duration::from_secs(20))
+                        .await
+                        .unwrap();
+                    assert_eq!(joined.identity, "agent");
+                    // room IO published the agent's voice track.
+                    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+                    while !user
+                        .participant_updates()
+                        .iter()
+                        .any(|p| p.identity == "agent" && !p.tracks.is_empty())
+                    {
+                        assert!(tokio::time::Instant::now() < deadline, "no voice track");
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    // The room is room IO's (the local one has no audio to give a session).
+                    let (input, output) = ctx.room().take_audio();
+                    assert!(input.is_some() && output.is_some());
+                    assert!(local.take_audio().0.is_none());
+                    let joins =
+                        server.rtc().connections().iter().filter(|c| c.identity == "agent").count();
+                    assert_eq!(joins, 1);
+                });
+            })
+            .unwrap();
+        thread.join().unwrap().unwrap();
+    }
 }

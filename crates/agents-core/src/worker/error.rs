@@ -35,6 +35,12 @@ pub enum JobError {
         /// The time it was given.
         timeout: Duration,
     },
+    /// `JobContext::connect` could not join the job's LiveKit room.
+    #[error(
+        "joining the job's room failed: {}; check LIVEKIT_URL and that the server is reachable",
+        crate::api_error::error_chain(&**.0)
+    )]
+    RoomConnectFailed(SharedError),
     /// The job's entrypoint returned an error.
     #[error("the job's entrypoint failed: {}", crate::api_error::error_chain(&**.0))]
     EntrypointFailed(SharedError),

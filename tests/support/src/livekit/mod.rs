@@ -4,12 +4,19 @@
 //! | path | endpoint |
 //! |---|---|
 //! | `/agent` | the agent worker protocol ([`AgentEndpoint`]): registration, dispatch, job status |
+//! | `/rtc`, `/rtc/v1` | the signal endpoint and SFU ([`rtc::RtcService`]): rooms, media, data |
 //!
-//! Every upgrade must carry `Authorization: Bearer <JWT>` signed with the server's API key and
-//! secret (checked with the LiveKit SDK's verifier); an upgrade without one, with a bad one, or
-//! to an unknown path is refused (401 / 404) and recorded in
-//! [`violations`](TestServer::violations). More endpoints (`/rtc`) join the routing table
-//! (`Route` in `livekit/mod.rs`) without changing the server.
+//! Every upgrade must carry a JWT signed with the server's API key and secret (checked with the
+//! LiveKit SDK's verifier): on `/agent` as `Authorization: Bearer <JWT>` (what a worker sends),
+//! on `/rtc` as that header or the `access_token` query parameter (what the LiveKit client
+//! library sends). An `/agent` upgrade without a token, with a bad one, or to an unknown path is
+//! refused (401 / 404) and recorded in [`violations`](TestServer::violations); `/rtc` upgrades
+//! are admitted by the [`rtc`] service, which records them in its own
+//! [`connections`](rtc::RtcService::connections) (its refusals are often the test's intent:
+//! injected faults, the `/rtc/v1` fallback).
+//!
+//! Media tests run the server inside a [`NetNs`](crate::NetNs) (libwebrtc ignores loopback):
+//! [`TestServer::start_with`] binds any address with an [`rtc::RtcConfig`].
 //!
 //! ```
 //! use agents_test_support::livekit::TestServer;
@@ -25,10 +32,11 @@
 //! ```
 
 mod agent;
+pub mod rtc;
 
 use std::collections::VecDeque;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -38,12 +46,14 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 
 pub use agent::{AgentEndpoint, AnyMessage, Direction, Exchange, JobRecord, WorkerHandle};
+use rtc::{Admission, RtcConfig, RtcService};
 
 /// A LiveKit server for tests: see the [module documentation](self).
 pub struct TestServer {
     address: SocketAddr,
     shared: Arc<Shared>,
     agent: AgentEndpoint,
+    rtc: RtcService,
     task: JoinHandle<()>,
 }
 
@@ -66,9 +76,9 @@ struct ServerState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Upgrade {
-    /// The request's path, e.g. `/agent`.
+    /// The request's path, e.g. `/agent` or `/rtc`.
     pub path: String,
-    /// The query string, if any (`worker_token=…`).
+    /// The query string, if any (`worker_token=…`, `access_token=…`).
     pub query: Option<String>,
     /// The status it was refused with, or `None` when it was accepted.
     pub refused: Option<u16>,
@@ -78,13 +88,18 @@ pub struct Upgrade {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Agent,
+    Rtc,
 }
 
 impl Route {
     fn of(path: &str) -> Option<Self> {
-        // A server URL may have a path (`wss://host/prefix`): the endpoint is its last part.
+        // A server URL may have a path (`wss://host/prefix`): the endpoint is its last part
+        // (`/rtc/v1` is the signal endpoint's single-peer-connection version).
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let path = path.strip_suffix("/v1").unwrap_or(path);
         match path.rsplit('/').next() {
             Some("agent") => Some(Self::Agent),
+            Some("rtc") => Some(Self::Rtc),
             _ => None,
         }
     }
@@ -105,23 +120,43 @@ impl Drop for TestServer {
 
 impl TestServer {
     /// Starts a server on `127.0.0.1` (a random port) that accepts tokens signed with
-    /// `api_key` and `api_secret`.
+    /// `api_key` and `api_secret`; its `/rtc` media use every non-loopback interface (see
+    /// [`RtcConfig::udp_addr`]).
     pub async fn start(api_key: &str, api_secret: &str) -> io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let address = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
+        Self::start_with(address, RtcConfig::new(api_key, api_secret)).await
+    }
+
+    /// Starts a server on `address` (port 0 for a random one) whose endpoints accept tokens
+    /// signed with `rtc`'s API key and secret, and whose `/rtc` service runs with `rtc`.
+    ///
+    /// # Errors
+    ///
+    /// The error of binding `address`.
+    pub async fn start_with(address: SocketAddr, rtc: RtcConfig) -> io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            api_key: api_key.to_owned(),
-            api_secret: api_secret.to_owned(),
+            api_key: rtc.api_key.clone(),
+            api_secret: rtc.api_secret.clone(),
             state: Mutex::new(ServerState::default()),
         });
-        let agent = AgentEndpoint::new(format!("http://{address}"), api_key, api_secret);
-        let task = tokio::spawn(accept_loop(listener, shared.clone(), agent.clone()));
-        Ok(Self { address, shared, agent, task })
+        let agent = AgentEndpoint::new(format!("http://{address}"), &rtc.api_key, &rtc.api_secret);
+        let rtc = RtcService::new(rtc);
+        let endpoints = Endpoints { agent: agent.clone(), rtc: rtc.clone() };
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), endpoints));
+        Ok(Self { address, shared, agent, rtc, task })
     }
 
     /// The server's URL, `http://127.0.0.1:<port>`, as `LIVEKIT_URL` gives it.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// The server's URL with the WebSocket scheme, `ws://127.0.0.1:<port>`, as a room client
+    /// is given it.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.address)
     }
 
     /// The address it listens on.
@@ -142,6 +177,11 @@ impl TestServer {
     /// The `/agent` endpoint: its workers, jobs, and the messages exchanged.
     pub fn agent(&self) -> &AgentEndpoint {
         &self.agent
+    }
+
+    /// The `/rtc` endpoint: rooms, server-side participants, faults.
+    pub fn rtc(&self) -> &RtcService {
+        &self.rtc
     }
 
     /// Refuses the next upgrade (any path) with `status`, e.g. 503 for a server that is
@@ -168,7 +208,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, agent: AgentEndpoint) {
+/// The endpoints upgrades are routed to.
+#[derive(Clone)]
+struct Endpoints {
+    agent: AgentEndpoint,
+    rtc: RtcService,
+}
+
+/// What an accepted upgrade goes on to.
+enum Accepted {
+    Agent(Option<String>, Box<livekit_api::access_token::Claims>),
+    Rtc(Admission),
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, endpoints: Endpoints) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -179,7 +232,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, agent: AgentEnd
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve(stream, shared.clone(), agent.clone()));
+                connections.spawn(serve(stream, shared.clone(), endpoints.clone()));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -188,11 +241,24 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, agent: AgentEnd
 
 /// Checks the upgrade (path, token), records it, and runs its endpoint.
 #[allow(clippy::result_large_err)] // tungstenite's callback signature
-async fn serve(stream: TcpStream, shared: Arc<Shared>, agent: AgentEndpoint) {
+async fn serve(stream: TcpStream, shared: Arc<Shared>, endpoints: Endpoints) {
     let mut accepted = None;
     let callback = |request: &Request, response: Response| {
         let path = request.uri().path().to_owned();
         let query = request.uri().query().map(str::to_owned);
+        if Route::of(&path) == Some(Route::Rtc) {
+            let refused = lock(&shared.state).refusals.pop_front();
+            let admitted = match refused {
+                Some(status) => Err(refusal(status)),
+                None => endpoints.rtc.admit(request),
+            };
+            let status = admitted.as_ref().err().map(|error| error.status().as_u16());
+            lock(&shared.state).upgrades.push(Upgrade { path, query, refused: status });
+            return admitted.map(|admission| {
+                accepted = Some(Accepted::Rtc(admission));
+                response
+            });
+        }
         let token = request
             .headers()
             .get("authorization")
@@ -216,24 +282,26 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, agent: AgentEndpoint) {
         };
         state.upgrades.push(Upgrade { path, query: query.clone(), refused });
         match (refused, route, claims) {
-            (None, Some(route), Some(claims)) => {
-                accepted = Some((route, query, claims));
+            (None, Some(_), Some(claims)) => {
+                accepted = Some(Accepted::Agent(query, Box::new(claims)));
                 Ok(response)
             }
-            (status, _, _) => {
-                let status = status.unwrap_or(500);
-                let mut error = ErrorResponse::new(Some(format!("refused with {status}")));
-                *error.status_mut() =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                Err(error)
-            }
+            (status, _, _) => Err(refusal(status.unwrap_or(500))),
         }
     };
     let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else { return };
-    let Some((route, query, claims)) = accepted else { return };
-    match route {
-        Route::Agent => agent.serve(socket, query, claims).await,
+    match accepted {
+        Some(Accepted::Agent(query, claims)) => endpoints.agent.serve(socket, query, *claims).await,
+        Some(Accepted::Rtc(admission)) => endpoints.rtc.serve(admission, socket).await,
+        None => {}
     }
+}
+
+/// The response refusing an upgrade with `status`.
+fn refusal(status: u16) -> ErrorResponse {
+    let mut error = ErrorResponse::new(Some(format!("refused with {status}")));
+    *error.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error
 }
 
 /// The token's claims, if it verifies and grants what the route needs.

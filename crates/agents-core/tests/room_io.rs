@@ -1,0 +1,163 @@
+//! Room IO against the test server's `/rtc` with the real `liblivekit_ffi.so`: a user in the
+//! room speaks, the session (on in-process fakes) hears it through the linked participant's
+//! microphone, answers, and the user hears the agent's voice track; the user leaving closes
+//! the session.
+//!
+//! libwebrtc ignores loopback, so the test runs in a network namespace of its own: it needs
+//! root and the library (`cargo xtask setup`). Run it with
+//! `cargo test -p agents-core --test room_io -- --ignored`.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agents_core::llm::{ChatItem, ChatRole};
+use agents_core::prelude::*;
+use agents_core::room_io::{RoomOptions, room_io};
+use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad, silence, tone};
+use agents_test_support::NetNs;
+use agents_test_support::TestServer;
+use agents_test_support::livekit::rtc::RtcConfig;
+use livekit_api::access_token::{AccessToken, VideoGrants};
+
+const KEY: &str = "devkey";
+const SECRET: &str = "secret-secret-secret-secret-secret";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn token(identity: &str) -> String {
+    AccessToken::with_api_key(KEY, SECRET)
+        .with_identity(identity)
+        .with_grants(VideoGrants { room_join: true, room: "demo".into(), ..Default::default() })
+        .to_jwt()
+        .unwrap()
+}
+
+fn transcript(session: &AgentSession) -> Vec<(ChatRole, String)> {
+    session
+        .history()
+        .items()
+        .iter()
+        .filter_map(|item| match item {
+            ChatItem::Message(m) if m.role != ChatRole::System => Some((m.role, m.text())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn peak(pcm: &[i16]) -> i32 {
+    pcm.iter().map(|&s| i32::from(s).abs()).max().unwrap_or(0)
+}
+
+#[test]
+#[ignore = "needs root (a network namespace) and liblivekit_ffi.so (cargo xtask setup)"]
+fn a_user_in_the_room_talks_with_the_session_and_leaving_closes_it() {
+    let ns = NetNs::create().expect("root, for a network namespace");
+    let thread = ns
+        .spawn_thread(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(scenario());
+        })
+        .unwrap();
+    thread.join().unwrap().unwrap();
+}
+
+async fn scenario() {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+    let user = server.rtc().join("demo", "user").unwrap();
+
+    let (rtc_room, events) =
+        agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+            .await
+            .unwrap();
+    let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+
+    let llm = FakeLlm::new().on_input("Hello.", FakeLlmResponse::text("Hi there, how are you?"));
+    let session = AgentSession::builder()
+        .llm(llm.clone())
+        .stt(Arc::new(FakeStt::new(["Hello."])))
+        .tts(Arc::new(FakeTts::new().with_char_duration(Duration::from_millis(20))))
+        .vad(Arc::new(FakeVad::new()))
+        .min_endpointing_delay(Duration::from_millis(200))
+        .build();
+    session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+
+    // The agent's voice track reaches the user before anyone speaks: it is silent.
+    user.wait_participant("agent", WAIT).await.unwrap();
+    let rate = 16_000;
+    let speech: Vec<i16> = tone(Duration::from_millis(700), 300.0, rate)
+        .into_iter()
+        .chain(silence(Duration::from_millis(1_500), rate))
+        .flat_map(|frame| frame.data().to_vec())
+        .collect();
+    user.publish_pcm(&speech, rate).await.unwrap();
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while transcript(&session).len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "turns so far: {:?}", transcript(&session));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        transcript(&session),
+        [
+            (ChatRole::User, "Hello.".to_owned()),
+            (ChatRole::Assistant, "Hi there, how are you?".to_owned()),
+        ]
+    );
+    // 22 characters at 20 ms: 440 ms of the agent's voice, heard by the user.
+    let voice = user.wait_captured("agent", Duration::from_millis(400), WAIT).await.unwrap();
+    assert!(peak(&voice) > 1_000, "the agent's audio is silent (peak {})", peak(&voice));
+
+    // The user's final transcript and the agent's reply on `lk.transcription`.
+    let heard = user
+        .wait_text_stream(
+            "lk.transcription",
+            |s| {
+                s.text == "Hello."
+                    && s.attributes.get("lk.transcription_final").is_some_and(|f| f == "true")
+            },
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(heard.sender_identity, "agent");
+    assert!(heard.attributes.contains_key("lk.segment_id"));
+    user.wait_text_stream("lk.transcription", |s| s.text == "Hi there, how are you?", WAIT)
+        .await
+        .unwrap();
+
+    assert_eq!(transcript(&session).len(), 2, "{:?}", transcript(&session));
+
+    // The agent's state, as the user saw it change: a turn from listening back to listening.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let expected = ["listening", "thinking", "speaking", "listening"];
+    loop {
+        let states = user.attribute_history("agent", "lk.agent.state");
+        let mut wanted = expected.iter().peekable();
+        for state in &states {
+            if wanted.peek().is_some_and(|w| *w == state) {
+                wanted.next();
+            }
+        }
+        if wanted.peek().is_none() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "lk.agent.state went {states:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The user leaves: the session closes.
+    drop(user);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !session.is_closed() {
+        assert!(tokio::time::Instant::now() < deadline, "the session stayed open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    rtc_room.disconnect().await.unwrap();
+}
