@@ -157,6 +157,7 @@ async fn a_bad_token_is_refused_with_401_and_the_reason() {
     // The secret never appears in a refusal or in the service's Debug output.
     assert!(refusals.iter().all(|(_, reason)| !reason.contains(SECRET)));
     assert!(!format!("{:?}", server.rtc()).contains(SECRET));
+    assert!(!format!("{:?}", RtcConfig::new(KEY, SECRET)).contains(SECRET));
 }
 
 #[tokio::test]

@@ -70,6 +70,7 @@ pub(crate) struct RemoteEnd {
     negotiation: Mutex<Negotiation>,
     senders: Mutex<HashMap<String, Arc<dyn RtpSender>>>,
     forwarders: Mutex<Vec<AbortHandle>>,
+    tasks: Tasks,
     /// What went wrong in the background (a failed renegotiation), for the test to read.
     pub(crate) errors: Mutex<Vec<String>>,
 }
@@ -85,6 +86,7 @@ impl RemoteEnd {
         signal: mpsc::UnboundedSender<SignalResponse>,
         subscriber: Peer,
         channels: Option<(Arc<dyn DataChannel>, Arc<dyn DataChannel>)>,
+        tasks: Tasks,
     ) -> Self {
         let single_pc = channels.is_none();
         let (reliable, lossy) = channels.map_or((None, None), |(r, l)| (Some(r), Some(l)));
@@ -97,6 +99,7 @@ impl RemoteEnd {
             negotiation: Mutex::default(),
             senders: Mutex::default(),
             forwarders: Mutex::default(),
+            tasks,
             errors: Mutex::default(),
         }
     }
@@ -163,7 +166,7 @@ impl RemoteEnd {
         let Some(channel) = channel else { return };
         let bytes = BytesMut::from(packet.encode_to_vec().as_slice());
         // The data channel's send is async; the relay never waits on one slow client.
-        tokio::spawn(async move {
+        spawn(&self.tasks, async move {
             let _ = channel.send(bytes).await;
         });
     }
