@@ -43,7 +43,9 @@
 
 mod gateway;
 mod http;
+#[cfg(feature = "livekit")]
 pub mod livekit;
+#[cfg(feature = "livekit")]
 mod netns;
 mod response;
 mod server;
@@ -51,7 +53,9 @@ mod server;
 pub use gateway::{
     FakeGateway, RecordedConnection, SttFault, SttPlan, TtsFault, TtsPlan, Utterance,
 };
+#[cfg(feature = "livekit")]
 pub use livekit::TestServer;
+#[cfg(feature = "livekit")]
 pub use netns::{NetNs, NetNsError};
 pub use response::{FakeResponse, StreamPart};
 pub use server::{FakeOpenAi, RecordedRequest};
