@@ -159,6 +159,7 @@ async fn a_bad_token_is_refused_with_401_and_the_reason() {
     // The secret never appears in a refusal or in the service's Debug output.
     assert!(refusals.iter().all(|(_, reason)| !reason.contains(SECRET)));
     assert!(!format!("{:?}", server.rtc()).contains(SECRET));
+    assert!(!format!("{:?}", RtcConfig::new(KEY, SECRET)).contains(SECRET));
 }
 
 #[tokio::test]
@@ -467,4 +468,42 @@ async fn one_listener_serves_agent_and_rtc_with_either_token_carrier() {
         [("/rtc".to_owned(), None), ("/agent".to_owned(), None), ("/agent".to_owned(), Some(401))]
     );
     assert_eq!(server.rtc().participants("demo").len(), 1);
+}
+
+#[tokio::test]
+async fn an_unpublished_track_is_withdrawn_and_a_republished_one_routed_again() {
+    let server = server().await;
+    let alice = server.rtc().join("demo", "alice").unwrap();
+    let bob = server.rtc().join("demo", "bob").unwrap();
+    let mut socket = connect(&server, "/rtc", &token("carol", "demo", SECRET)).await.unwrap();
+    alice.publish_pcm(&tone(440.0, 0.5), 16_000).await.unwrap();
+    let first = alice.track_sid().await.unwrap();
+    bob.wait_captured("alice", Duration::from_millis(400), WAIT).await.unwrap();
+
+    assert_eq!(alice.unpublish().await.as_deref(), Some(first.as_str()));
+    assert_eq!(alice.track_sid().await, None);
+    let latest =
+        bob.participant_updates().into_iter().rev().find(|p| p.identity == "alice").unwrap();
+    assert!(latest.tracks.is_empty(), "bob was told the track is gone");
+    // The signal client is told with TrackUnpublished.
+    loop {
+        match next(&mut socket).await.expect("the session stays open") {
+            Message::TrackUnpublished(unpublished) => {
+                assert_eq!(unpublished.track_sid, first);
+                break;
+            }
+            _ => continue,
+        }
+    }
+
+    bob.clear_captured();
+    alice.publish_pcm(&tone(880.0, 0.5), 16_000).await.unwrap();
+    let second = alice.track_sid().await.unwrap();
+    assert_ne!(second, first);
+    let heard = bob.wait_captured("alice", Duration::from_millis(400), WAIT).await.unwrap();
+    assert!(
+        (pitch(&heard[heard.len() / 4..]) - 880.0).abs() < 15.0,
+        "bob heard {} Hz",
+        pitch(&heard)
+    );
 }

@@ -48,6 +48,20 @@ impl Packetizer {
         Ok(Self { encoder, ssrc, sequence: 0, timestamp: 0, started: None })
     }
 
+    /// Moves the RTP clock to the wall clock (never back): call it when a new stretch of audio
+    /// starts, so that the pause before it shows as a timestamp gap. Within a stretch the
+    /// timestamps are contiguous whatever the pacing.
+    pub(crate) fn resync(&mut self) {
+        let started = *self.started.get_or_insert_with(std::time::Instant::now);
+        // Whole frames of wall-clock time since the first packet.
+        let frames = (started.elapsed().as_secs_f64() * f64::from(SAMPLE_RATE)) as u64
+            / FRAME_SAMPLES as u64;
+        let wall = (frames * FRAME_SAMPLES as u64) as u32;
+        if wall > self.timestamp {
+            self.timestamp = wall;
+        }
+    }
+
     /// One RTP packet for a frame of [`FRAME_SAMPLES`] samples (shorter frames are padded with
     /// silence).
     pub(crate) fn packet(&mut self, frame: &[i16]) -> Result<rtp::Packet, RtcError> {
@@ -57,14 +71,6 @@ impl Packetizer {
         let mut out = [0_u8; 1500];
         let len =
             self.encoder.encode(&padded, &mut out).map_err(|e| RtcError::Opus(e.to_string()))?;
-        let started = *self.started.get_or_insert_with(std::time::Instant::now);
-        // Whole frames of wall-clock time since the first packet, never behind the last one.
-        let frames = (started.elapsed().as_secs_f64() * f64::from(SAMPLE_RATE)) as u64
-            / FRAME_SAMPLES as u64;
-        let wall = (frames * FRAME_SAMPLES as u64) as u32;
-        if wall > self.timestamp {
-            self.timestamp = wall;
-        }
         let packet = rtp::Packet {
             header: rtp::header::Header {
                 version: 2,

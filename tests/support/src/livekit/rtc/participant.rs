@@ -18,6 +18,7 @@ use super::room::{LocalEnd, Room, Tasks, lock, new_sid, now_ms};
 use super::text_stream::{self, TextStream};
 
 struct Publication {
+    track_sid: String,
     packetizer: Packetizer,
     packets: broadcast::Sender<rtp::Packet>,
 }
@@ -87,11 +88,14 @@ impl ServerParticipant {
                 mime_type: "audio/opus".into(),
                 ..Default::default()
             };
+            let track_sid = info.sid.clone();
             let packets = self.room.publish(&self.info.sid, info);
             let ssrc = (now_ms() as u32) | 1;
-            *publication = Some(Publication { packetizer: Packetizer::new(ssrc)?, packets });
+            *publication =
+                Some(Publication { track_sid, packetizer: Packetizer::new(ssrc)?, packets });
         }
         let Some(publication) = publication.as_mut() else { return Ok(()) };
+        publication.packetizer.resync();
         let mut pacer = tokio::time::interval(Duration::from_millis(20));
         for frame in pcm.chunks(FRAME_SAMPLES) {
             pacer.tick().await;
@@ -100,6 +104,20 @@ impl ServerParticipant {
             let _ = publication.packets.send(packet);
         }
         Ok(())
+    }
+
+    /// The sid (`TR_…`) of its published microphone track, if it has one.
+    pub async fn track_sid(&self) -> Option<String> {
+        self.publication.lock().await.as_ref().map(|publication| publication.track_sid.clone())
+    }
+
+    /// Unpublishes its microphone track (the others are told and stop receiving it); the next
+    /// [`publish_pcm`](Self::publish_pcm) publishes a new one, as a client re-publishing its
+    /// microphone does. Returns the sid of the track unpublished, if there was one.
+    pub async fn unpublish(&self) -> Option<String> {
+        let publication = self.publication.lock().await.take()?;
+        self.room.unpublish(&self.info.sid, &publication.track_sid);
+        Some(publication.track_sid)
     }
 
     /// The 48 kHz mono PCM captured so far from what `identity` published (empty if nothing).

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::BytesMut;
 use livekit_protocol::{
     DataPacket, MediaSectionsRequirement, ParticipantInfo, ParticipantPermission,
-    ParticipantUpdate, SessionDescription, SignalResponse, TrackInfo, data_packet,
-    participant_info, signal_response::Message,
+    ParticipantUpdate, SessionDescription, SignalResponse, TrackInfo, TrackUnpublishedResponse,
+    data_packet, participant_info, signal_response::Message,
 };
 use prost::Message as _;
 use rtc::rtp;
@@ -70,6 +70,7 @@ pub(crate) struct RemoteEnd {
     negotiation: Mutex<Negotiation>,
     senders: Mutex<HashMap<String, Arc<dyn RtpSender>>>,
     forwarders: Mutex<Vec<AbortHandle>>,
+    tasks: Tasks,
     /// What went wrong in the background (a failed renegotiation), for the test to read.
     pub(crate) errors: Mutex<Vec<String>>,
 }
@@ -85,6 +86,7 @@ impl RemoteEnd {
         signal: mpsc::UnboundedSender<SignalResponse>,
         subscriber: Peer,
         channels: Option<(Arc<dyn DataChannel>, Arc<dyn DataChannel>)>,
+        tasks: Tasks,
     ) -> Self {
         let single_pc = channels.is_none();
         let (reliable, lossy) = channels.map_or((None, None), |(r, l)| (Some(r), Some(l)));
@@ -97,6 +99,7 @@ impl RemoteEnd {
             negotiation: Mutex::default(),
             senders: Mutex::default(),
             forwarders: Mutex::default(),
+            tasks,
             errors: Mutex::default(),
         }
     }
@@ -163,7 +166,7 @@ impl RemoteEnd {
         let Some(channel) = channel else { return };
         let bytes = BytesMut::from(packet.encode_to_vec().as_slice());
         // The data channel's send is async; the relay never waits on one slow client.
-        tokio::spawn(async move {
+        spawn(&self.tasks, async move {
             let _ = channel.send(bytes).await;
         });
     }
@@ -311,26 +314,62 @@ impl Room {
             if let End::Remote(remote) = &other.end
                 && !removed_tracks.is_empty()
             {
-                let remote = Arc::clone(remote);
-                let track_sids: Vec<String> =
+                let track_sids =
                     removed_tracks.iter().map(|track| track.info.sid.clone()).collect();
-                spawn(&self.tasks, async move {
-                    let senders: Vec<_> = track_sids
-                        .iter()
-                        .filter_map(|sid| lock(&remote.senders).remove(sid))
-                        .collect();
-                    {
-                        let peer = remote.subscriber.lock().await;
-                        for sender in &senders {
-                            let _ = peer.pc.remove_track(sender).await;
-                        }
-                    }
-                    remote.negotiate().await;
-                });
+                self.withdraw(remote, track_sids);
             }
         }
         // Dropping the tracks' senders ends their forwarders.
         drop(removed_tracks);
+    }
+
+    /// Removes `track_sids` from a signal client's subscriber connection and renegotiates.
+    fn withdraw(&self, remote: &Arc<RemoteEnd>, track_sids: Vec<String>) {
+        let remote = Arc::clone(remote);
+        spawn(&self.tasks, async move {
+            let senders: Vec<_> =
+                track_sids.iter().filter_map(|sid| lock(&remote.senders).remove(sid)).collect();
+            {
+                let peer = remote.subscriber.lock().await;
+                for sender in &senders {
+                    let _ = peer.pc.remove_track(sender).await;
+                }
+            }
+            remote.negotiate().await;
+        });
+    }
+
+    /// Unpublishes a track: the others are told (`TrackUnpublished` and a participant update)
+    /// and stop receiving it.
+    pub(crate) fn unpublish(&self, publisher_sid: &str, track_sid: &str) {
+        let removed: Vec<Published> = {
+            let mut tracks = lock(&self.tracks);
+            let (gone, kept) = tracks.drain(..).partition(|track| track.info.sid == track_sid);
+            *tracks = kept;
+            gone
+        };
+        if removed.is_empty() {
+            return;
+        }
+        lock(&self.subscriptions).retain(|(_, track)| track != track_sid);
+        let mut members = lock(&self.state);
+        let Some(publisher) = members.iter_mut().find(|member| member.info.sid == publisher_sid)
+        else {
+            return;
+        };
+        publisher.info.tracks.retain(|track| track.sid != track_sid);
+        publisher.info.version += 1;
+        let update = publisher.info.clone();
+        for other in members.iter().filter(|member| member.info.sid != publisher_sid) {
+            deliver_update(&other.end, std::slice::from_ref(&update));
+            if let End::Remote(remote) = &other.end {
+                let unpublished = TrackUnpublishedResponse { track_sid: track_sid.to_owned() };
+                let _ = remote
+                    .signal
+                    .send(SignalResponse { message: Some(Message::TrackUnpublished(unpublished)) });
+                self.withdraw(remote, vec![track_sid.to_owned()]);
+            }
+        }
     }
 
     /// The participants, in join order.

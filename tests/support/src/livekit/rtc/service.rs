@@ -64,7 +64,7 @@ pub struct SignalConnection {
 }
 
 /// Where the `/rtc` service binds the media of its peer connections, and its credentials.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct RtcConfig {
     /// The API key tokens must be signed for.
@@ -82,6 +82,20 @@ pub struct RtcConfig {
     /// Serves the single-peer-connection path `/rtc/v1` (the client's first choice). Off by
     /// default: `/rtc/v1` is answered 404 and clients fall back to `/rtc` (two connections).
     pub single_peer_connection: bool,
+}
+
+impl std::fmt::Debug for RtcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret stays out of Debug output.
+        f.debug_struct("RtcConfig")
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"<redacted>")
+            .field("udp_addr", &self.udp_addr)
+            .field("ping_interval", &self.ping_interval)
+            .field("ping_timeout", &self.ping_timeout)
+            .field("single_peer_connection", &self.single_peer_connection)
+            .finish()
+    }
 }
 
 impl RtcConfig {

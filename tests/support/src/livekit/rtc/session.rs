@@ -285,7 +285,16 @@ impl Session {
         let (remote, publisher, publisher_events) = if admission.join_request.is_some() {
             // One connection both ways; its data channels are the client's.
             let (peer, events) = Peer::new(udp_addr).await?;
-            (Arc::new(RemoteEnd::new(signal, peer.clone(), None)), peer, events)
+            (
+                Arc::new(RemoteEnd::new(
+                    signal,
+                    peer.clone(),
+                    None,
+                    Arc::clone(&service.inner.tasks),
+                )),
+                peer,
+                events,
+            )
         } else {
             let (subscriber, subscriber_events) = Peer::new(udp_addr).await?;
             let (publisher, publisher_events) = Peer::new(udp_addr).await?;
@@ -307,7 +316,12 @@ impl Session {
             // The subscriber connection's own events are not needed; keep the channel drained.
             spawn(&service.inner.tasks, drain(subscriber_events));
             (
-                Arc::new(RemoteEnd::new(signal, subscriber, Some((reliable, lossy)))),
+                Arc::new(RemoteEnd::new(
+                    signal,
+                    subscriber,
+                    Some((reliable, lossy)),
+                    Arc::clone(&service.inner.tasks),
+                )),
                 publisher,
                 publisher_events,
             )
