@@ -4,8 +4,8 @@
 //! the session.
 //!
 //! libwebrtc ignores loopback, so the test runs in a network namespace of its own: it needs
-//! root and the library (`cargo xtask setup`). Run it with
-//! `cargo test -p agents-core --test room_io -- --ignored`.
+//! root and the library (`cargo xtask setup` installs it; without root the test fails saying
+//! so, it never skips).
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
@@ -51,7 +51,6 @@ fn peak(pcm: &[i16]) -> i32 {
 }
 
 #[test]
-#[ignore = "needs root (a network namespace) and liblivekit_ffi.so (cargo xtask setup)"]
 fn a_user_in_the_room_talks_with_the_session_and_leaving_closes_it() {
     let ns = NetNs::create().expect("root, for a network namespace");
     let thread = ns

@@ -358,11 +358,26 @@ mod rtc_tests {
             .unwrap()
     }
 
-    /// The library's threads live in the namespace of the thread that first loads it, so this
-    /// runs alone: `cargo test -p agents-core --lib connect_joins -- --ignored`.
+    /// The library's threads live in the network namespace of the thread that first loads it,
+    /// and other tests of this binary load it outside one: the test runs in a child process of
+    /// its own (needs root for the namespace, and liblivekit_ffi.so: `cargo xtask setup`).
     #[test]
-    #[ignore = "needs root, liblivekit_ffi.so (cargo xtask setup), and to run alone (see its docs)"]
     fn connect_joins_the_jobs_room_and_room_becomes_its_room_io() {
+        let name = "worker::context::rtc_tests::connect_joins_in_a_namespace_of_its_own";
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--ignored", "--nocapture"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "the child failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "the child ran its test:\n{stdout}");
+    }
+
+    /// Run by `connect_joins_the_jobs_room_and_room_becomes_its_room_io` in a child process.
+    #[test]
+    #[ignore = "run in a child process by connect_joins_the_jobs_room_and_room_becomes_its_room_io"]
+    fn connect_joins_in_a_namespace_of_its_own() {
         let ns = agents_test_support::NetNs::create().expect("root, for a network namespace");
         let thread = ns
             .spawn_thread(|| {
