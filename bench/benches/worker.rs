@@ -117,7 +117,8 @@ struct TreeMemory {
     processes: usize,
 }
 
-fn tree_memory(root: u32) -> TreeMemory {
+/// `root` and every process it started, found through their parent ids.
+fn tree_pids(root: u32) -> Vec<u32> {
     let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
@@ -140,8 +141,12 @@ fn tree_memory(root: u32) -> TreeMemory {
             }
         }
     }
+    tree
+}
+
+fn tree_memory(root: u32) -> TreeMemory {
     let mut memory = TreeMemory::default();
-    for pid in tree {
+    for pid in tree_pids(root) {
         let field = |file: &str, name: &str| -> Option<u64> {
             let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
             let line = text.lines().find(|line| line.starts_with(name))?;
@@ -156,6 +161,17 @@ fn tree_memory(root: u32) -> TreeMemory {
         memory.processes += 1;
     }
     memory
+}
+
+/// The command lines (80 characters at most) of `root` and the processes it started.
+fn tree_commands(root: u32) -> Vec<String> {
+    let mut commands = Vec::new();
+    for pid in tree_pids(root) {
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+        let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        commands.push(line.trim().chars().take(80).collect());
+    }
+    commands
 }
 
 /// Which jobs the child's worker runs.
@@ -275,10 +291,31 @@ async fn memory(server: &TestServer, jobs: usize, kind: Kind) -> TreeMemory {
     tree_memory(spawned.pid())
 }
 
+/// The CPU time (user + system, all threads) process `pid` has used so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    // After `comm`: state is field 0, utime 11 and stime 12 (fields 14 and 15 of proc(5)).
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // `_SC_CLK_TCK` is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
+/// How much of one core the worker uses with its jobs running, over this window.
+const CPU_WINDOW: Duration = Duration::from_secs(2);
+
 async fn memory_table(server: &TestServer, counts: &[usize], kind: Kind) {
     let mut base = 0;
     for &jobs in counts {
-        let memory = memory(server, jobs, kind).await;
+        let (mut spawned, _) = start_worker(server, rust_worker(server, jobs, kind), jobs).await;
+        spawned.expect_line("registered").await;
+        spawned.expect_line("ready").await;
+        let memory = tree_memory(spawned.pid());
+        let cpu_before = cpu_time(spawned.pid());
+        tokio::time::sleep(CPU_WINDOW).await;
+        let cpu = (cpu_time(spawned.pid()) - cpu_before).as_secs_f64() / CPU_WINDOW.as_secs_f64();
+        drop(spawned);
         let rss = memory.rss_kb;
         if jobs == 0 {
             base = rss;
@@ -288,7 +325,11 @@ async fn memory_table(server: &TestServer, counts: &[usize], kind: Kind) {
         } else {
             String::new()
         };
-        println!("jobs {jobs:>5}: rss {:>8.1} MB  {per_job}", rss as f64 / 1024.0);
+        println!(
+            "jobs {jobs:>5}: rss {:>8.1} MB  {per_job:<16} cpu {:.0}% of a core",
+            rss as f64 / 1024.0,
+            cpu * 100.0
+        );
     }
 }
 
@@ -344,6 +385,9 @@ async fn side_by_side(server: &TestServer, python: &Path) {
         // once the process is up): give them longer than the Rust jobs.
         tokio::time::sleep(PYTHON_SETTLE).await;
         let python = tree_memory(py.pid());
+        if jobs > 0 {
+            println!("python's processes: {}", tree_commands(py.pid()).join(" | "));
+        }
         drop(py);
         println!(
             "{jobs:>2} idle jobs: rust {} process(es) rss {:.1} MB pss {:.1} MB  python {} \
