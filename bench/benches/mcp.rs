@@ -18,10 +18,15 @@
 //!   notification, the re-listing and the atomic swap).
 //! * `flip → offered` (stdio): an `McpToolset` call that changes the server's list, which
 //!   returns once the new list is offered (the call, the notification and the re-listing).
+//! * Python (`bench/python/mcp_calls.py`, in the virtual environment of
+//!   `agents_bench::python`): the same `echo` calls on the same two servers from Python's `mcp`
+//!   SDK, bare and through livekit-agents' MCP function tools; skipped, with the reason, when
+//!   the environment cannot be made (`AGENTS_BENCH_NO_PYTHON=1` skips it on purpose).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agents_bench::python;
 use agents_core::llm::{FunctionCall, RunContext, ToolSet, Toolset};
 use agents_mcp::McpServer;
 use agents_mcp::test_server::TestServer;
@@ -83,6 +88,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         raw.cancel().await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     })?;
+    // Python's MCP client (the `mcp` SDK, bare and through livekit-agents' MCP tools) on the
+    // same two servers, in the same run.
+    match python::python_venv() {
+        Ok(python) => {
+            let status = std::process::Command::new(python)
+                .arg(python::script("mcp_calls.py"))
+                .arg(&exe)
+                .arg(&url)
+                .status()?;
+            if !status.success() {
+                println!("(the Python side failed: {status})");
+            }
+        }
+        Err(reason) => println!("(the Python side skipped: {reason})"),
+    }
     Ok(())
 }
 

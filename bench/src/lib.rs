@@ -12,8 +12,9 @@
 //! This library holds the fixtures they share: the argument and output types, the tool bodies,
 //! builders for the 50-tool sets, a type with `#[function_tools]` methods, and the
 //! hand-written *baseline* of a tool call (parse the arguments, run the body, format the
-//! output — no framework); the session turn's model and agent ([`turn`]); and CPU clocks and
-//! summaries ([`measure`]). Keeping them here lets the unit tests check that the benchmarks
+//! output — no framework); the session turn's model and agent ([`turn`]); CPU clocks and
+//! summaries ([`measure`]); and the virtual environment of the Python side-by-sides
+//! ([`python`]). Keeping them here lets the unit tests check that the benchmarks
 //! measure what they claim: the framework's output and the baseline's are the same text, and a
 //! benchmarked turn makes the calls it should.
 //!
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod measure;
+pub mod python;
 pub mod turn;
 
 use agents_core::llm::ToolDefinitionError;
