@@ -3,7 +3,8 @@
 //! - `cargo xtask test [ARGS]`: the README's test command. It sets the machine up, then runs
 //!   `cargo test --workspace [ARGS]`:
 //!   1. on Linux, ALSA's development files, its configuration and pkg-config (the audio
-//!      console's tests build against ALSA): installed with apt-get when running as root;
+//!      console's tests build against ALSA), and cmake (libopus, for the LiveKit test
+//!      server's Opus): installed with apt-get when running as root;
 //!      otherwise it stops at once and prints the exact command to run;
 //!   2. the runtime libraries the tests load (ONNX Runtime, for the Silero VAD; livekit-ffi,
 //!      for the room client), found or
@@ -26,7 +27,7 @@ Usage: cargo xtask <TASK>
 
 Tasks:
   test [ARGS]  Set the machine up, then run `cargo test --workspace [ARGS]`
-  setup        Set the machine up only: ALSA's development files and pkg-config (apt-get, as
+  setup        Set the machine up only: ALSA's development files, pkg-config, cmake (apt-get, as
                root), and the tests' runtime libraries (ONNX Runtime, livekit-ffi) in the
                per-user cache
 ";

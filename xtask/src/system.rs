@@ -1,10 +1,11 @@
-//! The system packages the tests build against: ALSA's development files and pkg-config (the
-//! audio console's tests, through cpal's `alsa-sys`), on Linux.
+//! The system packages the tests build against, on Linux: ALSA's development files and
+//! pkg-config (the audio console's tests, through cpal's `alsa-sys`), and cmake (the LiveKit
+//! test server's Opus codec: the `opus` crate builds libopus with it).
 
 use std::process::{Command, Stdio};
 
 /// The Debian packages that provide what the tests build against.
-const PACKAGES: [&str; 3] = ["libasound2-dev", "libasound2-data", "pkg-config"];
+const PACKAGES: [&str; 4] = ["libasound2-dev", "libasound2-data", "pkg-config", "cmake"];
 
 /// Why the system packages are not there and cannot be installed from here.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,8 @@ pub(crate) struct Machine {
     /// ALSA's configuration (`/usr/share/alsa/alsa.conf`, libasound2-data) is installed: the
     /// console's tests open ALSA devices.
     pub(crate) alsa_data: bool,
+    /// `cmake` runs (libopus is built with it).
+    pub(crate) cmake: bool,
     /// The program runs as root.
     pub(crate) root: bool,
     /// `apt-get` runs.
@@ -97,6 +100,7 @@ impl Machine {
             pkg_config: runs("pkg-config", &["--version"]),
             alsa: runs("pkg-config", &["--exists", "alsa"]),
             alsa_data: std::path::Path::new("/usr/share/alsa/alsa.conf").is_file(),
+            cmake: runs("cmake", &["--version"]),
             root,
             apt: runs("apt-get", &["--version"]),
         }
@@ -109,6 +113,7 @@ impl Machine {
             .filter(|package| match *package {
                 "libasound2-dev" => !self.alsa,
                 "libasound2-data" => !self.alsa_data,
+                "cmake" => !self.cmake,
                 _ => !self.pkg_config,
             })
             .collect();
@@ -161,6 +166,7 @@ fn describe(missing: &[&str]) -> String {
         .map(|package| match *package {
             "libasound2-dev" => "ALSA's development files (libasound2-dev)",
             "libasound2-data" => "ALSA's configuration (libasound2-data)",
+            "cmake" => "cmake (to build libopus)",
             _ => "pkg-config",
         })
         .collect();
@@ -175,12 +181,18 @@ fn describe(missing: &[&str]) -> String {
 mod tests {
     use super::*;
 
-    const FRESH: Machine =
-        Machine { pkg_config: false, alsa: false, alsa_data: false, root: true, apt: true };
+    const FRESH: Machine = Machine {
+        pkg_config: false,
+        alsa: false,
+        alsa_data: false,
+        cmake: false,
+        root: true,
+        apt: true,
+    };
 
     #[test]
     fn a_ready_machine_needs_nothing() {
-        let ready = Machine { pkg_config: true, alsa: true, alsa_data: true, ..FRESH };
+        let ready = Machine { pkg_config: true, alsa: true, alsa_data: true, cmake: true, ..FRESH };
         assert_eq!(ready.plan().ok(), Some(Plan::Ready));
         let ready = Machine { root: false, apt: false, ..ready };
         assert_eq!(ready.plan().ok(), Some(Plan::Ready));
@@ -190,9 +202,9 @@ mod tests {
     fn root_with_apt_installs_what_is_missing() {
         assert_eq!(
             FRESH.plan().ok(),
-            Some(Plan::Install(vec!["libasound2-dev", "libasound2-data", "pkg-config"]))
+            Some(Plan::Install(vec!["libasound2-dev", "libasound2-data", "pkg-config", "cmake"]))
         );
-        let some = Machine { pkg_config: true, alsa_data: true, ..FRESH };
+        let some = Machine { pkg_config: true, alsa_data: true, cmake: true, ..FRESH };
         assert_eq!(some.plan().ok(), Some(Plan::Install(vec!["libasound2-dev"])));
     }
 
@@ -203,11 +215,11 @@ mod tests {
         assert_eq!(
             message,
             "the tests need ALSA's development files (libasound2-dev), ALSA's configuration \
-             (libasound2-data) and pkg-config, which this machine does not have; install them \
-             with `sudo apt-get update && sudo apt-get install -y libasound2-dev \
-             libasound2-data pkg-config`, then run `cargo xtask test` again"
+             (libasound2-data), pkg-config and cmake (to build libopus), which this machine does \
+             not have; install them with `sudo apt-get update && sudo apt-get install -y \
+             libasound2-dev libasound2-data pkg-config cmake`, then run `cargo xtask test` again"
         );
-        let user = Machine { pkg_config: true, alsa_data: true, ..user };
+        let user = Machine { pkg_config: true, alsa_data: true, cmake: true, ..user };
         let message = user.plan().err().map(|e| e.to_string()).unwrap_or_default();
         // A fresh image's package lists are empty: `apt-get update` first, or "Unable to
         // locate package".
@@ -221,7 +233,7 @@ mod tests {
 
     #[test]
     fn without_apt_it_names_the_packages_of_other_systems() {
-        let other = Machine { apt: false, pkg_config: true, alsa_data: true, ..FRESH };
+        let other = Machine { apt: false, pkg_config: true, alsa_data: true, cmake: true, ..FRESH };
         let message = other.plan().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.starts_with(
             "the tests need ALSA's development files (libasound2-dev), which this machine does \
