@@ -508,7 +508,7 @@ async fn connect_runs_one_job_with_a_locally_minted_room_token() {
                     ctx.job().room_name.clone(),
                     ctx.room_credentials().cloned(),
                 ));
-                ctx.connect().await?;
+                // No `ctx.connect()`: nothing serves `/rtc` at this URL; the room tests join rooms.
                 ctx.shutdown("done");
                 Ok::<(), JobError>(())
             }
