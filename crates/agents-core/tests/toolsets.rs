@@ -302,3 +302,23 @@ fn session_tools_that_clash_fail_start() {
         );
     });
 }
+
+#[tokio::test]
+async fn a_start_refused_for_its_components_leaves_no_toolset_set_up() {
+    let session_wide = Counted::new("session-wide", vec![]);
+    let own = Counted::new("own", vec![]);
+    let session =
+        AgentSession::builder().llm(FakeLlm::new()).toolsets([session_wide.clone() as _]).build();
+    let agent = Agent::new("x").with_toolsets([own.clone() as _]).unwrap();
+    let output = Arc::new(agents_core::testing::FakeAudioOutput::new());
+    let error = session.start(agent).audio_output(output).await.unwrap_err();
+    assert!(error.to_string().contains("text-to-speech"), "{error}");
+    for toolset in [&session_wide, &own] {
+        assert_eq!(
+            toolset.setups.load(Ordering::SeqCst),
+            toolset.closes.load(Ordering::SeqCst),
+            "`{}` is not left set up",
+            toolset.id
+        );
+    }
+}
