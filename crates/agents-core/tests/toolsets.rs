@@ -322,3 +322,55 @@ async fn a_start_refused_for_its_components_leaves_no_toolset_set_up() {
         );
     }
 }
+
+/// Hooks whose `on_exit` panics.
+struct PanicsOnExit;
+
+#[async_trait]
+impl AgentHooks for PanicsOnExit {
+    async fn on_exit(&self, _ctx: AgentContext) {
+        panic!("on_exit fell over");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_on_exit_is_reported_and_the_handoff_still_moves_the_toolsets() {
+    let first = Counted::new("first", vec![]);
+    let second = Counted::new("second", vec![]);
+    let second_agent = Agent::new("second").with_toolsets([second.clone() as _]).unwrap();
+    let handoff = function_tool(
+        move |ctx: RunContext| {
+            let second_agent = second_agent.clone();
+            async move {
+                ctx.session().unwrap().update_agent(second_agent);
+                "handing off"
+            }
+        },
+        "handoff",
+        "Hands off.",
+    )
+    .unwrap();
+    let first_agent = Agent::from_parts("first", "x", vec![handoff], Arc::new(PanicsOnExit))
+        .unwrap()
+        .with_toolsets([first.clone() as _])
+        .unwrap();
+    let llm = FakeLlm::new()
+        .on_input("switch", FakeLlmResponse::tool_call("handoff", serde_json::json!({})))
+        .on_input("handing off", FakeLlmResponse::text("ok"));
+    let session = AgentSession::builder().llm(llm).build();
+    let mut events = session.subscribe();
+    session.start(first_agent).await.unwrap();
+    let _ = session.run("switch").await;
+    session.wait_for_idle().await;
+    assert_eq!(first.closes.load(Ordering::SeqCst), 1, "the old agent's toolsets are closed");
+    assert_eq!(second.setups.load(Ordering::SeqCst), 1, "the new agent's are set up");
+    let mut reported = false;
+    while let Ok(event) = events.try_recv() {
+        if let SessionEvent::Error { error, source } = event {
+            reported |= source == ErrorSource::Hook
+                && error.to_string().contains("the agent `first`'s on_exit hook panicked");
+        }
+    }
+    assert!(reported, "the panic is reported");
+    session.close().await;
+}
