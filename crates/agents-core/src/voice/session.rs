@@ -493,10 +493,10 @@ async fn finish_closing(
         if on_exit.await.is_err() {
             tracing::error!(agent = agent.id(), "the agent's on_exit panicked");
         }
-        core.close_toolsets(&agent.toolsets()).await;
     }
-    core.close_toolsets(&core.tools.toolsets()).await;
+    // The hooks first: a handoff in flight may still be setting up its agent's toolsets.
     core.shut_down_hooks().await;
+    core.close_all_toolsets().await;
     core.set_agent_state(AgentState::Listening);
     core.closed.send_replace(true);
     core.emit(SessionEvent::Close { reason: CloseReason::UserInitiated });
