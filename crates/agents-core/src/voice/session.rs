@@ -39,6 +39,15 @@ use crate::stt::Stt;
 /// Ends a `run`'s collection when the `run` future ends, finished or dropped.
 struct RunGuard<'a>(&'a SessionCore);
 
+/// Marks the audio input done when dropped.
+struct AudioInputDone(Arc<SessionCore>);
+
+impl Drop for AudioInputDone {
+    fn drop(&mut self) {
+        self.0.audio_input_done.send_replace(true);
+    }
+}
+
 impl Drop for RunGuard<'_> {
     fn drop(&mut self) {
         self.0.state().run = None;
@@ -268,8 +277,9 @@ impl AgentSession {
                 let core = Arc::clone(core);
                 state.recognition = Some(tokio::spawn(
                     async move {
+                        // However the recognition ends (a panic included), the input is done.
+                        let _done = AudioInputDone(Arc::clone(&core));
                         super::recognition::run(&core, recognition).await;
-                        core.audio_input_done.send_replace(true);
                     }
                     .in_current_span(),
                 ));
