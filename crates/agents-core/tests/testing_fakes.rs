@@ -160,3 +160,41 @@ async fn fast_file_input_with_a_streaming_stt_keeps_its_turns() {
         "● You: one\n● Agent: First.\n● You: two\n● Agent: Second.\n"
     );
 }
+
+/// Hooks whose `llm_node` panics.
+struct PanickingLlmNode;
+
+impl AgentHooks for PanickingLlmNode {
+    fn llm_node(
+        &self,
+        _ctx: &AgentContext,
+        _chat_ctx: &agents_core::llm::ChatContext,
+        _tools: &agents_core::llm::ToolSet,
+        _settings: &agents_core::agent::ModelSettings,
+    ) -> agents_core::llm::LlmStream {
+        panic!("llm_node fell over");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_llm_node_during_preemptive_generation_does_not_stop_the_listening() {
+    let session = AgentSession::builder()
+        .llm(FakeLlm::new())
+        .stt(Arc::new(FakeStt::new(["What time is it?", "Thanks."])))
+        .vad(Arc::new(FakeVad::new()))
+        .min_endpointing_delay(Duration::from_millis(200))
+        .preemptive_generation(true)
+        .build();
+    let agent = Agent::from_parts("x", "x", vec![], Arc::new(PanickingLlmNode)).unwrap();
+    session.start(agent).audio_input(two_utterances()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), session.wait_for_audio_input())
+        .await
+        .expect("the audio input ends");
+    let users: Vec<String> = transcript(&session)
+        .into_iter()
+        .filter(|(role, _)| *role == ChatRole::User)
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(users, ["What time is it?", "Thanks."], "both turns were heard");
+    session.close().await;
+}

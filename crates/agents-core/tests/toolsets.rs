@@ -302,3 +302,129 @@ fn session_tools_that_clash_fail_start() {
         );
     });
 }
+
+#[tokio::test]
+async fn a_start_refused_for_its_components_leaves_no_toolset_set_up() {
+    let session_wide = Counted::new("session-wide", vec![]);
+    let own = Counted::new("own", vec![]);
+    let session =
+        AgentSession::builder().llm(FakeLlm::new()).toolsets([session_wide.clone() as _]).build();
+    let agent = Agent::new("x").with_toolsets([own.clone() as _]).unwrap();
+    let output = Arc::new(agents_core::testing::FakeAudioOutput::new());
+    let error = session.start(agent).audio_output(output).await.unwrap_err();
+    assert!(error.to_string().contains("text-to-speech"), "{error}");
+    for toolset in [&session_wide, &own] {
+        assert_eq!(
+            toolset.setups.load(Ordering::SeqCst),
+            toolset.closes.load(Ordering::SeqCst),
+            "`{}` is not left set up",
+            toolset.id
+        );
+    }
+}
+
+/// Hooks whose `on_exit` panics.
+struct PanicsOnExit;
+
+#[async_trait]
+impl AgentHooks for PanicsOnExit {
+    async fn on_exit(&self, _ctx: AgentContext) {
+        panic!("on_exit fell over");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_on_exit_is_reported_and_the_handoff_still_moves_the_toolsets() {
+    let first = Counted::new("first", vec![]);
+    let second = Counted::new("second", vec![]);
+    let second_agent = Agent::new("second").with_toolsets([second.clone() as _]).unwrap();
+    let handoff = function_tool(
+        move |ctx: RunContext| {
+            let second_agent = second_agent.clone();
+            async move {
+                ctx.session().unwrap().update_agent(second_agent);
+                "handing off"
+            }
+        },
+        "handoff",
+        "Hands off.",
+    )
+    .unwrap();
+    let first_agent = Agent::from_parts("first", "x", vec![handoff], Arc::new(PanicsOnExit))
+        .unwrap()
+        .with_toolsets([first.clone() as _])
+        .unwrap();
+    let llm = FakeLlm::new()
+        .on_input("switch", FakeLlmResponse::tool_call("handoff", serde_json::json!({})))
+        .on_input("handing off", FakeLlmResponse::text("ok"));
+    let session = AgentSession::builder().llm(llm).build();
+    let mut events = session.subscribe();
+    session.start(first_agent).await.unwrap();
+    let _ = session.run("switch").await;
+    session.wait_for_idle().await;
+    assert_eq!(first.closes.load(Ordering::SeqCst), 1, "the old agent's toolsets are closed");
+    assert_eq!(second.setups.load(Ordering::SeqCst), 1, "the new agent's are set up");
+    let mut reported = false;
+    while let Ok(event) = events.try_recv() {
+        if let SessionEvent::Error { error, source } = event {
+            reported |= source == ErrorSource::Hook
+                && error.to_string().contains("the agent `first`'s on_exit hook panicked");
+        }
+    }
+    assert!(reported, "the panic is reported");
+    session.close().await;
+}
+
+/// Hooks whose `on_exit` says it started, then never ends.
+struct StuckOnExit(Arc<tokio::sync::Notify>);
+
+#[async_trait]
+impl AgentHooks for StuckOnExit {
+    async fn on_exit(&self, _ctx: AgentContext) {
+        self.0.notify_one();
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tokio::test]
+async fn closing_during_a_handoff_closes_the_old_agents_toolsets() {
+    let first = Counted::new("first", vec![]);
+    let second = Counted::new("second", vec![]);
+    let second_agent = Agent::new("second").with_toolsets([second.clone() as _]).unwrap();
+    let handoff = function_tool(
+        move |ctx: RunContext| {
+            let second_agent = second_agent.clone();
+            async move {
+                ctx.session().unwrap().update_agent(second_agent);
+                "handing off"
+            }
+        },
+        "handoff",
+        "Hands off.",
+    )
+    .unwrap();
+    let exiting = Arc::new(tokio::sync::Notify::new());
+    let hooks = Arc::new(StuckOnExit(exiting.clone()));
+    let first_agent = Agent::from_parts("first", "x", vec![handoff], hooks)
+        .unwrap()
+        .with_toolsets([first.clone() as _])
+        .unwrap();
+    let llm = FakeLlm::new()
+        .on_input("switch", FakeLlmResponse::tool_call("handoff", serde_json::json!({})))
+        .on_input("handing off", FakeLlmResponse::text("ok"));
+    let session = AgentSession::builder().llm(llm).build();
+    session.start(first_agent).await.unwrap();
+    let running = {
+        let session = session.clone();
+        tokio::spawn(async move { session.run("switch").await })
+    };
+    tokio::time::timeout(Duration::from_secs(5), exiting.notified()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), session.close()).await.unwrap();
+    assert_eq!(
+        first.setups.load(Ordering::SeqCst),
+        first.closes.load(Ordering::SeqCst),
+        "the old agent's toolsets are closed"
+    );
+    assert_eq!(second.setups.load(Ordering::SeqCst), second.closes.load(Ordering::SeqCst));
+    running.abort();
+}

@@ -255,6 +255,14 @@ pub(crate) async fn connect(server: &McpServer, shared: Arc<Shared>) -> Result<S
     }
 }
 
+/// `text` without the secrets of `server`'s URL and headers (nothing to hide for stdio).
+pub(crate) fn scrub_for(server: &McpServer, text: &str) -> String {
+    match &server.transport {
+        Transport::Stdio { .. } => text.to_owned(),
+        Transport::Http { url, headers } => scrub(text, url, headers),
+    }
+}
+
 /// `text` without the secrets of `url` (user information, query) and of the header values.
 fn scrub(text: &str, url: &str, headers: &[(String, String)]) -> String {
     let mut secrets: Vec<String> = headers.iter().map(|(_, value)| value.clone()).collect();

@@ -12,6 +12,27 @@ const KNOWN_FORMATS: &[&str] =
 /// How deep `$ref`s are inlined before giving up (a guard against huge schemas).
 const MAX_DEPTH: usize = 32;
 
+/// How many schema nodes `$ref` inlining may copy in all: definitions that each use the next
+/// twice would otherwise grow exponentially (2^32 nodes from a hostile `tools/list`).
+const MAX_INLINED_NODES: usize = 10_000;
+
+/// The number of JSON nodes in `value`.
+fn size(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => 1 + map.values().map(size).sum::<usize>(),
+        Value::Array(items) => 1 + items.iter().map(size).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// What `$ref` inlining works with: the definitions by reference, and what it may still copy.
+struct Inliner {
+    definitions: Map<String, Value>,
+    /// Nodes that may still be copied; `None` once the budget is exhausted.
+    budget: Option<usize>,
+    unresolved: bool,
+}
+
 /// The canonical form of `input_schema`.
 pub(crate) fn canonical(input_schema: &Map<String, Value>) -> Value {
     let mut root = input_schema.clone();
@@ -25,12 +46,22 @@ pub(crate) fn canonical(input_schema: &Map<String, Value>) -> Value {
             defs.iter().map(move |(name, schema)| (format!("#/{key}/{name}"), schema.clone()))
         })
         .collect();
-    let mut unresolved = false;
-    let mut stack = Vec::new();
-    let mut schema = Value::Object(root);
-    inline(&mut schema, &definitions, &mut stack, &mut unresolved);
+    let original = Value::Object(root);
+    let mut inliner = Inliner { definitions, budget: Some(MAX_INLINED_NODES), unresolved: false };
+    let mut schema = original.clone();
+    inline(&mut schema, &mut inliner, &mut Vec::new());
+    if inliner.budget.is_none() {
+        tracing::warn!(
+            "an MCP tool's input schema would inline to more than {MAX_INLINED_NODES} nodes: \
+             its $refs are kept as they are and the tool is not strict"
+        );
+        // No definitions: every `$ref` stays (unresolved), formats are still filtered.
+        inliner = Inliner { definitions: Map::new(), budget: None, unresolved: false };
+        schema = original;
+        inline(&mut schema, &mut inliner, &mut Vec::new());
+    }
     if let Value::Object(root) = &mut schema {
-        if !unresolved {
+        if !inliner.unresolved {
             root.remove("$defs");
             root.remove("definitions");
         }
@@ -44,14 +75,9 @@ pub(crate) fn canonical(input_schema: &Map<String, Value>) -> Value {
     schema
 }
 
-/// Inlines the `$ref`s under `node` that point into `definitions` and are not recursive;
-/// drops unknown formats.
-fn inline(
-    node: &mut Value,
-    definitions: &Map<String, Value>,
-    stack: &mut Vec<String>,
-    unresolved: &mut bool,
-) {
+/// Inlines the `$ref`s under `node` that point into the definitions and are not recursive,
+/// within the budget; drops unknown formats.
+fn inline(node: &mut Value, inliner: &mut Inliner, stack: &mut Vec<String>) {
     match node {
         Value::Object(map) => {
             if map
@@ -63,32 +89,41 @@ fn inline(
             }
             for (key, value) in map.iter_mut() {
                 if !matches!(key.as_str(), "$ref" | "$defs" | "definitions" | "enum" | "const") {
-                    inline(value, definitions, stack, unresolved);
+                    inline(value, inliner, stack);
                 }
             }
             let Some(reference) = map.get("$ref").and_then(Value::as_str).map(str::to_owned) else {
                 return;
             };
-            match definitions.get(&reference) {
-                Some(target) if !stack.contains(&reference) && stack.len() < MAX_DEPTH => {
-                    let mut replacement = target.clone();
-                    stack.push(reference);
-                    inline(&mut replacement, definitions, stack, unresolved);
-                    stack.pop();
-                    // Keywords beside the `$ref` (a description) win over the target's.
-                    map.remove("$ref");
-                    if let Value::Object(target) = replacement {
-                        for (key, value) in target {
-                            map.entry(key).or_insert(value);
-                        }
-                    }
+            let target = match inliner.definitions.get(&reference) {
+                Some(target) if !stack.contains(&reference) && stack.len() < MAX_DEPTH => target,
+                _ => {
+                    inliner.unresolved = true;
+                    return;
                 }
-                _ => *unresolved = true,
+            };
+            let Some(left) = inliner.budget.and_then(|left| left.checked_sub(size(target))) else {
+                // Exhausted: the caller starts again without inlining.
+                inliner.budget = None;
+                inliner.unresolved = true;
+                return;
+            };
+            inliner.budget = Some(left);
+            let mut replacement = target.clone();
+            stack.push(reference);
+            inline(&mut replacement, inliner, stack);
+            stack.pop();
+            // Keywords beside the `$ref` (a description) win over the target's.
+            map.remove("$ref");
+            if let Value::Object(target) = replacement {
+                for (key, value) in target {
+                    map.entry(key).or_insert(value);
+                }
             }
         }
         Value::Array(items) => {
             for item in items {
-                inline(item, definitions, stack, unresolved);
+                inline(item, inliner, stack);
             }
         }
         _ => {}
@@ -135,6 +170,32 @@ mod tests {
         }));
         assert_eq!(schema["properties"]["n"]["properties"]["next"]["$ref"], "#/definitions/N");
         assert!(schema.get("definitions").is_some());
+    }
+
+    #[test]
+    fn refs_that_would_inline_exponentially_are_kept_as_they_are() {
+        // D0 uses D1 twice, D1 uses D2 twice, …: 2^31 copies of D31 if all were inlined.
+        let mut defs = Map::new();
+        for level in 0..31 {
+            let next = format!("#/$defs/D{}", level + 1);
+            defs.insert(
+                format!("D{level}"),
+                json!({"type": "object", "properties": {"x": {"$ref": next}, "y": {"$ref": next}}}),
+            );
+        }
+        defs.insert("D31".to_owned(), json!({"type": "string"}));
+        let schema = of(json!({
+            "type": "object",
+            "properties": {
+                "root": {"$ref": "#/$defs/D0"},
+                "code": {"type": "string", "format": "x-custom"}
+            },
+            "$defs": defs
+        }));
+        assert_eq!(schema["properties"]["root"]["$ref"], "#/$defs/D0", "kept as it was");
+        assert!(schema.get("$defs").is_some(), "with its definitions");
+        assert!(schema["properties"]["code"].get("format").is_none(), "formats still filtered");
+        assert!(size(&schema) < 1_000);
     }
 
     #[test]

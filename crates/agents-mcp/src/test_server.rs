@@ -24,6 +24,20 @@ pub struct TestServer {
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
     /// Whether `crash` may end the process (stdio only).
     allow_crash: bool,
+    /// How `tools/list` is answered.
+    listing: Arc<Mutex<Listing>>,
+}
+
+/// How the test server answers `tools/list`.
+#[derive(Debug, Clone, Default)]
+pub enum Listing {
+    /// With the current tools.
+    #[default]
+    Answer,
+    /// Never.
+    Hang,
+    /// With a protocol error saying this.
+    Fail(String),
 }
 
 fn object(value: Value) -> Arc<JsonObject> {
@@ -123,7 +137,13 @@ impl TestServer {
             tools: Arc::new(Mutex::new(initial_tools())),
             peers: Arc::new(Mutex::new(Vec::new())),
             allow_crash,
+            listing: Arc::new(Mutex::new(Listing::Answer)),
         }
+    }
+
+    /// Sets how `tools/list` is answered from now on.
+    pub fn set_listing(&self, listing: Listing) {
+        *lock(&self.listing) = listing;
     }
 
     fn has(&self, name: &str) -> bool {
@@ -244,7 +264,12 @@ impl ServerHandler for TestServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(lock(&self.tools).clone()))
+        let listing = lock(&self.listing).clone();
+        match listing {
+            Listing::Answer => Ok(ListToolsResult::with_all_items(lock(&self.tools).clone())),
+            Listing::Hang => std::future::pending().await,
+            Listing::Fail(message) => Err(ErrorData::internal_error(message, None)),
+        }
     }
 
     async fn call_tool(

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::connection::{Service, Shared, connect};
+use crate::connection::{Service, Shared, connect, scrub_for};
 use crate::error::McpError;
 use crate::server::McpServer;
 
@@ -126,13 +126,27 @@ impl Toolset for McpToolset {
 }
 
 impl Inner {
-    /// Lists the server's tools and offers them.
+    /// Lists the server's tools (within the request timeout) and offers them.
     async fn publish(&self, peer: &Peer<RoleClient>) -> Result<(), McpError> {
         let notified = self.shared.notified();
-        let listed = peer.list_all_tools().await.map_err(|error| McpError::List {
-            server: self.id.clone(),
-            reason: error.to_string(),
-        })?;
+        let timeout = self.shared.timeout;
+        let reason = match tokio::time::timeout(timeout, peer.list_all_tools()).await {
+            Ok(Ok(listed)) => Ok(listed),
+            Ok(Err(error)) => Err(scrub_for(&self.server, &error.to_string())),
+            Err(_) => Err(format!(
+                "the server did not answer `tools/list` within {:.1} s",
+                timeout.as_secs_f64()
+            )),
+        };
+        let listed = match reason {
+            Ok(listed) => listed,
+            Err(reason) => {
+                // The calls waiting for this listing need not wait out their timeout: the
+                // tools offered stay what they were.
+                self.shared.mark_published(notified);
+                return Err(McpError::List { server: self.id.clone(), reason });
+            }
+        };
         let tools = self.function_tools(listed);
         self.shared.set_peer(Some(peer.clone()));
         if let Err(error) = self.tools.set(tools) {
@@ -216,8 +230,18 @@ impl Inner {
                     () = until_stopped(&mut stopped) => return,
                     connected = connect(&self.server, self.shared.clone()) => connected,
                 };
+                let connected = match connected {
+                    Ok(connected) => {
+                        let published = tokio::select! {
+                            () = until_stopped(&mut stopped) => return,
+                            published = self.publish(connected.peer()) => published,
+                        };
+                        Ok((connected, published))
+                    }
+                    Err(error) => Err(error),
+                };
                 match connected {
-                    Ok(connected) => match self.publish(connected.peer()).await {
+                    Ok((connected, published)) => match published {
                         Ok(()) => {
                             delay = backoff.initial;
                             let count = self.tools.get().len();
@@ -249,7 +273,16 @@ impl Inner {
                     }
                     _ = &mut ended => break,
                     () = self.shared.list_changed.notified() => {
-                        if let Err(error) = self.publish(&peer).await {
+                        let published = tokio::select! {
+                            biased;
+                            () = until_stopped(&mut stopped) => {
+                                cancel.cancel();
+                                let _ = ended.await;
+                                return;
+                            }
+                            published = self.publish(&peer) => published,
+                        };
+                        if let Err(error) = published {
                             tracing::warn!(server = %self.id, "{error}");
                         }
                     }

@@ -12,6 +12,7 @@ use agents_core::llm::{FunctionCall, RunContext, Toolset};
 use agents_core::prelude::*;
 use agents_core::testing::{FakeLlm, FakeLlmResponse};
 use agents_core::voice::{ErrorSource, SessionErrorEvent, SessionEvent};
+use agents_mcp::test_server::Listing;
 use agents_mcp::{Backoff, McpAgentExt, McpServer, McpSessionBuilderExt};
 use serde_json::json;
 use support::{HttpServer, next_event, outputs, stdio_server};
@@ -309,4 +310,57 @@ async fn debug_output_and_errors_never_show_header_values_or_url_secrets() {
     for secret in ["hunter2", "sk-secret", "sk-live-token"] {
         assert!(!error.contains(secret), "{error}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_lists_its_tools_fails_setup_within_the_timeout() {
+    let http = HttpServer::start().await;
+    http.server.set_listing(Listing::Hang);
+    let toolset = http.mcp_server().timeout(Duration::from_millis(300)).into_toolset();
+    let setup = tokio::time::timeout(Duration::from_secs(5), toolset.setup()).await;
+    let error = setup.expect("setup ends instead of hanging").unwrap_err().to_string();
+    assert!(error.contains("did not answer `tools/list` within 0.3 s"), "{error}");
+    tokio::time::timeout(Duration::from_secs(5), toolset.aclose()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_while_a_re_listing_hangs_does_not_wait_for_it() {
+    let http = HttpServer::start().await;
+    let toolset = http.mcp_server().timeout(Duration::from_secs(30)).into_toolset();
+    toolset.setup().await.unwrap();
+    http.server.set_listing(Listing::Hang);
+    let call = FunctionCall::new("c1", "add_tool", json!({"name": "weather"}).to_string());
+    let tools = toolset.tools().get();
+    let calling = tokio::spawn(async move { tools.invoke(RunContext::new(call)).await });
+    // The call's list change starts a re-listing that never ends.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::timeout(Duration::from_secs(5), toolset.aclose())
+        .await
+        .expect("aclose does not wait for the listing");
+    calling.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_errors_never_show_url_secrets_and_do_not_hold_calls_back() {
+    let http = HttpServer::start().await;
+    let url = format!("{}?key=sk-secret", http.url);
+    let toolset = McpServer::http(url.clone()).timeout(Duration::from_secs(3)).into_toolset();
+    toolset.setup().await.unwrap();
+    http.server.set_listing(Listing::Fail(format!("no listing for {url}")));
+    let tools = toolset.tools().get();
+    let call = FunctionCall::new("c1", "add_tool", json!({"name": "weather"}).to_string());
+    let started = std::time::Instant::now();
+    let output = tools.invoke(RunContext::new(call)).await.unwrap();
+    assert_eq!(output.output, "added weather");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the call waited {:?} for a listing that had failed",
+        started.elapsed()
+    );
+    toolset.aclose().await;
+    // The same listing at setup: its error is what the user sees.
+    let toolset = McpServer::http(url).timeout(Duration::from_secs(3)).into_toolset();
+    let error = toolset.setup().await.unwrap_err().to_string();
+    assert!(error.contains("could not list the tools"), "{error}");
+    assert!(!error.contains("sk-secret"), "{error}");
 }

@@ -291,10 +291,26 @@ fn start_preemptive(core: &Arc<SessionCore>, transcript: &str) {
     let Some(agent) = core.current_agent() else { return };
     let ctx = AgentContext { session: core.session(), agent: agent.clone() };
     let tools = core.offered_tools(&agent);
-    let preemptive = Preemptive::start(agent, tools, transcript.to_owned(), |request, tools| {
-        ctx.agent().hooks().llm_node(&ctx, request, tools, &ModelSettings::default())
-    });
-    core.set_preemptive(preemptive);
+    // A panic in the agent's `llm_node` must not end the recognition: the user would no
+    // longer be heard. The reply is generated at the end of the turn instead.
+    let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Preemptive::start(agent, tools, transcript.to_owned(), |request, tools| {
+            ctx.agent().hooks().llm_node(&ctx, request, tools, &ModelSettings::default())
+        })
+    }));
+    match started {
+        Ok(preemptive) => core.set_preemptive(preemptive),
+        Err(_) => core.report_error(
+            SessionErrorEvent::Other(
+                format!(
+                    "the agent `{}`'s llm_node panicked during preemptive generation",
+                    ctx.agent().id()
+                )
+                .into(),
+            ),
+            ErrorSource::Hook,
+        ),
+    }
 }
 
 async fn next_vad(vad: &mut Option<Box<dyn VadStream>>) -> Option<crate::vad::VadEvent> {

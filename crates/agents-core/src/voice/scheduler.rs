@@ -152,7 +152,8 @@ fn hand_off(core: &Arc<SessionCore>, old_agent: Option<Agent>, new_agent: Agent)
         if let Some(old_agent) = old_agent {
             let ctx = AgentContext { session: hook_core.session(), agent: old_agent.clone() };
             // Replies asked for in `on_exit` are the old agent's last words.
-            as_hook_of(old_agent.clone(), old_agent.hooks().on_exit(ctx)).await;
+            let on_exit = old_agent.hooks().on_exit(ctx);
+            run_hook(&hook_core, &old_agent, "on_exit", on_exit).await;
             hook_core.close_toolsets(&old_agent.toolsets()).await;
         }
         if let Err(error) = hook_core.setup_toolsets(&new_agent.toolsets()).await {
@@ -165,9 +166,28 @@ fn hand_off(core: &Arc<SessionCore>, old_agent: Option<Agent>, new_agent: Agent)
             );
         }
         let ctx = AgentContext { session: hook_core.session(), agent: new_agent.clone() };
-        as_hook_of(new_agent.clone(), new_agent.hooks().on_enter(ctx)).await;
+        let on_enter = new_agent.hooks().on_enter(ctx);
+        run_hook(&hook_core, &new_agent, "on_enter", on_enter).await;
     });
     core.spawn_hook(hooks);
+}
+
+/// Runs one of `agent`'s hooks; a panic in it is reported and the handoff goes on.
+async fn run_hook(
+    core: &Arc<SessionCore>,
+    agent: &Agent,
+    name: &str,
+    hook: impl std::future::Future<Output = ()>,
+) {
+    let hook = AssertUnwindSafe(as_hook_of(agent.clone(), hook)).catch_unwind();
+    if hook.await.is_err() {
+        core.report_error(
+            SessionErrorEvent::Other(
+                format!("the agent `{}`'s {name} hook panicked", agent.id()).into(),
+            ),
+            ErrorSource::Hook,
+        );
+    }
 }
 
 /// A job dropped unrun: its handle is done, and it is no longer busy.

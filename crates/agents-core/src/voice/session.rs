@@ -32,12 +32,21 @@ use super::toolsets::check_toolsets;
 use crate::agent::Agent;
 use crate::agent::AgentContext;
 use crate::audio::AudioFrame;
-use crate::llm::{AgentHandoff, ApiConnectOptions, ChatContext, ChatItem, Llm};
+use crate::llm::{AgentHandoff, ApiConnectOptions, ChatContext, ChatItem, Llm, Toolset};
 use crate::room::Room;
 use crate::stt::Stt;
 
 /// Ends a `run`'s collection when the `run` future ends, finished or dropped.
 struct RunGuard<'a>(&'a SessionCore);
+
+/// Marks the audio input done when dropped.
+struct AudioInputDone(Arc<SessionCore>);
+
+impl Drop for AudioInputDone {
+    fn drop(&mut self) {
+        self.0.audio_input_done.send_replace(true);
+    }
+}
 
 impl Drop for RunGuard<'_> {
     fn drop(&mut self) {
@@ -98,8 +107,17 @@ impl<'a> IntoFuture for StartSession<'a> {
                 audio = audio.or(room_input);
                 audio_output = audio_output.or(room_output);
             }
+            // What cannot start is refused before any toolset is set up.
+            session.check_components(audio_output.is_some())?;
+            let recognition =
+                audio.map(|(audio, clock)| session.recognition(audio, clock)).transpose()?;
             session.setup_for_start(&agent).await?;
-            session.start_now(agent, room, audio, audio_output)
+            let toolsets = agent.toolsets();
+            let started = session.start_now(agent, room, recognition, audio_output);
+            if let Err(error) = &started {
+                session.close_after_failed_start(&toolsets, error).await;
+            }
+            started
         })
     }
 }
@@ -201,23 +219,43 @@ impl AgentSession {
         StartSession { session: self, agent, room: None, audio: None, audio_output: None }
     }
 
-    fn start_now(
-        &self,
-        agent: Agent,
-        room: Option<Room>,
-        audio: Option<(BoxStream<'static, AudioFrame>, InputClock)>,
-        audio_output: Option<Arc<dyn AudioOutput>>,
-    ) -> Result<(), SessionError> {
-        let core = &self.core;
-        if let Some(invalid) = &core.invalid {
+    /// Whether the session's components can start it (with audio output or not).
+    fn check_components(&self, audio_output: bool) -> Result<(), SessionError> {
+        if let Some(invalid) = &self.core.invalid {
             return Err(SessionError::InvalidComponent(invalid.clone()));
         }
-        let recognition = audio.map(|(audio, clock)| self.recognition(audio, clock)).transpose()?;
-        if audio_output.is_some() && core.tts.is_none() {
+        if audio_output && self.core.tts.is_none() {
             return Err(SessionError::MissingComponent(
                 "a text-to-speech for audio output: AgentSession::builder().tts(...)",
             ));
         }
+        Ok(())
+    }
+
+    /// Closes what `setup_for_start` set up for a start that then failed: the agent's
+    /// toolsets, and the session's unless another start won the race (they are its now).
+    async fn close_after_failed_start(&self, toolsets: &[Arc<dyn Toolset>], error: &SessionError) {
+        let core = &self.core;
+        let running = core.current_agent().map(|agent| agent.toolsets()).unwrap_or_default();
+        let unused: Vec<Arc<dyn Toolset>> = toolsets
+            .iter()
+            .filter(|toolset| !running.iter().any(|used| Arc::ptr_eq(used, toolset)))
+            .cloned()
+            .collect();
+        core.close_toolsets(&unused).await;
+        if !matches!(error, SessionError::AlreadyStarted) {
+            core.close_toolsets(&core.tools.toolsets()).await;
+        }
+    }
+
+    fn start_now(
+        &self,
+        agent: Agent,
+        room: Option<Room>,
+        recognition: Option<Recognition>,
+        audio_output: Option<Arc<dyn AudioOutput>>,
+    ) -> Result<(), SessionError> {
+        let core = &self.core;
         let (sender, receiver) = mpsc::unbounded_channel();
         {
             let mut state = core.state();
@@ -239,8 +277,9 @@ impl AgentSession {
                 let core = Arc::clone(core);
                 state.recognition = Some(tokio::spawn(
                     async move {
+                        // However the recognition ends (a panic included), the input is done.
+                        let _done = AudioInputDone(Arc::clone(&core));
                         super::recognition::run(&core, recognition).await;
-                        core.audio_input_done.send_replace(true);
                     }
                     .in_current_span(),
                 ));
@@ -464,10 +503,10 @@ async fn finish_closing(
         if on_exit.await.is_err() {
             tracing::error!(agent = agent.id(), "the agent's on_exit panicked");
         }
-        core.close_toolsets(&agent.toolsets()).await;
     }
-    core.close_toolsets(&core.tools.toolsets()).await;
+    // The hooks first: a handoff in flight may still be setting up its agent's toolsets.
     core.shut_down_hooks().await;
+    core.close_all_toolsets().await;
     core.set_agent_state(AgentState::Listening);
     core.closed.send_replace(true);
     core.emit(SessionEvent::Close { reason: CloseReason::UserInitiated });

@@ -137,6 +137,20 @@ impl SessionCore {
         join_all(toolsets.iter().map(|toolset| toolset.aclose())).await;
     }
 
+    /// Closes every toolset that is set up (the session's, the agent's, and those of an agent
+    /// a handoff was setting up), for the end of the session.
+    pub(crate) async fn close_all_toolsets(&self) {
+        let watched = std::mem::take(&mut *lock(&self.tools.watchers));
+        let mut toolsets: Vec<Arc<dyn Toolset>> = Vec::with_capacity(watched.len());
+        for (toolset, task) in watched {
+            task.abort();
+            if !toolsets.iter().any(|known| Arc::ptr_eq(known, &toolset)) {
+                toolsets.push(toolset);
+            }
+        }
+        join_all(toolsets.iter().map(|toolset| toolset.aclose())).await;
+    }
+
     /// The tools a request of `agent` is offered now (its own and its toolsets', then the
     /// session's).
     pub(crate) fn offered_tools(&self, agent: &Agent) -> ToolSet {
