@@ -326,17 +326,7 @@ impl Room {
             Some(connect_callback::Message::Result(result)) => Ok(Self::joined(result)?),
             Some(connect_callback::Message::Error(message)) => {
                 let message = redact(&message, token);
-                let lower = message.to_ascii_lowercase();
-                let refused = [
-                    "401",
-                    "403",
-                    "unauthorized",
-                    "forbidden",
-                    "invalid token",
-                    "permission denied",
-                ]
-                .iter()
-                .any(|needle| lower.contains(needle));
+                let refused = is_refusal(&message);
                 Err(if refused {
                     ConnectError::Unauthorized { url: shown_url, message }
                 } else {
@@ -639,5 +629,41 @@ impl RoomEvents {
             }
             M::ConnectionQualityChanged(_) | M::TextStreamOpened(_) => return None,
         })
+    }
+}
+
+/// Whether the library's connect error says the server refused the token (an HTTP 401/403).
+fn is_refusal(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    // The library's HTTP errors read "client error: 401 Unauthorized - ..."; a
+    // bare "401" could be part of a port or an address.
+    [
+        " 401 ",
+        " 403 ",
+        "status 401",
+        "status 403",
+        "status: 401",
+        "status: 403",
+        "unauthorized",
+        "forbidden",
+        "invalid token",
+        "permission denied",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::is_refusal;
+
+    #[test]
+    fn a_refusal_is_the_http_status_not_any_401_in_the_text() {
+        assert!(is_refusal(
+            "engine: signal failure: client error: 401 Unauthorized - invalid token: signature"
+        ));
+        assert!(is_refusal("server responded with status 403"));
+        assert!(!is_refusal("failed to connect to ws://10.0.0.1:14010/rtc: connection refused"));
+        assert!(!is_refusal("io error on 127.0.0.1:4031: timed out"));
     }
 }
