@@ -303,6 +303,7 @@ impl Room {
         if !scheme_ok {
             return Err(ConnectError::InvalidUrl { url: shown_url });
         }
+        client::load_off_executor().await?;
         let waiter = client::Waiter::new("connect");
         let message = ffi_request::Message::Connect(proto::ConnectRequest {
             url: url.to_owned(),
