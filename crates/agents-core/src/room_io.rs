@@ -338,6 +338,7 @@ async fn link(
     stream_options.sample_rate = options.input_sample_rate;
     let mut linked: Option<String> = None;
     let mut stream: Option<AudioStream> = None;
+    let mut deaf = false;
     for participant in room.remote_participants().into_values() {
         if linked.is_none() && options.links(&participant) {
             linked = Some(participant.identity().to_owned());
@@ -357,7 +358,9 @@ async fn link(
                     if linked.is_none() && options.links(&participant) =>
                 {
                     linked = Some(participant.identity().to_owned());
-                    stream = open(&participant, stream_options);
+                    if !deaf {
+                        stream = open(&participant, stream_options);
+                    }
                 }
                 Some(RoomEvent::ParticipantDisconnected { identity, .. })
                     if linked.as_deref() == Some(identity.as_str()) =>
@@ -376,7 +379,10 @@ async fn link(
             frame = frame => match frame.map(to_core) {
                 Some(Ok(frame)) => {
                     if frames.send(frame).await.is_err() {
-                        return; // the session's input ended
+                        // The session does not listen (it has no speech-to-text, or its
+                        // input ended): the participant stays linked, unheard.
+                        deaf = true;
+                        stream = None;
                     }
                 }
                 Some(Err(error)) => tracing::warn!("a microphone frame was dropped: {error}"),
