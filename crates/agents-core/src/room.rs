@@ -26,6 +26,17 @@ struct RoomInner {
     audio: Mutex<RoomAudio>,
     /// Tasks serving the room (room IO), aborted when the last clone is dropped.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Where room IO, once attached, plugs in the audio this room gave its session.
+    #[cfg(feature = "rtc")]
+    plug: Mutex<Option<RoomIoPlug>>,
+}
+
+/// The far ends of the audio a room gives its session before room IO is attached: the
+/// sender feeding the session's input, and the output that forwards once plugged.
+#[cfg(feature = "rtc")]
+pub(crate) struct RoomIoPlug {
+    pub(crate) frames: tokio::sync::mpsc::Sender<AudioFrame>,
+    pub(crate) output: Arc<crate::room_io::DeferredOutput>,
 }
 
 impl Drop for RoomInner {
@@ -58,6 +69,8 @@ impl Room {
                 session: watch::Sender::new(None),
                 audio: Mutex::new(RoomAudio::default()),
                 tasks: Mutex::new(Vec::new()),
+                #[cfg(feature = "rtc")]
+                plug: Mutex::new(None),
             }),
         }
     }
@@ -130,6 +143,32 @@ impl Room {
     #[cfg(feature = "rtc")]
     pub(crate) fn session_receiver(&self) -> watch::Receiver<Option<AgentSession>> {
         self.inner.session.subscribe()
+    }
+
+    /// Gives the room the audio room IO plugs into later: an input fed by a channel and an
+    /// output forwarding once plugged (unless it has audio of its own already). A session
+    /// started in the room before room IO is attached hears and speaks once it is.
+    #[cfg(feature = "rtc")]
+    pub(crate) fn prepare_room_io(&self) {
+        let mut audio = self.inner.audio.lock().unwrap_or_else(PoisonError::into_inner);
+        if audio.input.is_some() || audio.output.is_some() {
+            return;
+        }
+        let (frames, mut receiver) = tokio::sync::mpsc::channel(64);
+        let input =
+            futures::StreamExt::boxed(futures::stream::poll_fn(move |cx| receiver.poll_recv(cx)));
+        let output = Arc::new(crate::room_io::DeferredOutput::default());
+        audio.input = Some((input, InputClock::Wall));
+        audio.output = Some(output.clone());
+        *self.inner.plug.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(RoomIoPlug { frames, output });
+    }
+
+    /// The audio ends given by [`prepare_room_io`](Self::prepare_room_io), for room IO to plug
+    /// into (once).
+    #[cfg(feature = "rtc")]
+    pub(crate) fn take_room_io_plug(&self) -> Option<RoomIoPlug> {
+        self.inner.plug.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
     pub(crate) fn attach_session(&self, session: AgentSession) {

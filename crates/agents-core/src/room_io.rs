@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures::StreamExt as _;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use agents_rtc::{
@@ -122,6 +121,28 @@ pub async fn room_io(
             options.input_sample_rate, options.output_sample_rate
         )));
     }
+    let session_room = Room::local(room.name());
+    session_room.prepare_room_io();
+    attach(&session_room, room, events, options).await?;
+    Ok(session_room)
+}
+
+/// Attaches room IO to `session_room` (prepared with `prepare_room_io`): publishes the
+/// agent's voice track, plugs it into the output the room gave its session, feeds the linked
+/// participant's microphone into the session's input, and mirrors the session found in
+/// `session_room` (started before or after) in the LiveKit room.
+pub(crate) async fn attach(
+    session_room: &Room,
+    room: agents_rtc::Room,
+    events: RoomEvents,
+    options: RoomOptions,
+) -> Result<(), RoomIoError> {
+    if options.input_sample_rate == 0 || options.output_sample_rate == 0 {
+        return Err(RoomIoError::InvalidOptions(format!(
+            "input {} Hz, output {} Hz: sample rates must be above 0 (e.g. 24000)",
+            options.input_sample_rate, options.output_sample_rate
+        )));
+    }
     let source = AudioSource::new(options.output_sample_rate, 1, AudioSourceOptions::default())
         .map_err(RoomIoError::Publish)?;
     let track = LocalAudioTrack::create_audio_track(&options.output_track_name, &source)
@@ -129,18 +150,64 @@ pub async fn room_io(
     let mut publish = TrackPublishOptions::default();
     publish.source = TrackSource::Microphone;
     room.local_participant().publish_track(&track, publish).await.map_err(RoomIoError::Publish)?;
-    let output = Arc::new(RoomAudioOutput::new(source, track));
+    let output: Arc<dyn AudioOutput> = Arc::new(RoomAudioOutput::new(source, track));
+    let Some(plug) = session_room.take_room_io_plug() else {
+        return Err(RoomIoError::InvalidOptions(format!(
+            "room {:?} already has room IO, or audio of its own",
+            session_room.name()
+        )));
+    };
+    plug.output.plug(output);
 
-    let (frames, input) = mpsc::channel(64);
-    let input = tokio_stream_from(input);
-    let session_room = Room::local_with_audio(room.name(), Some(input), Some(output));
     let sessions = session_room.session_receiver();
     // Registered before the session starts, so no chat message is missed.
     let chat = room.register_text_stream_handler(TOPIC_CHAT).map_err(RoomIoError::Publish)?;
     session_room.own_task(tokio::spawn(publish_session(room.clone(), sessions.clone())));
     session_room.own_task(tokio::spawn(chat_input(sessions.clone(), chat)));
-    session_room.own_task(tokio::spawn(link(room, events, options, frames, sessions)));
-    Ok(session_room)
+    session_room.own_task(tokio::spawn(link(room, events, options, plug.frames, sessions)));
+    Ok(())
+}
+
+/// The output a room gives its session before room IO is attached: it drops the agent's
+/// audio (no one is in the room to hear it) until room IO plugs its voice track in, then
+/// forwards to it.
+#[derive(Default)]
+pub(crate) struct DeferredOutput {
+    target: std::sync::OnceLock<Arc<dyn AudioOutput>>,
+}
+
+impl DeferredOutput {
+    fn plug(&self, output: Arc<dyn AudioOutput>) {
+        let _ = self.target.set(output);
+    }
+}
+
+#[async_trait]
+impl AudioOutput for DeferredOutput {
+    async fn capture_frame(&self, frame: AudioFrame) {
+        if let Some(target) = self.target.get() {
+            target.capture_frame(frame).await;
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(target) = self.target.get() {
+            target.flush();
+        }
+    }
+
+    fn clear_buffer(&self) {
+        if let Some(target) = self.target.get() {
+            target.clear_buffer();
+        }
+    }
+
+    async fn wait_for_playout(&self) -> PlaybackFinished {
+        match self.target.get() {
+            Some(target) => target.wait_for_playout().await,
+            None => PlaybackFinished::new(Duration::ZERO, false),
+        }
+    }
 }
 
 /// The text stream topic of transcriptions (the user's and the agent's).
@@ -259,12 +326,6 @@ async fn send_transcription(
     }
 }
 
-fn tokio_stream_from(
-    mut receiver: mpsc::Receiver<AudioFrame>,
-) -> futures::stream::BoxStream<'static, AudioFrame> {
-    futures::stream::poll_fn(move |cx| receiver.poll_recv(cx)).boxed()
-}
-
 /// Links the participant, forwards its microphone, and closes the session when it leaves.
 async fn link(
     room: agents_rtc::Room,
@@ -277,6 +338,7 @@ async fn link(
     stream_options.sample_rate = options.input_sample_rate;
     let mut linked: Option<String> = None;
     let mut stream: Option<AudioStream> = None;
+    let mut deaf = false;
     for participant in room.remote_participants().into_values() {
         if linked.is_none() && options.links(&participant) {
             linked = Some(participant.identity().to_owned());
@@ -296,7 +358,9 @@ async fn link(
                     if linked.is_none() && options.links(&participant) =>
                 {
                     linked = Some(participant.identity().to_owned());
-                    stream = open(&participant, stream_options);
+                    if !deaf {
+                        stream = open(&participant, stream_options);
+                    }
                 }
                 Some(RoomEvent::ParticipantDisconnected { identity, .. })
                     if linked.as_deref() == Some(identity.as_str()) =>
@@ -315,7 +379,10 @@ async fn link(
             frame = frame => match frame.map(to_core) {
                 Some(Ok(frame)) => {
                     if frames.send(frame).await.is_err() {
-                        return; // the session's input ended
+                        // The session does not listen (it has no speech-to-text, or its
+                        // input ended): the participant stays linked, unheard.
+                        deaf = true;
+                        stream = None;
                     }
                 }
                 Some(Err(error)) => tracing::warn!("a microphone frame was dropped: {error}"),

@@ -43,6 +43,20 @@ pub(crate) fn library() -> Result<&'static Library, RtcError> {
     open(&path)
 }
 
+/// Loads the library (first use) on a blocking thread: finding it may run `python3` and
+/// `dlopen` reads a large file, neither of which may block the async executor.
+pub(crate) async fn load_off_executor() -> Result<(), RtcError> {
+    if Library::get().is_some() {
+        return Ok(());
+    }
+    match tokio::task::spawn_blocking(|| library().map(|_| ())).await {
+        Ok(loaded) => loaded,
+        Err(error) => Err(RtcError::Fatal {
+            message: format!("loading the library on a blocking thread failed: {error}"),
+        }),
+    }
+}
+
 /// Sends a request that is answered at once.
 pub(crate) fn request(
     name: &'static str,

@@ -272,16 +272,19 @@ impl TextStreamReader {
     /// The next chunk as it arrives; `Ok(None)` at the end of the stream.
     pub async fn next_chunk(&mut self) -> Result<Option<String>, RtcError> {
         if self.chunks.is_none() {
+            // The route exists before the request, so no chunk is missed; it goes again when
+            // the request fails (no chunk will come, and the next call asks again).
             let (sender, chunks) = mpsc::unbounded_channel();
             dispatch::dispatcher().register_text_reader(self.handle.id, sender);
-            self.chunks = Some(chunks);
             let message = ffi_request::Message::TextReadIncremental(
                 proto::TextStreamReaderReadIncrementalRequest { reader_handle: self.handle.id },
             );
-            match client::request("text_read_incremental", message)? {
-                ffi_response::Message::TextReadIncremental(_) => {}
-                _ => return Err(unexpected("text_read_incremental")),
+            let reply = client::request("text_read_incremental", message);
+            if !matches!(reply, Ok(ffi_response::Message::TextReadIncremental(_))) {
+                dispatch::dispatcher().unregister_text_reader(self.handle.id);
+                return Err(reply.err().unwrap_or_else(|| unexpected("text_read_incremental")));
             }
+            self.chunks = Some(chunks);
         }
         let Some(chunks) = self.chunks.as_mut() else { return Ok(None) };
         match chunks.recv().await.and_then(|event| event.detail) {

@@ -38,8 +38,15 @@ struct Routes {
     rooms: HashMap<u64, RoomRoute>,
     audio_streams: HashMap<u64, mpsc::UnboundedSender<AudioStreamEvent>>,
     text_readers: HashMap<u64, mpsc::UnboundedSender<TextStreamReaderEvent>>,
+    /// Values kept alive until the callback of their async id arrives (a room's handle until
+    /// the library has answered its disconnect).
+    parked: HashMap<u64, Box<dyn std::any::Any + Send>>,
     fatal: Option<String>,
 }
+
+/// The callback of a connect nobody waits for any more (it timed out or was cancelled): the
+/// library joined a room for no one, which must be left.
+pub(crate) struct OrphanedConnect(pub(crate) crate::proto::ConnectCallback);
 
 struct RoomRoute {
     events: mpsc::UnboundedSender<RoomMessage>,
@@ -104,6 +111,23 @@ impl Dispatcher {
     /// Forgets the waiter for `async_id` (its request failed, or its future was dropped).
     pub(crate) fn cancel_waiter(&self, async_id: u64) {
         self.lock().waiters.remove(&async_id);
+    }
+
+    /// Keeps `value` until the callback of `async_id` arrives (or the library panics).
+    pub(crate) fn park(&self, async_id: u64, value: Box<dyn std::any::Any + Send>) {
+        let mut routes = self.lock();
+        if routes.fatal.is_some() {
+            drop(routes);
+            drop(value);
+            return;
+        }
+        routes.parked.insert(async_id, value);
+    }
+
+    /// Drops what was parked under `async_id` (its callback will not come).
+    pub(crate) fn unpark(&self, async_id: u64) {
+        let parked = self.lock().parked.remove(&async_id);
+        drop(parked);
     }
 
     /// Routes the events of room `handle` to `events`.
@@ -181,7 +205,11 @@ impl Dispatcher {
         let undelivered = self.route(message);
         // Dropped after the lock is released: dropping releases handles, and the library may
         // answer a release with another event on this thread.
-        drop(undelivered);
+        if let Some(undelivered) = undelivered
+            && let Ok(orphan) = undelivered.downcast::<OrphanedConnect>()
+        {
+            crate::room::leave_orphaned(orphan.0);
+        }
     }
 
     fn route(&self, message: ffi_event::Message) -> Undelivered {
@@ -208,8 +236,15 @@ impl Dispatcher {
         if let Some(async_id) = async_id {
             return match routes.waiters.remove(&async_id) {
                 // A dropped receiver hands the message back.
-                Some(waiter) => waiter.send(Ok(message)).err().and_then(keep),
-                None => keep(message),
+                Some(waiter) => match waiter.send(Ok(message)) {
+                    Ok(()) => None,
+                    Err(Ok(M::Connect(callback))) => keep(OrphanedConnect(callback)),
+                    Err(other) => keep(other),
+                },
+                None => match message {
+                    M::Connect(callback) => keep(OrphanedConnect(callback)),
+                    message => keep((message, routes.parked.remove(&async_id))),
+                },
             };
         }
         match message {
@@ -254,8 +289,9 @@ impl Dispatcher {
                 // Their streams end: the senders are dropped (outside the lock, with the rest).
                 let streams = std::mem::take(&mut routes.audio_streams);
                 let readers = std::mem::take(&mut routes.text_readers);
+                let parked = std::mem::take(&mut routes.parked);
                 routes.fatal = Some(message);
-                keep((rooms, streams, readers))
+                keep((rooms, streams, readers, parked))
             }
             other => keep(other),
         }
@@ -300,6 +336,40 @@ mod tests {
                 track: proto::OwnedTrack { handle: handle(id), info: proto::TrackInfo::default() },
             }),
         )
+    }
+
+    #[test]
+    fn a_parked_handle_lives_until_the_callback_of_its_async_id() {
+        struct Flag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let dispatcher = Dispatcher::default();
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        dispatcher.park(41, Box::new(Flag(dropped.clone())));
+        dispatcher.on_event(&bytes(ffi_event::Message::Disconnect(proto::DisconnectCallback {
+            async_id: 40,
+        })));
+        assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst), "released too early");
+        dispatcher.on_event(&bytes(ffi_event::Message::Disconnect(proto::DisconnectCallback {
+            async_id: 41,
+        })));
+        assert!(dropped.load(std::sync::atomic::Ordering::SeqCst), "kept after its callback");
+    }
+
+    #[test]
+    fn a_connect_callback_nobody_waits_for_is_an_orphan_to_leave() {
+        let dispatcher = Dispatcher::default();
+        let orphan = dispatcher.route(ffi_event::Message::Connect(proto::ConnectCallback {
+            async_id: 9,
+            message: Some(proto::connect_callback::Message::Error("late".into())),
+        }));
+        match orphan.map(|orphan| orphan.downcast::<OrphanedConnect>()) {
+            Some(Ok(orphan)) => assert_eq!(orphan.0.async_id, 9),
+            _ => panic!("a late connect callback must be left, not dropped"),
+        }
     }
 
     #[tokio::test]

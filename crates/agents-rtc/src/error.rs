@@ -134,22 +134,36 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 fn redact_query(tail: &str) -> String {
     // An `access_token` in the query is a secret too.
-    match tail.find("access_token=") {
-        Some(start) => {
-            let value = start + "access_token=".len();
-            let end = tail[value..].find('&').map_or(tail.len(), |i| value + i);
-            format!("{}***{}", &tail[..value], &tail[end..])
-        }
-        None => tail.to_owned(),
-    }
+    redact_access_tokens(tail, &['&', '#'])
 }
 
-/// `message` with every occurrence of `secret` replaced.
-pub(crate) fn redact(message: &str, secret: &str) -> String {
-    if secret.len() < 8 {
-        return message.to_owned();
+/// `text` with the value of every `access_token=` replaced; a value ends at one of `ends` or
+/// at the end.
+fn redact_access_tokens(text: &str, ends: &[char]) -> String {
+    const KEY: &str = "access_token=";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(KEY) {
+        let value = start + KEY.len();
+        let end = rest[value..].find(ends).map_or(rest.len(), |i| value + i);
+        out.push_str(&rest[..value]);
+        out.push_str("***");
+        rest = &rest[end..];
     }
-    message.replace(secret, "<redacted>")
+    out.push_str(rest);
+    out
+}
+
+/// `message` (the library's error text) with every occurrence of `secret`, the passwords of
+/// the URLs in it and every `access_token=` value replaced.
+pub(crate) fn redact(message: &str, secret: &str) -> String {
+    let message =
+        if secret.len() < 8 { message.to_owned() } else { message.replace(secret, "<redacted>") };
+    let words: Vec<String> = message
+        .split(' ')
+        .map(|word| if word.contains("://") { redact_url(word) } else { word.to_owned() })
+        .collect();
+    redact_access_tokens(&words.join(" "), &['&', '#', ' ', '"', '\'', ')', ',', '\n'])
 }
 
 #[cfg(test)]
@@ -166,5 +180,21 @@ mod tests {
         );
         assert_eq!(redact_url("ws://h/rtc?access_token=abc"), "ws://h/rtc?access_token=***");
         assert_eq!(redact("token eyJhbGciOi in it", "eyJhbGciOi"), "token <redacted> in it");
+        assert_eq!(
+            redact_url("ws://h/rtc?access_token=a&access_token=b"),
+            "ws://h/rtc?access_token=***&access_token=***"
+        );
+    }
+
+    #[test]
+    fn library_messages_lose_url_passwords_and_access_tokens() {
+        assert_eq!(
+            redact("failed to connect to wss://u:pw@host:7880/rtc?x=1: refused", "long-token"),
+            "failed to connect to wss://u:***@host:7880/rtc?x=1: refused"
+        );
+        assert_eq!(
+            redact("GET /rtc?access_token=abc.def&auto=1 failed (access_token=xyz)", "zzzzzzzzzz"),
+            "GET /rtc?access_token=***&auto=1 failed (access_token=***)"
+        );
     }
 }

@@ -303,6 +303,7 @@ impl Room {
         if !scheme_ok {
             return Err(ConnectError::InvalidUrl { url: shown_url });
         }
+        client::load_off_executor().await?;
         let waiter = client::Waiter::new("connect");
         let message = ffi_request::Message::Connect(proto::ConnectRequest {
             url: url.to_owned(),
@@ -316,7 +317,7 @@ impl Room {
         }
         let reply = match tokio::time::timeout(options.timeout, waiter.wait()).await {
             Ok(reply) => reply?,
-            // The waiter is gone: a late answer drops its room handle, which leaves the room.
+            // The waiter is gone: a late answer leaves the room (`leave_orphaned`).
             Err(_) => return Err(ConnectError::Timeout { url: shown_url, after: options.timeout }),
         };
         let ffi_event::Message::Connect(callback) = reply else {
@@ -326,17 +327,7 @@ impl Room {
             Some(connect_callback::Message::Result(result)) => Ok(Self::joined(result)?),
             Some(connect_callback::Message::Error(message)) => {
                 let message = redact(&message, token);
-                let lower = message.to_ascii_lowercase();
-                let refused = [
-                    "401",
-                    "403",
-                    "unauthorized",
-                    "forbidden",
-                    "invalid token",
-                    "permission denied",
-                ]
-                .iter()
-                .any(|needle| lower.contains(needle));
+                let refused = is_refusal(&message);
                 Err(if refused {
                     ConnectError::Unauthorized { url: shown_url, message }
                 } else {
@@ -448,17 +439,43 @@ impl Room {
 
 impl Drop for RoomInner {
     fn drop(&mut self) {
-        if !self.disconnected.load(std::sync::atomic::Ordering::Acquire) {
-            // Leave without waiting for the answer (nobody is left to read it).
-            let message = ffi_request::Message::Disconnect(proto::DisconnectRequest {
-                room_handle: self.handle.id,
-                request_async_id: Some(dispatch::next_async_id()),
-                reason: Some(proto::DisconnectReason::ClientInitiated as i32),
-            });
-            let _ = client::request("disconnect", message);
-        }
         dispatch::dispatcher().unregister_room(self.handle.id);
+        let handle = std::mem::take(&mut self.handle);
+        if !self.disconnected.load(std::sync::atomic::Ordering::Acquire) {
+            leave_without_waiting(handle);
+        }
     }
+}
+
+/// Leaves room `handle` without waiting for the answer: the handle is kept (in the
+/// dispatcher, under the disconnect's async id) until the library answers, as its disconnect
+/// still looks the room up by handle.
+fn leave_without_waiting(handle: FfiOwnedHandle) {
+    let async_id = dispatch::next_async_id();
+    let message = ffi_request::Message::Disconnect(proto::DisconnectRequest {
+        room_handle: handle.id,
+        request_async_id: Some(async_id),
+        reason: Some(proto::DisconnectReason::ClientInitiated as i32),
+    });
+    // Parked before the request: the answer may come before `request` returns.
+    dispatch::dispatcher().park(async_id, Box::new(handle));
+    if client::request("disconnect", message).is_err() {
+        // No answer will come: release the handle now.
+        dispatch::dispatcher().unpark(async_id);
+    }
+}
+
+/// Leaves the room a connect nobody waits for any more joined (it timed out or was
+/// cancelled): the library waits for `ReadyForRoomEvent` before anything else, then the room
+/// is left. Called outside the dispatcher's lock.
+pub(crate) fn leave_orphaned(callback: proto::ConnectCallback) {
+    let Some(connect_callback::Message::Result(result)) = callback.message else { return };
+    let handle = result.room.handle;
+    let message = ffi_request::Message::ReadyForRoomEvent(proto::ReadyForRoomEventRequest {
+        room_handle: handle.id,
+    });
+    let _ = client::request("ready_for_room_event", message);
+    leave_without_waiting(handle);
 }
 
 impl RoomEvents {
@@ -613,5 +630,41 @@ impl RoomEvents {
             }
             M::ConnectionQualityChanged(_) | M::TextStreamOpened(_) => return None,
         })
+    }
+}
+
+/// Whether the library's connect error says the server refused the token (an HTTP 401/403).
+fn is_refusal(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    // The library's HTTP errors read "client error: 401 Unauthorized - ..."; a
+    // bare "401" could be part of a port or an address.
+    [
+        " 401 ",
+        " 403 ",
+        "status 401",
+        "status 403",
+        "status: 401",
+        "status: 403",
+        "unauthorized",
+        "forbidden",
+        "invalid token",
+        "permission denied",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::is_refusal;
+
+    #[test]
+    fn a_refusal_is_the_http_status_not_any_401_in_the_text() {
+        assert!(is_refusal(
+            "engine: signal failure: client error: 401 Unauthorized - invalid token: signature"
+        ));
+        assert!(is_refusal("server responded with status 403"));
+        assert!(!is_refusal("failed to connect to ws://10.0.0.1:14010/rtc: connection refused"));
+        assert!(!is_refusal("io error on 127.0.0.1:4031: timed out"));
     }
 }

@@ -106,19 +106,17 @@ impl Library {
             (initialize, request, drop_handle)
         };
         let loaded = Library { request, drop_handle, path: path.to_path_buf(), _library: library };
-        // Two threads may race here: only the winner's copy is initialised; the loser's
-        // `dlopen` reference is dropped again (the library stays mapped by the winner's).
-        let mut won = false;
+        // Two threads may race here: only the winner's copy is stored, and initialised before
+        // any other thread can see it (`get_or_init` blocks them until it returns); the
+        // loser's `dlopen` reference is dropped again (the library stays mapped by the
+        // winner's).
         let library = LIBRARY.get_or_init(|| {
-            won = true;
+            // SAFETY: called once per process (inside the `OnceLock`'s initialiser), with a
+            // callback of the declared signature that never unwinds (`on_event` catches
+            // panics) and two NUL-terminated static strings, which the library copies.
+            unsafe { initialize(on_event, false, SDK.as_ptr(), SDK_VERSION.as_ptr()) };
             loaded
         });
-        if won {
-            // SAFETY: called once per process (guarded by the `OnceLock`), with a callback
-            // of the declared signature that never unwinds (`on_event` catches panics) and
-            // two NUL-terminated static strings, which the library copies.
-            unsafe { initialize(on_event, false, SDK.as_ptr(), SDK_VERSION.as_ptr()) };
-        }
         Ok(library)
     }
 }

@@ -103,9 +103,16 @@ impl<'a> IntoFuture for StartSession<'a> {
             let Self { session, agent, room, audio, mut audio_output } = self;
             let mut audio = audio.map(|audio| (audio, InputClock::Wall));
             if let Some(room) = &room {
+                // The room's audio, for what the session can use: a text-only session in a
+                // LiveKit room neither hears nor speaks (as in Python), where audio given with
+                // `.audio(..)` needs its speech-to-text.
                 let (room_input, room_output) = room.take_audio();
-                audio = audio.or(room_input);
-                audio_output = audio_output.or(room_output);
+                if session.core.stt.is_some() {
+                    audio = audio.or(room_input);
+                }
+                if session.core.tts.is_some() {
+                    audio_output = audio_output.or(room_output);
+                }
             }
             // What cannot start is refused before any toolset is set up.
             session.check_components(audio_output.is_some())?;

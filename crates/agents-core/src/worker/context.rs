@@ -102,9 +102,9 @@ struct ContextInner {
     room: Room,
     process: Arc<JobProcess>,
     connected: AtomicBool,
-    /// The LiveKit room joined by [`JobContext::connect`], and the room IO built on it.
+    /// The LiveKit room joined by [`JobContext::connect`] (room IO is attached to `room`).
     #[cfg(feature = "rtc")]
-    rtc: tokio::sync::OnceCell<(agents_rtc::Room, Room)>,
+    rtc: tokio::sync::OnceCell<agents_rtc::Room>,
     shutdown: watch::Sender<Option<String>>,
     shutdown_callbacks: Mutex<Vec<ShutdownCallback>>,
     log_fields: Mutex<Vec<(String, String)>>,
@@ -137,6 +137,12 @@ impl JobContext {
             room = %room.name(),
             fields = tracing::field::Empty,
         );
+        // A session started in the room before `connect` (Python's order) gets audio that
+        // room IO plugs into when it connects.
+        #[cfg(feature = "rtc")]
+        if credentials.is_some() {
+            room.prepare_room_io();
+        }
         Self {
             inner: Arc::new(ContextInner {
                 job,
@@ -173,11 +179,13 @@ impl JobContext {
     /// The room the job runs in (Python's `ctx.room`): `console-room` in the console. Start
     /// the agent session in it with `session.start(agent).room(ctx.room())`.
     pub fn room(&self) -> &Room {
-        #[cfg(feature = "rtc")]
-        if let Some((_, room)) = self.inner.rtc.get() {
-            return room;
-        }
         &self.inner.room
+    }
+
+    /// The LiveKit room joined by [`connect`](Self::connect), if it was.
+    #[cfg(feature = "rtc")]
+    pub(crate) fn rtc_room(&self) -> Option<&agents_rtc::Room> {
+        self.inner.rtc.get()
     }
 
     /// The process the job runs in, with what its setup function prepared (Python's
@@ -188,10 +196,10 @@ impl JobContext {
 
     /// Connects to the room (Python's `await ctx.connect()`). Local rooms, such as the
     /// console's, are connected at once. A dispatched job (with the `rtc` feature) joins its
-    /// LiveKit room with the server's URL and token and sets up room IO
-    /// ([`room_io`](crate::room_io::room_io), linking the job's participant if it has one):
-    /// from then on [`room`](Self::room) is that room, and a session started in it with
-    /// `.room(ctx.room())` talks with the room's user. Connecting again does nothing.
+    /// LiveKit room with the server's URL and token and attaches room IO
+    /// ([`room_io`](crate::room_io::room_io), linking the job's participant if it has one) to
+    /// [`room`](Self::room): a session started in it with `.room(ctx.room())`, before or
+    /// after connecting, talks with the room's user. Connecting again does nothing.
     ///
     /// # Errors
     ///
@@ -213,10 +221,18 @@ impl JobContext {
                     .map_err(|error| JobError::RoomConnectFailed(Arc::new(error)))?;
                     let mut options = crate::room_io::RoomOptions::default();
                     options.participant_identity.clone_from(&job.participant_identity);
-                    let room = crate::room_io::room_io(rtc.clone(), events, options)
-                        .await
-                        .map_err(|error| JobError::RoomConnectFailed(Arc::new(error)))?;
-                    Ok::<_, JobError>((rtc, room))
+                    let attached =
+                        crate::room_io::attach(&self.inner.room, rtc.clone(), events, options)
+                            .await;
+                    if let Err(error) = attached {
+                        let _ = tokio::time::timeout(
+                            std::time::Duration::from_secs(10),
+                            rtc.disconnect(),
+                        )
+                        .await;
+                        return Err(JobError::RoomConnectFailed(Arc::new(error)));
+                    }
+                    Ok::<_, JobError>(rtc)
                 })
                 .await?;
         }
@@ -314,6 +330,7 @@ mod rtc_tests {
     use livekit_api::access_token::{AccessToken, VideoGrants};
 
     use super::*;
+    use crate::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad, silence, tone};
 
     const SECRET: &str = "secret-secret-secret-secret-secret";
 
@@ -406,31 +423,75 @@ mod rtc_tests {
                         Arc::new(JobProcess::new()),
                         Some(credentials),
                     );
+                    // Python's order: the session starts in ctx.room() before connect.
+                    let session = crate::voice::AgentSession::builder()
+                        .llm(FakeLlm::new().on_input("Hello.", FakeLlmResponse::text("Hi there!")))
+                        .stt(Arc::new(FakeStt::new(["Hello."])))
+                        .tts(Arc::new(
+                            FakeTts::new().with_char_duration(std::time::Duration::from_millis(40)),
+                        ))
+                        .vad(Arc::new(FakeVad::new()))
+                        .min_endpointing_delay(std::time::Duration::from_millis(200))
+                        .build();
+                    session
+                        .start(crate::agent::Agent::new("You are friendly."))
+                        .room(ctx.room())
+                        .await
+                        .unwrap();
                     ctx.connect().await.unwrap();
                     ctx.connect().await.unwrap(); // a second connect joins nothing more
                     assert!(ctx.is_connected());
+                    // One room for the job: the session is found in it.
+                    assert!(ctx.room().agent_session().is_some());
+                    assert!(local.agent_session().is_some());
                     let joined = user
                         .wait_participant("agent", std::time::Duration::from_secs(20))
                         .await
                         .unwrap();
                     assert_eq!(joined.identity, "agent");
-                    // room IO published the agent's voice track.
-                    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-                    while !user
-                        .participant_updates()
-                        .iter()
-                        .any(|p| p.identity == "agent" && !p.tracks.is_empty())
-                    {
-                        assert!(tokio::time::Instant::now() < deadline, "no voice track");
-                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    }
-                    // The room is room IO's (the local one has no audio to give a session).
-                    let (input, output) = ctx.room().take_audio();
-                    assert!(input.is_some() && output.is_some());
-                    assert!(local.take_audio().0.is_none());
+                    let wait = std::time::Duration::from_secs(30);
+                    let rate = 16_000;
+                    let speech: Vec<i16> = tone(std::time::Duration::from_millis(700), 300.0, rate)
+                        .into_iter()
+                        .chain(silence(std::time::Duration::from_millis(1_500), rate))
+                        .flat_map(|frame| frame.data().to_vec())
+                        .collect();
+                    user.publish_pcm(&speech, rate).await.unwrap();
+                    // The session hears the user and the user hears the agent's voice.
+                    user.wait_text_stream("lk.transcription", |s| s.text == "Hello.", wait)
+                        .await
+                        .unwrap();
+                    let voice = user
+                        .wait_captured("agent", std::time::Duration::from_millis(300), wait)
+                        .await
+                        .unwrap();
+                    let peak = voice.iter().map(|&s| i32::from(s).abs()).max().unwrap_or(0);
+                    assert!(peak > 1_000, "the agent's audio is silent (peak {peak})");
+                    // The agent's state follows the session started before connect.
+                    assert!(
+                        user.attribute_history("agent", "lk.agent.state")
+                            .iter()
+                            .any(|state| state == "speaking" || state == "listening")
+                    );
                     let joins =
                         server.rtc().connections().iter().filter(|c| c.identity == "agent").count();
                     assert_eq!(joins, 1);
+                    // The job's end closes the session and leaves the LiveKit room.
+                    let entrypoint: Arc<super::super::entrypoint::EntrypointFn> =
+                        Arc::new(|_ctx| Box::pin(std::future::pending()));
+                    let job = super::super::job::RunningJob::spawn(&entrypoint, ctx.clone());
+                    job.shutdown("test").await;
+                    assert!(session.is_closed());
+                    let deadline = tokio::time::Instant::now() + wait;
+                    while server
+                        .rtc()
+                        .participants("demo")
+                        .iter()
+                        .any(|participant| participant.identity == "agent")
+                    {
+                        assert!(tokio::time::Instant::now() < deadline, "the agent stayed");
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
                 });
             })
             .unwrap();

@@ -17,6 +17,10 @@ const SHUTDOWN_CALLBACKS_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the agent session may take to close (its `on_session_end`, its tasks).
 const SESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long leaving the LiveKit room may take.
+#[cfg(feature = "rtc")]
+const ROOM_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long a cancelled entrypoint may take to stop.
 const ENTRYPOINT_CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -69,7 +73,7 @@ impl RunningJob {
     }
 
     /// Ends the job: cancels the entrypoint if it still runs, closes the agent session in the
-    /// room (if any, and not closed yet), then runs the shutdown callbacks with `reason`,
+    /// room (if any, and not closed yet), leaves the LiveKit room (if it was joined), then runs the shutdown callbacks with `reason`,
     /// concurrently.
     pub(crate) async fn shutdown(mut self, reason: &str) {
         if let Some(task) = self.task.take() {
@@ -95,6 +99,20 @@ impl RunningJob {
                 parent: self.ctx.span(),
                 "the agent session did not close within {SESSION_CLOSE_TIMEOUT:?}"
             );
+        }
+        #[cfg(feature = "rtc")]
+        if let Some(rtc) = self.ctx.rtc_room() {
+            match tokio::time::timeout(ROOM_DISCONNECT_TIMEOUT, rtc.disconnect()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(
+                    parent: self.ctx.span(),
+                    "leaving the LiveKit room failed: {error}"
+                ),
+                Err(_) => tracing::warn!(
+                    parent: self.ctx.span(),
+                    "the LiveKit room was not left within {ROOM_DISCONNECT_TIMEOUT:?}"
+                ),
+            }
         }
         let span = self.ctx.span().clone();
         let mut callbacks: JoinSet<()> = JoinSet::new();
