@@ -119,3 +119,43 @@ async fn a_killed_host_fails_its_jobs_only_and_is_replaced() {
     assert!(ids.iter().chain([&id]).all(|id| server.agent().job(id).is_some()));
     assert!(server.violations().is_empty(), "{:?}", server.violations());
 }
+
+/// User code printing to stdout (the seed's `print_to_console`) in a job host: the job's
+/// statuses still reach the worker (they travel on a channel of their own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_whose_jobs_print_to_stdout_still_reports_them() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let url = server.url();
+    let mut child = Command::new(PROGRAM)
+        .args(["dev", "--job-hosts", "1", "--port", "0"])
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", &url)
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
+        .env("LIVEKIT_LOG_LEVEL", "warn")
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("CONSOLE_AGENT_PRINT", "printed by the job, no newline")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let job = server.agent().new_job("printing");
+    let id = job.id.clone();
+    assert!(connection.dispatch(job, WAIT).await.unwrap().available);
+    server.agent().wait_for_status(&id, JobStatus::JsRunning, WAIT).await.unwrap();
+    // Give the entrypoint time to print before the job is ended.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    connection.terminate(&id);
+    server.agent().wait_for_status(&id, JobStatus::JsSuccess, WAIT).await.unwrap();
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let mut stdout = child.stdout.take().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut printed).unwrap();
+    assert!(printed.contains("printed by the job, no newline"), "{printed}");
+    assert!(server.violations().is_empty(), "{:?}", server.violations());
+}

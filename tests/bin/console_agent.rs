@@ -28,6 +28,13 @@ impl AgentHooks for Assistant {
 }
 
 async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // `CONSOLE_AGENT_PRINT`: user code printing to stdout, without a newline
+    // (`tests/worker_hosts.rs`: it must not disturb a job host's channel to the worker).
+    if let Ok(text) = std::env::var("CONSOLE_AGENT_PRINT") {
+        use std::io::Write as _;
+        print!("{text}");
+        std::io::stdout().flush()?;
+    }
     let session = AgentSession::builder().llm(openai::Llm::new("gpt-4.1-mini")?).build();
     let this = Arc::new(Assistant);
     let agent = Agent::from_parts("assistant", "Be brief.", this.function_tools(), this)?;
