@@ -159,3 +159,39 @@ async fn a_host_whose_jobs_print_to_stdout_still_reports_them() {
     assert!(printed.contains("printed by the job, no newline"), "{printed}");
     assert!(server.violations().is_empty(), "{:?}", server.violations());
 }
+
+/// Ctrl+C in a terminal signals its whole process group: the worker closes and ends its
+/// hosts' jobs gracefully; the hosts (in groups of their own) are not killed by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_to_the_process_group_ends_host_jobs_gracefully() {
+    use std::os::unix::process::CommandExt as _;
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let url = server.url();
+    let mut child = Command::new(PROGRAM)
+        .args(["dev", "--job-hosts", "1", "--port", "0"])
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", &url)
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
+        .env("LIVEKIT_LOG_LEVEL", "warn")
+        .env("OPENAI_API_KEY", "sk-test")
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let job = server.agent().new_job("interrupted");
+    let id = job.id.clone();
+    assert!(connection.dispatch(job, WAIT).await.unwrap().available);
+    server.agent().wait_for_status(&id, JobStatus::JsRunning, WAIT).await.unwrap();
+
+    // The whole group, as a terminal does.
+    let group = format!("-{}", child.id());
+    assert!(Command::new("kill").args(["-INT", "--", &group]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    let ended = server.agent().wait_for_ended(1, WAIT).await.unwrap();
+    assert_eq!(ended[0].status(), JobStatus::JsSuccess, "{}", ended[0].error());
+}

@@ -122,7 +122,12 @@ pub(crate) fn spawn(
         let random = || std::collections::hash_map::RandomState::new().hash_one(slot);
         format!("{:016x}{:016x}", random(), random())
     };
-    let mut child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    // A process group of its own: Ctrl+C in the terminal signals the terminal's group, and
+    // must reach the worker only (which ends the hosts' jobs gracefully), not kill the hosts.
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command
         .env(HOST_ENV, slot.to_string())
         .env(CHANNEL_ENV, address.to_string())
         .env(CHANNEL_KEY_ENV, &key)
