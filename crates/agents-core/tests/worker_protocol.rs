@@ -534,3 +534,30 @@ async fn connect_runs_one_job_with_a_locally_minted_room_token() {
     let error = agents_core::worker::connect_job(&failing, &options, "r", "a").await.unwrap_err();
     assert!(error.to_string().contains("boom"), "{error}");
 }
+
+/// A server that accepts the WebSocket upgrade and closes at once (never registering): the
+/// retries are not reset by the upgrade, so the worker gives up after `max_retry`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_accepts_then_closes_runs_out_of_retries() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upgrades = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = upgrades.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            if let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = socket.close(None).await;
+            }
+        }
+    });
+    let mut options = WorkerOptions::development(url, KEY, SECRET);
+    options.max_retry = 1;
+    options.port = None;
+    let worker = Worker::start(staying_server(&Seen::default()), options).await.unwrap();
+    let error = tokio::time::timeout(WAIT, worker.registered()).await.unwrap().unwrap_err();
+    assert!(matches!(error, WorkerError::Unreachable { attempts: 2, .. }), "{error}");
+    assert_eq!(upgrades.load(std::sync::atomic::Ordering::SeqCst), 2);
+    server.abort();
+}

@@ -627,6 +627,18 @@ async fn connection_loop(shared: Arc<Shared>, mut outgoing: mpsc::UnboundedRecei
 }
 
 /// One connection: connect, register, migrate, then serve it until it ends.
+/// The kind of a server message, for errors and logs (never its content: tokens).
+fn message_kind(message: &server_message::Message) -> &'static str {
+    match message {
+        server_message::Message::Register(_) => "register",
+        server_message::Message::Availability(_) => "availability",
+        server_message::Message::Assignment(_) => "assignment",
+        server_message::Message::Termination(_) => "termination",
+        server_message::Message::Pong(_) => "pong",
+        server_message::Message::GoAway(_) => "go_away",
+    }
+}
+
 async fn session(
     shared: &Arc<Shared>,
     outgoing: &mut mpsc::UnboundedReceiver<Outgoing>,
@@ -652,7 +664,6 @@ async fn session(
             }
             Err(AttemptError::Failed(error)) => return Err(SessionEnd::Lost(error)),
         };
-        *retry = 0;
         // Python still sets the deprecated `agent` permission.
         #[allow(deprecated)]
         let register = proto::RegisterWorkerRequest {
@@ -682,8 +693,10 @@ async fn session(
         let response = match first {
             Ok(Ok(Some(server_message::Message::Register(response)))) => response,
             Ok(Ok(Some(other))) => {
+                // Only its kind: an assignment carries a room token.
                 return Err(SessionEnd::Lost(format!(
-                    "the server's first message is not `register`: {other:?}"
+                    "the server's first message is not `register` but `{}`",
+                    message_kind(&other)
                 )));
             }
             Ok(Ok(None)) => {
@@ -696,6 +709,9 @@ async fn session(
                 )));
             }
         };
+        // Only a registration counts as a success: a server that accepts the upgrade and
+        // then closes (or never answers) must not reset the retries to an endless delay-0 loop.
+        *retry = 0;
         Ok((socket, response))
     };
     let (mut socket, response) = tokio::select! {
