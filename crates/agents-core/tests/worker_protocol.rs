@@ -561,3 +561,14 @@ async fn a_server_that_accepts_then_closes_runs_out_of_retries() {
     assert_eq!(upgrades.load(std::sync::atomic::Ordering::SeqCst), 2);
     server.abort();
 }
+
+#[test]
+fn worker_options_debug_hides_url_credentials_and_query() {
+    let options =
+        WorkerOptions::development("wss://user:url-password@host/?token=query-secret", KEY, SECRET);
+    let shown = format!("{options:?}");
+    assert!(shown.contains("wss://<redacted>@host/"), "{shown}");
+    for secret in ["url-password", "query-secret", SECRET] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}

@@ -40,7 +40,7 @@ pub(crate) const CHANNEL_KEY_ENV: &str = "LIVEKIT_AGENTS_JOB_HOST_KEY";
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A message to a host.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ToHost {
     Start {
@@ -59,6 +59,24 @@ pub(crate) enum ToHost {
         id: String,
         reason: String,
     },
+}
+
+/// Without the room token.
+impl std::fmt::Debug for ToHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Start { id, room_name, url, .. } => f
+                .debug_struct("Start")
+                .field("id", id)
+                .field("room_name", room_name)
+                .field("url", &super::options::redact(url))
+                .field("token", &"<redacted>")
+                .finish_non_exhaustive(),
+            Self::Terminate { id, reason } => {
+                f.debug_struct("Terminate").field("id", id).field("reason", reason).finish()
+            }
+        }
+    }
 }
 
 /// A message from a host.
@@ -344,4 +362,30 @@ async fn run_job(
         Err(error) => status(HostJobStatus::Failed, error.to_string()),
     });
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_message_hides_its_room_token_from_debug() {
+        let start = ToHost::Start {
+            id: "AJ_1".into(),
+            agent_name: String::new(),
+            metadata: String::new(),
+            room_name: "room".into(),
+            room_sid: String::new(),
+            dispatch_id: String::new(),
+            participant_identity: None,
+            url: "wss://user:password@host?access_token=query-secret".into(),
+            token: "the-room-jwt".into(),
+            identity: "agent".into(),
+        };
+        let shown = format!("{start:?}");
+        assert!(shown.contains("AJ_1"), "{shown}");
+        for secret in ["the-room-jwt", "password", "query-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 }
