@@ -572,3 +572,56 @@ fn worker_options_debug_hides_url_credentials_and_query() {
         assert!(!shown.contains(secret), "{shown}");
     }
 }
+
+/// A `request_fnc` that panics before returning its future: the job is declined and its
+/// reservation released (the only slot is free for the next job).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_fnc_panicking_synchronously_releases_the_slot() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let app = staying_server(&Seen::default()).request_fnc(|request: JobRequest| {
+        assert!(request.room_name() != "boom", "the request function blew up");
+        async move { request.accept(JobAcceptArguments::default()) }
+    });
+    let mut options = options(&server);
+    options.max_jobs = Some(1);
+    let worker = Worker::start(app, options).await.unwrap();
+    worker.registered().await.unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let answer = connection.dispatch(server.agent().new_job("boom"), WAIT).await.unwrap();
+    assert!(!answer.available);
+    let job = server.agent().new_job("fine");
+    let id = job.id.clone();
+    assert!(connection.dispatch(job, WAIT).await.unwrap().available, "the slot was released");
+    server.agent().wait_for_status(&id, JobStatus::JsRunning, WAIT).await.unwrap();
+    worker.aclose().await;
+}
+
+/// A job accepted before `aclose` whose assignment arrives while it closes (here: while the
+/// first job's shutdown callback runs) is ended at once and reported, not left running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_assigned_while_closing_is_ended_and_reported() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let app = AgentServer::new().rtc_session(|ctx: JobContext| async move {
+        ctx.add_shutdown_callback(|_| tokio::time::sleep(Duration::from_millis(1500)));
+        ctx.connect().await?;
+        Ok::<(), JobError>(())
+    });
+    let worker = Worker::start(app, options(&server)).await.unwrap();
+    worker.registered().await.unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let first = server.agent().new_job("first");
+    let first_id = first.id.clone();
+    assert!(connection.dispatch(first, WAIT).await.unwrap().available);
+    server.agent().wait_for_status(&first_id, JobStatus::JsRunning, WAIT).await.unwrap();
+
+    server.agent().assignment_delay(Duration::from_millis(500));
+    let late = server.agent().new_job("late");
+    let late_id = late.id.clone();
+    assert!(connection.dispatch(late, WAIT).await.unwrap().available);
+    tokio::time::timeout(WAIT, worker.aclose()).await.unwrap();
+    let ended = server.agent().wait_for_ended(2, WAIT).await.unwrap();
+    for job in &ended {
+        assert_eq!(job.status(), JobStatus::JsSuccess, "{}", job.error());
+    }
+    assert_eq!(server.agent().job(&late_id).unwrap().status(), JobStatus::JsSuccess);
+}

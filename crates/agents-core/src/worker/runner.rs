@@ -40,6 +40,9 @@ use crate::room::Room;
 /// The SDK version sent at registration and shown by the health server.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The reason given to jobs ended by [`Worker::aclose`].
+const CLOSING: &str = "the worker is closing";
+
 /// How long the server may take to answer `register`.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `aclose` waits for the jobs' graceful shutdown before aborting them.
@@ -78,6 +81,8 @@ struct Capacity {
     active: HashMap<String, ActiveJob>,
     reserved: usize,
     draining: bool,
+    /// `aclose` began: a job launched from now on starts terminated.
+    closing: bool,
 }
 
 /// A message for the server; a status update is dropped if its connection is gone.
@@ -335,21 +340,32 @@ impl Worker {
     /// closed, their shutdown callbacks run, each step bounded), reports them, then closes
     /// the connection, the load sampler and the health server.
     pub async fn aclose(&self) {
-        let handles: Vec<JoinHandle<()>> = {
+        let handles: Vec<(String, JoinHandle<()>)> = {
             let mut capacity = lock(&self.shared.capacity);
             capacity.draining = true;
+            capacity.closing = true;
             capacity
                 .active
-                .values_mut()
-                .filter_map(|job| {
-                    job.terminate.send_replace(Some("the worker is closing".to_owned()));
-                    job.task.take()
+                .iter_mut()
+                .filter_map(|(id, job)| {
+                    job.terminate.send_replace(Some(CLOSING.to_owned()));
+                    job.task.take().map(|task| (id.clone(), task))
                 })
                 .collect()
         };
-        for mut handle in handles {
+        for (id, mut handle) in handles {
             if tokio::time::timeout(CLOSE_JOBS_TIMEOUT, &mut handle).await.is_err() {
                 handle.abort();
+                // Aborted, it cannot report itself: it is failed here.
+                let removed = lock(&self.shared.capacity).active.remove(&id).is_some();
+                if removed {
+                    self.shared.send(job_status(
+                        &id,
+                        proto::JobStatus::JsFailed,
+                        format!("the job did not end within {CLOSE_JOBS_TIMEOUT:?} of closing"),
+                    ));
+                    self.shared.jobs_changed.send_modify(|n| *n += 1);
+                }
             }
         }
         // Jobs in host processes end when their host says so.
@@ -874,7 +890,18 @@ async fn answer_availability(shared: Arc<Shared>, request: proto::AvailabilityRe
     }
     let info = job_info(&job);
     let (job_request, mut answered) = JobRequest::new(info.clone());
-    let request_fnc = AssertUnwindSafe((shared.request)(job_request)).catch_unwind();
+    // Its synchronous part may panic too: the reservation is released either way.
+    let request_fnc =
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (shared.request)(job_request))) {
+            Ok(request_fnc) => AssertUnwindSafe(request_fnc).catch_unwind(),
+            Err(payload) => {
+                let message = super::error::panic_message(&*payload);
+                tracing::error!(job_id = %job.id, "the request function panicked: {message}");
+                shared.release();
+                shared.send(unavailable(false));
+                return;
+            }
+        };
     let decided = tokio::time::timeout(shared.options.request_timeout, async {
         tokio::select! {
             answer = &mut answered => answer.ok(),
@@ -955,6 +982,10 @@ fn launch(shared: &Arc<Shared>, info: JobInfo, assignment: proto::JobAssignment,
     {
         let mut capacity = lock(&shared.capacity);
         capacity.reserved = capacity.reserved.saturating_sub(1);
+        if capacity.closing {
+            // Assigned while closing, after `aclose` ended the running jobs: ended at once.
+            terminate.send_replace(Some(CLOSING.to_owned()));
+        }
         capacity.active.insert(id.clone(), ActiveJob { terminate, task: None, host: None });
     }
     let task = tokio::spawn(run_job(shared.clone(), ctx, terminated));
@@ -1012,6 +1043,10 @@ fn launch_in_host(
         ));
         shared.jobs_changed.send_modify(|n| *n += 1);
         return;
+    }
+    if capacity.closing {
+        // Assigned while closing, after `aclose` ended the running jobs: ended at once.
+        terminate.send_replace(Some(CLOSING.to_owned()));
     }
     // Termination is forwarded to the host; the host reports the job's end.
     let forwarder = tokio::spawn({
