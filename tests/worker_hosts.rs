@@ -195,3 +195,53 @@ async fn ctrl_c_to_the_process_group_ends_host_jobs_gracefully() {
     let ended = server.agent().wait_for_ended(1, WAIT).await.unwrap();
     assert_eq!(ended[0].status(), JobStatus::JsSuccess, "{}", ended[0].error());
 }
+
+/// A host whose setup function always fails: the worker (which runs no setup itself with
+/// hosts) restarts it with a growing delay and gives its slot up after 5 exits in a row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_never_gets_ready_is_given_up() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = server.url();
+    let mut child = Command::new(PROGRAM)
+        .args(["dev", "--job-hosts", "1", "--port", &port.to_string()])
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", &url)
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
+        .env("LIVEKIT_LOG_LEVEL", "error")
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("CONSOLE_AGENT_SETUP_FAILS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    server.agent().registered(0, WAIT).await.unwrap();
+    let started = std::time::Instant::now();
+    let stderr = child.stderr.take().unwrap();
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut seen = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let line = line.unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("given up") {
+                break;
+            }
+        }
+        seen
+    });
+    let output = tokio::time::timeout(WAIT, reading).await.unwrap().unwrap();
+    assert!(output.contains("given up"), "{output}");
+    // 0.5 + 1 + 2 + 4 s between the 5 attempts.
+    assert!(started.elapsed() >= Duration::from_secs(7), "restarted with a growing delay");
+    assert_eq!(output.matches("setup function failed on purpose").count(), 5, "{output}");
+    assert!(host_pids(&worker_info(port).await).is_empty());
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+}

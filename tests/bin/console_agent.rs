@@ -44,5 +44,12 @@ async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + S
 }
 
 fn main() -> ExitCode {
-    cli::run_app(AgentServer::new().rtc_session(entrypoint))
+    // `CONSOLE_AGENT_SETUP_FAILS`: a setup function that always fails (`tests/worker_hosts.rs`).
+    let setup = |_: &mut JobProcess| -> Result<(), std::io::Error> {
+        match std::env::var_os("CONSOLE_AGENT_SETUP_FAILS") {
+            Some(_) => Err(std::io::Error::other("the setup function failed on purpose")),
+            None => Ok(()),
+        }
+    };
+    cli::run_app(AgentServer::new().setup_fnc(setup).rtc_session(entrypoint))
 }

@@ -195,7 +195,11 @@ impl Worker {
         let url = AgentUrl::new(&options.url, options.worker_token.as_deref())?;
         connection::worker_token(&options.api_key, &options.api_secret)?;
         let entrypoint = server.entrypoint_fn().ok_or(JobError::NoEntrypoint)?;
-        let process = server.process().await?;
+        // With host processes, each host runs the setup function; this process runs none.
+        let process = match options.isolation {
+            Isolation::Processes { .. } => Arc::new(super::process::JobProcess::new()),
+            _ => server.process().await?,
+        };
         let listener = match options.port {
             Some(port) => Some(health::bind(SocketAddr::new(options.host, port)).await?),
             None => None,
@@ -1064,12 +1068,57 @@ fn launch_in_host(
     capacity.active.insert(id, ActiveJob { terminate, task: Some(forwarder), host: Some(slot) });
 }
 
-/// Turns the hosts' reports into job statuses; replaces a host that exits, its jobs failed.
+/// A slot whose host exits this many times in a row before it is ready is given up.
+const HOST_START_ATTEMPTS: u32 = 5;
+
+/// The delay before restarting a host that exited `exits` times in a row before it was
+/// ready: 0 after a host that had been ready, then 0.5, 1, 2 … 10 s.
+fn host_restart_delay(exits: u32) -> Duration {
+    match exits {
+        0 => Duration::ZERO,
+        n => Duration::from_millis(500u64.saturating_mul(1 << (n - 1).min(5)))
+            .min(Duration::from_secs(10)),
+    }
+}
+
+/// Turns the hosts' reports into job statuses; replaces a host that exits, its jobs failed
+/// (with a growing delay while it keeps exiting before it is ready, given up after
+/// [`HOST_START_ATTEMPTS`]).
 async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceiver<HostEvent>) {
-    while let Some(event) = events.recv().await {
+    let slots = lock(&shared.hosts).len();
+    // Per slot: consecutive exits before `ready`.
+    let mut early_exits = vec![0u32; slots];
+    let mut ready = vec![false; slots];
+    let mut restarts: JoinSet<usize> = JoinSet::new();
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+            Some(Ok(slot)) = restarts.join_next(), if !restarts.is_empty() => {
+                let mut hosts = lock(&shared.hosts);
+                if *shared.closing.borrow() || hosts.get(slot).is_none_or(Option::is_some) {
+                    continue;
+                }
+                match host::spawn(slot, shared.host_events.clone()) {
+                    Ok(replacement) => {
+                        tracing::info!(slot, pid = replacement.pid, "a new job host started");
+                        hosts[slot] = Some(replacement);
+                    }
+                    Err(error) => tracing::error!(slot, "cannot start a job host process: {error}"),
+                }
+                continue;
+            }
+        };
         match event {
             HostEvent::Message { host, message: FromHost::Ready } => {
                 tracing::debug!(host, "job host ready");
+                if let (Some(exits), Some(ready)) = (early_exits.get_mut(host), ready.get_mut(host))
+                {
+                    *exits = 0;
+                    *ready = true;
+                }
             }
             HostEvent::Message { message: FromHost::Status { id, status, error }, .. } => {
                 match status {
@@ -1116,20 +1165,33 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                     continue;
                 }
                 hosts[host] = None;
+                drop(hosts);
                 if *shared.closing.borrow() {
                     continue;
                 }
-                match host::spawn(host, shared.host_events.clone()) {
-                    Ok(replacement) => {
-                        tracing::info!(
-                            host,
-                            pid = replacement.pid,
-                            "a new job host replaces pid {pid}"
-                        );
-                        hosts[host] = Some(replacement);
-                    }
-                    Err(error) => tracing::error!(host, "cannot start a job host process: {error}"),
+                let (Some(exits), Some(was_ready)) =
+                    (early_exits.get_mut(host), ready.get_mut(host))
+                else {
+                    continue;
+                };
+                if !std::mem::replace(was_ready, false) {
+                    *exits += 1;
                 }
+                if *exits >= HOST_START_ATTEMPTS {
+                    tracing::error!(
+                        slot = host,
+                        "job host slot {host} given up: its host exited {exits} times in a row \
+                         before it was ready (last: {reason}); check the setup function and the \
+                         log above"
+                    );
+                    continue;
+                }
+                let delay = host_restart_delay(*exits);
+                tracing::info!(slot = host, "a new job host replaces pid {pid} in {delay:?}");
+                restarts.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    host
+                });
             }
         }
     }
