@@ -625,3 +625,46 @@ async fn a_job_assigned_while_closing_is_ended_and_reported() {
     }
     assert_eq!(server.agent().job(&late_id).unwrap().status(), JobStatus::JsSuccess);
 }
+
+/// A server that registers the worker and then goes silent (answers no ping): after two ping
+/// intervals without a frame the worker treats the connection as lost and reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_detected_by_the_ping_and_reconnected() {
+    use futures::SinkExt as _;
+    use prost::Message as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (connected, mut connections) = tokio::sync::mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { continue };
+            let register = livekit_protocol::ServerMessage {
+                message: Some(livekit_protocol::server_message::Message::Register(
+                    livekit_protocol::RegisterWorkerResponse {
+                        worker_id: "W_silent".into(),
+                        ..Default::default()
+                    },
+                )),
+            };
+            let frame =
+                tokio_tungstenite::tungstenite::Message::Binary(register.encode_to_vec().into());
+            socket.send(frame).await.unwrap();
+            // Silent from now on: never read, so no pong.
+            held.push(socket);
+            let _ = connected.send(std::time::Instant::now());
+        }
+    });
+    let mut options = WorkerOptions::development(url, KEY, SECRET);
+    options.port = None;
+    options.ping_interval = Duration::from_millis(200);
+    let worker = Worker::start(staying_server(&Seen::default()), options).await.unwrap();
+    worker.registered().await.unwrap();
+    let first = tokio::time::timeout(WAIT, connections.recv()).await.unwrap().unwrap();
+    let second = tokio::time::timeout(WAIT, connections.recv()).await.unwrap().unwrap();
+    let gap = second - first;
+    assert!(gap >= Duration::from_millis(400), "not before two intervals: {gap:?}");
+    worker.aclose().await;
+    server.abort();
+}

@@ -709,7 +709,11 @@ async fn session(
         if let Err(error) = send(&mut socket, worker_message::Message::Register(register)).await {
             return Err(SessionEnd::Lost(error));
         }
-        let first = tokio::time::timeout(REGISTER_TIMEOUT, receive(&mut socket)).await;
+        let first = tokio::time::timeout(
+            REGISTER_TIMEOUT,
+            receive(&mut socket, &mut tokio::time::Instant::now()),
+        )
+        .await;
         let response = match first {
             Ok(Ok(Some(server_message::Message::Register(response)))) => response,
             Ok(Ok(Some(other))) => {
@@ -758,6 +762,10 @@ async fn session(
     let mut ping = tokio::time::interval(options.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
+    // Any frame (a pong among them) shows the connection is alive; silence for two ping
+    // intervals ends the session as lost (and reconnects).
+    let mut last_frame = tokio::time::Instant::now();
+    let silence = options.ping_interval.saturating_mul(2);
     loop {
         tokio::select! {
             () = until_closing(&mut closing) => {
@@ -785,11 +793,16 @@ async fn session(
                 }
             }
             _ = ping.tick() => {
+                if last_frame.elapsed() > silence {
+                    return SessionEnd::Lost(format!(
+                        "nothing from the server for {silence:?} (no pong): the connection is lost"
+                    ));
+                }
                 if let Err(error) = socket.send(Message::Ping(Vec::new().into())).await {
                     return SessionEnd::Lost(format!("the ping failed: {error}"));
                 }
             }
-            received = receive(&mut socket) => match received {
+            received = receive(&mut socket, &mut last_frame) => match received {
                 Ok(Some(message)) => handle(shared, message, availability),
                 Ok(None) => return SessionEnd::Lost("the server closed the connection".into()),
                 Err(error) => return SessionEnd::Lost(error),
@@ -814,10 +827,16 @@ async fn send(socket: &mut Socket, message: worker_message::Message) -> Result<(
         .map_err(|error| format!("sending failed: {error}"))
 }
 
-/// The next server message; `None` when the server closed the connection. Cancel safe.
-async fn receive(socket: &mut Socket) -> Result<Option<server_message::Message>, String> {
+/// The next server message; `None` when the server closed the connection; each frame's
+/// arrival recorded in `last_frame`. Cancel safe.
+async fn receive(
+    socket: &mut Socket,
+    last_frame: &mut tokio::time::Instant,
+) -> Result<Option<server_message::Message>, String> {
     loop {
-        match socket.next().await {
+        let frame = socket.next().await;
+        *last_frame = tokio::time::Instant::now();
+        match frame {
             Some(Ok(Message::Binary(bytes))) => match proto::ServerMessage::decode(&*bytes) {
                 Ok(proto::ServerMessage { message: Some(message) }) => return Ok(Some(message)),
                 Ok(_) => tracing::debug!("an empty server message"),
