@@ -668,3 +668,32 @@ async fn a_silent_server_is_detected_by_the_ping_and_reconnected() {
     worker.aclose().await;
     server.abort();
 }
+
+/// `connect_job_until`: the terminate future (Ctrl+C for `connect`) ends the job gracefully:
+/// its shutdown callbacks run with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_job_until_ends_the_job_gracefully() {
+    let reasons = Arc::new(Mutex::new(Vec::<String>::new()));
+    let app = AgentServer::new().rtc_session({
+        let reasons = reasons.clone();
+        move |ctx: JobContext| {
+            let reasons = reasons.clone();
+            async move {
+                ctx.add_shutdown_callback(move |reason| async move {
+                    reasons.lock().unwrap().push(reason);
+                });
+                std::future::pending::<()>().await;
+                Ok::<(), JobError>(())
+            }
+        }
+    });
+    let options = WorkerOptions::development("ws://127.0.0.1:7880", KEY, SECRET);
+    let interrupted = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        "interrupted".to_owned()
+    };
+    let ended =
+        agents_core::worker::connect_job_until(&app, &options, "room", "agent-y", interrupted);
+    tokio::time::timeout(WAIT, ended).await.unwrap().unwrap();
+    assert_eq!(*reasons.lock().unwrap(), ["interrupted"]);
+}

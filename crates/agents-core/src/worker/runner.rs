@@ -1303,6 +1303,19 @@ pub async fn connect_job(
     room: &str,
     identity: &str,
 ) -> Result<(), WorkerError> {
+    connect_job_until(server, options, room, identity, std::future::pending()).await
+}
+
+/// [`connect_job`], ended gracefully when `terminate` resolves (a Ctrl+C, say) with the
+/// reason it gives: the session is closed and the shutdown callbacks run, as for a job the
+/// server terminates.
+pub async fn connect_job_until(
+    server: &AgentServer,
+    options: &WorkerOptions,
+    room: &str,
+    identity: &str,
+    terminate: impl std::future::Future<Output = String>,
+) -> Result<(), WorkerError> {
     for (value, what, env, flag) in [
         (&options.url, "the LiveKit URL", "LIVEKIT_URL", "--url"),
         (&options.api_key, "the API key", "LIVEKIT_API_KEY", "--api-key"),
@@ -1331,7 +1344,7 @@ pub async fn connect_job(
     let ctx = JobContext::with_credentials(info, Room::local(room), process, Some(credentials));
     tracing::info!(parent: ctx.span(), room, identity, "running one job in the room");
     let mut job = RunningJob::spawn(&entrypoint, ctx.clone());
-    let outcome = drive(&mut job, &ctx, std::future::pending()).await;
+    let outcome = drive(&mut job, &ctx, terminate).await;
     let reason = match &outcome {
         Ok(reason) => reason.clone(),
         Err(error) => error.to_string(),
