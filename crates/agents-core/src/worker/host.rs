@@ -254,13 +254,6 @@ async fn serve(server: &AgentServer) -> ExitCode {
         tracing::error!("the job host has no entrypoint");
         return ExitCode::FAILURE;
     };
-    let process = match server.process().await {
-        Ok(process) => process,
-        Err(error) => {
-            tracing::error!("the job host's setup failed: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     let (Ok(address), Ok(key)) = (std::env::var(CHANNEL_ENV), std::env::var(CHANNEL_KEY_ENV))
     else {
         tracing::error!(
@@ -279,6 +272,15 @@ async fn serve(server: &AgentServer) -> ExitCode {
     if stream.write_all(format!("{key}\n").as_bytes()).await.is_err() {
         return ExitCode::FAILURE;
     }
+    // Connected first, set up then: the worker's wait for the connection is not a bound on
+    // the setup function (which has its own, `initialize_process_timeout`).
+    let process = match server.process().await {
+        Ok(process) => process,
+        Err(error) => {
+            tracing::error!("the job host's setup failed: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let (reader, mut channel) = stream.into_split();
     let (out, mut outgoing) = mpsc::unbounded_channel::<FromHost>();
     let writer = tokio::spawn(async move {
