@@ -119,3 +119,129 @@ async fn a_killed_host_fails_its_jobs_only_and_is_replaced() {
     assert!(ids.iter().chain([&id]).all(|id| server.agent().job(id).is_some()));
     assert!(server.violations().is_empty(), "{:?}", server.violations());
 }
+
+/// User code printing to stdout (the seed's `print_to_console`) in a job host: the job's
+/// statuses still reach the worker (they travel on a channel of their own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_whose_jobs_print_to_stdout_still_reports_them() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let url = server.url();
+    let mut child = Command::new(PROGRAM)
+        .args(["dev", "--job-hosts", "1", "--port", "0"])
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", &url)
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
+        .env("LIVEKIT_LOG_LEVEL", "warn")
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("CONSOLE_AGENT_PRINT", "printed by the job, no newline")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let job = server.agent().new_job("printing");
+    let id = job.id.clone();
+    assert!(connection.dispatch(job, WAIT).await.unwrap().available);
+    server.agent().wait_for_status(&id, JobStatus::JsRunning, WAIT).await.unwrap();
+    // Give the entrypoint time to print before the job is ended.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    connection.terminate(&id);
+    server.agent().wait_for_status(&id, JobStatus::JsSuccess, WAIT).await.unwrap();
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let mut stdout = child.stdout.take().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut printed).unwrap();
+    assert!(printed.contains("printed by the job, no newline"), "{printed}");
+    assert!(server.violations().is_empty(), "{:?}", server.violations());
+}
+
+/// Ctrl+C in a terminal signals its whole process group: the worker closes and ends its
+/// hosts' jobs gracefully; the hosts (in groups of their own) are not killed by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_to_the_process_group_ends_host_jobs_gracefully() {
+    use std::os::unix::process::CommandExt as _;
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let url = server.url();
+    let mut child = Command::new(PROGRAM)
+        .args(["dev", "--job-hosts", "1", "--port", "0"])
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", &url)
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
+        .env("LIVEKIT_LOG_LEVEL", "warn")
+        .env("OPENAI_API_KEY", "sk-test")
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let job = server.agent().new_job("interrupted");
+    let id = job.id.clone();
+    assert!(connection.dispatch(job, WAIT).await.unwrap().available);
+    server.agent().wait_for_status(&id, JobStatus::JsRunning, WAIT).await.unwrap();
+
+    // The whole group, as a terminal does.
+    let group = format!("-{}", child.id());
+    assert!(Command::new("kill").args(["-INT", "--", &group]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    let ended = server.agent().wait_for_ended(1, WAIT).await.unwrap();
+    assert_eq!(ended[0].status(), JobStatus::JsSuccess, "{}", ended[0].error());
+}
+
+/// A host whose setup function always fails: the worker (which runs no setup itself with
+/// hosts) restarts it with a growing delay and gives its slot up after 5 exits in a row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_never_gets_ready_is_given_up() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = server.url();
+    let mut child = Command::new(PROGRAM)
+        .args(["dev", "--job-hosts", "1", "--port", &port.to_string()])
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", &url)
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
+        .env("LIVEKIT_LOG_LEVEL", "error")
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("CONSOLE_AGENT_SETUP_FAILS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    server.agent().registered(0, WAIT).await.unwrap();
+    let started = std::time::Instant::now();
+    let stderr = child.stderr.take().unwrap();
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut seen = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let line = line.unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("given up") {
+                break;
+            }
+        }
+        seen
+    });
+    let output = tokio::time::timeout(WAIT, reading).await.unwrap().unwrap();
+    assert!(output.contains("given up"), "{output}");
+    // 0.5 + 1 + 2 + 4 s between the 5 attempts.
+    assert!(started.elapsed() >= Duration::from_secs(7), "restarted with a growing delay");
+    assert_eq!(output.matches("setup function failed on purpose").count(), 5, "{output}");
+    assert!(host_pids(&worker_info(port).await).is_empty());
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+}

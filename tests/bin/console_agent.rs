@@ -28,6 +28,13 @@ impl AgentHooks for Assistant {
 }
 
 async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // `CONSOLE_AGENT_PRINT`: user code printing to stdout, without a newline
+    // (`tests/worker_hosts.rs`: it must not disturb a job host's channel to the worker).
+    if let Ok(text) = std::env::var("CONSOLE_AGENT_PRINT") {
+        use std::io::Write as _;
+        print!("{text}");
+        std::io::stdout().flush()?;
+    }
     let session = AgentSession::builder().llm(openai::Llm::new("gpt-4.1-mini")?).build();
     let this = Arc::new(Assistant);
     let agent = Agent::from_parts("assistant", "Be brief.", this.function_tools(), this)?;
@@ -37,5 +44,12 @@ async fn entrypoint(ctx: JobContext) -> Result<(), Box<dyn std::error::Error + S
 }
 
 fn main() -> ExitCode {
-    cli::run_app(AgentServer::new().rtc_session(entrypoint))
+    // `CONSOLE_AGENT_SETUP_FAILS`: a setup function that always fails (`tests/worker_hosts.rs`).
+    let setup = |_: &mut JobProcess| -> Result<(), std::io::Error> {
+        match std::env::var_os("CONSOLE_AGENT_SETUP_FAILS") {
+            Some(_) => Err(std::io::Error::other("the setup function failed on purpose")),
+            None => Ok(()),
+        }
+    };
+    cli::run_app(AgentServer::new().setup_fnc(setup).rtc_session(entrypoint))
 }

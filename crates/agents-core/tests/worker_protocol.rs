@@ -534,3 +534,166 @@ async fn connect_runs_one_job_with_a_locally_minted_room_token() {
     let error = agents_core::worker::connect_job(&failing, &options, "r", "a").await.unwrap_err();
     assert!(error.to_string().contains("boom"), "{error}");
 }
+
+/// A server that accepts the WebSocket upgrade and closes at once (never registering): the
+/// retries are not reset by the upgrade, so the worker gives up after `max_retry`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_accepts_then_closes_runs_out_of_retries() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upgrades = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = upgrades.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            if let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = socket.close(None).await;
+            }
+        }
+    });
+    let mut options = WorkerOptions::development(url, KEY, SECRET);
+    options.max_retry = 1;
+    options.port = None;
+    let worker = Worker::start(staying_server(&Seen::default()), options).await.unwrap();
+    let error = tokio::time::timeout(WAIT, worker.registered()).await.unwrap().unwrap_err();
+    assert!(matches!(error, WorkerError::Unreachable { attempts: 2, .. }), "{error}");
+    assert_eq!(upgrades.load(std::sync::atomic::Ordering::SeqCst), 2);
+    server.abort();
+}
+
+#[test]
+fn worker_options_debug_hides_url_credentials_and_query() {
+    let options =
+        WorkerOptions::development("wss://user:url-password@host/?token=query-secret", KEY, SECRET);
+    let shown = format!("{options:?}");
+    assert!(shown.contains("wss://<redacted>@host/"), "{shown}");
+    for secret in ["url-password", "query-secret", SECRET] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
+
+/// A `request_fnc` that panics before returning its future: the job is declined and its
+/// reservation released (the only slot is free for the next job).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_fnc_panicking_synchronously_releases_the_slot() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let app = staying_server(&Seen::default()).request_fnc(|request: JobRequest| {
+        assert!(request.room_name() != "boom", "the request function blew up");
+        async move { request.accept(JobAcceptArguments::default()) }
+    });
+    let mut options = options(&server);
+    options.max_jobs = Some(1);
+    let worker = Worker::start(app, options).await.unwrap();
+    worker.registered().await.unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let answer = connection.dispatch(server.agent().new_job("boom"), WAIT).await.unwrap();
+    assert!(!answer.available);
+    let job = server.agent().new_job("fine");
+    let id = job.id.clone();
+    assert!(connection.dispatch(job, WAIT).await.unwrap().available, "the slot was released");
+    server.agent().wait_for_status(&id, JobStatus::JsRunning, WAIT).await.unwrap();
+    worker.aclose().await;
+}
+
+/// A job accepted before `aclose` whose assignment arrives while it closes (here: while the
+/// first job's shutdown callback runs) is ended at once and reported, not left running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_assigned_while_closing_is_ended_and_reported() {
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let app = AgentServer::new().rtc_session(|ctx: JobContext| async move {
+        ctx.add_shutdown_callback(|_| tokio::time::sleep(Duration::from_millis(1500)));
+        ctx.connect().await?;
+        Ok::<(), JobError>(())
+    });
+    let worker = Worker::start(app, options(&server)).await.unwrap();
+    worker.registered().await.unwrap();
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let first = server.agent().new_job("first");
+    let first_id = first.id.clone();
+    assert!(connection.dispatch(first, WAIT).await.unwrap().available);
+    server.agent().wait_for_status(&first_id, JobStatus::JsRunning, WAIT).await.unwrap();
+
+    server.agent().assignment_delay(Duration::from_millis(500));
+    let late = server.agent().new_job("late");
+    let late_id = late.id.clone();
+    assert!(connection.dispatch(late, WAIT).await.unwrap().available);
+    tokio::time::timeout(WAIT, worker.aclose()).await.unwrap();
+    let ended = server.agent().wait_for_ended(2, WAIT).await.unwrap();
+    for job in &ended {
+        assert_eq!(job.status(), JobStatus::JsSuccess, "{}", job.error());
+    }
+    assert_eq!(server.agent().job(&late_id).unwrap().status(), JobStatus::JsSuccess);
+}
+
+/// A server that registers the worker and then goes silent (answers no ping): after two ping
+/// intervals without a frame the worker treats the connection as lost and reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_detected_by_the_ping_and_reconnected() {
+    use futures::SinkExt as _;
+    use prost::Message as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (connected, mut connections) = tokio::sync::mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { continue };
+            let register = livekit_protocol::ServerMessage {
+                message: Some(livekit_protocol::server_message::Message::Register(
+                    livekit_protocol::RegisterWorkerResponse {
+                        worker_id: "W_silent".into(),
+                        ..Default::default()
+                    },
+                )),
+            };
+            let frame =
+                tokio_tungstenite::tungstenite::Message::Binary(register.encode_to_vec().into());
+            socket.send(frame).await.unwrap();
+            // Silent from now on: never read, so no pong.
+            held.push(socket);
+            let _ = connected.send(std::time::Instant::now());
+        }
+    });
+    let mut options = WorkerOptions::development(url, KEY, SECRET);
+    options.port = None;
+    options.ping_interval = Duration::from_millis(200);
+    let worker = Worker::start(staying_server(&Seen::default()), options).await.unwrap();
+    worker.registered().await.unwrap();
+    let first = tokio::time::timeout(WAIT, connections.recv()).await.unwrap().unwrap();
+    let second = tokio::time::timeout(WAIT, connections.recv()).await.unwrap().unwrap();
+    let gap = second - first;
+    assert!(gap >= Duration::from_millis(400), "not before two intervals: {gap:?}");
+    worker.aclose().await;
+    server.abort();
+}
+
+/// `connect_job_until`: the terminate future (Ctrl+C for `connect`) ends the job gracefully:
+/// its shutdown callbacks run with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_job_until_ends_the_job_gracefully() {
+    let reasons = Arc::new(Mutex::new(Vec::<String>::new()));
+    let app = AgentServer::new().rtc_session({
+        let reasons = reasons.clone();
+        move |ctx: JobContext| {
+            let reasons = reasons.clone();
+            async move {
+                ctx.add_shutdown_callback(move |reason| async move {
+                    reasons.lock().unwrap().push(reason);
+                });
+                std::future::pending::<()>().await;
+                Ok::<(), JobError>(())
+            }
+        }
+    });
+    let options = WorkerOptions::development("ws://127.0.0.1:7880", KEY, SECRET);
+    let interrupted = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        "interrupted".to_owned()
+    };
+    let ended =
+        agents_core::worker::connect_job_until(&app, &options, "room", "agent-y", interrupted);
+    tokio::time::timeout(WAIT, ended).await.unwrap().unwrap();
+    assert_eq!(*reasons.lock().unwrap(), ["interrupted"]);
+}

@@ -310,11 +310,12 @@ async fn connect_room(server: AgentServer, connect: Connect) -> Result<(), Worke
     let identity =
         connect.participant_identity.unwrap_or_else(|| format!("agent-{:08x}", rand_suffix()));
     let mut signals = Signals::new();
-    let job = crate::worker::connect_job(&server, &options, &connect.room, &identity);
-    tokio::select! {
-        ended = job => ended,
-        () = signals.next() => Ok(()),
-    }
+    // A signal ends the job gracefully (its session closed, its shutdown callbacks run).
+    let interrupted = async move {
+        signals.next().await;
+        "interrupted".to_owned()
+    };
+    crate::worker::connect_job_until(&server, &options, &connect.room, &identity, interrupted).await
 }
 
 /// A pseudo-random suffix for identities (time and process based; not a secret).

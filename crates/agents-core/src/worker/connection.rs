@@ -11,6 +11,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest as _, http};
 
 use super::error::WorkerError;
+use super::options::redact;
 
 /// A byte stream: TCP, or TLS over TCP.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -23,13 +24,20 @@ pub(crate) type Socket = WebSocketStream<Box<dyn Io>>;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the worker connects: the `/agent` URL, and the same without its query, to show.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct AgentUrl {
     url: String,
     shown: String,
     tls: bool,
     host: String,
     port: u16,
+}
+
+/// Shows the URL without its query: it holds the worker token.
+impl std::fmt::Debug for AgentUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentUrl").field("url", &self.shown).field("tls", &self.tls).finish()
+    }
 }
 
 impl AgentUrl {
@@ -180,18 +188,6 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
         .clone()
 }
 
-/// `url` without user info and query, to show.
-pub(crate) fn redact(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or_default();
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://<redacted>@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
 fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
@@ -223,6 +219,8 @@ mod tests {
         assert_eq!((url.host.as_str(), url.port), ("127.0.0.1", 7880));
         let error = AgentUrl::new("ftp://x", None).unwrap_err().to_string();
         assert!(error.contains("LIVEKIT_URL"), "{error}");
+        let url = AgentUrl::new("http://127.0.0.1:7880", Some("secret-token")).unwrap();
+        assert!(!format!("{url:?}").contains("secret-token"), "{url:?}");
         let error = AgentUrl::new("wss://user:pw@host", None).unwrap_err().to_string();
         assert!(!error.contains("pw"), "{error}");
     }

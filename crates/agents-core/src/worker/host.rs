@@ -7,9 +7,11 @@
 //! library aborting, an out-of-memory kill, `kill -9`) takes only its own jobs: the worker
 //! reports them failed and starts a new host.
 //!
-//! The pipe between them carries one JSON object per line: `start` and `terminate` to the
-//! host (the job's room token among them: a pipe to a child, never logged), `ready` and
-//! `status` back.
+//! They talk over a loopback TCP connection of their own (never the host's stdin/stdout, which
+//! user code may print to): the worker listens on `127.0.0.1:0`, passes the address and a
+//! random key in `LIVEKIT_AGENTS_JOB_HOST_CHANNEL` and `LIVEKIT_AGENTS_JOB_HOST_KEY`, and the host connects and sends the
+//! key first. The channel carries one JSON object per line: `start` and `terminate` to the
+//! host (the job's room token among them: never logged), `ready` and `status` back.
 
 use std::io;
 use std::process::{ExitCode, Stdio};
@@ -28,8 +30,17 @@ use crate::room::Room;
 /// The environment variable that makes a program started by the worker a job host.
 pub const HOST_ENV: &str = "LIVEKIT_AGENTS_JOB_HOST";
 
+/// The environment variable giving a job host the worker's channel address (`127.0.0.1:port`).
+pub(crate) const CHANNEL_ENV: &str = "LIVEKIT_AGENTS_JOB_HOST_CHANNEL";
+
+/// The environment variable giving a job host the key it sends first on the channel.
+pub(crate) const CHANNEL_KEY_ENV: &str = "LIVEKIT_AGENTS_JOB_HOST_KEY";
+
+/// How long a started host has to connect to its channel.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A message to a host.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ToHost {
     Start {
@@ -48,6 +59,24 @@ pub(crate) enum ToHost {
         id: String,
         reason: String,
     },
+}
+
+/// Without the room token.
+impl std::fmt::Debug for ToHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Start { id, room_name, url, .. } => f
+                .debug_struct("Start")
+                .field("id", id)
+                .field("room_name", room_name)
+                .field("url", &super::options::redact(url))
+                .field("token", &"<redacted>")
+                .finish_non_exhaustive(),
+            Self::Terminate { id, reason } => {
+                f.debug_struct("Terminate").field("id", id).field("reason", reason).finish()
+            }
+        }
+    }
 }
 
 /// A message from a host.
@@ -101,42 +130,67 @@ pub(crate) fn spawn(
     events: mpsc::UnboundedSender<HostEvent>,
 ) -> io::Result<HostHandle> {
     let program = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(program)
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    // Two randomly keyed hashes: 128 unpredictable bits, without a random-number crate.
+    let key = {
+        use std::hash::BuildHasher as _;
+        let random = || std::collections::hash_map::RandomState::new().hash_one(slot);
+        format!("{:016x}{:016x}", random(), random())
+    };
+    let mut command = tokio::process::Command::new(program);
+    // A process group of its own: Ctrl+C in the terminal signals the terminal's group, and
+    // must reach the worker only (which ends the hosts' jobs gracefully), not kill the hosts.
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command
         .env(HOST_ENV, slot.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .env(CHANNEL_ENV, address.to_string())
+        .env(CHANNEL_KEY_ENV, &key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().unwrap_or_default();
-    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(io::Error::other("the job host's pipes were not opened"));
-    };
     let (commands, mut queued) = mpsc::unbounded_channel::<ToHost>();
     let task = tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        loop {
-            tokio::select! {
-                command = queued.recv() => {
-                    let Some(command) = command else { break };
-                    let Ok(mut line) = serde_json::to_string(&command) else { continue };
-                    line.push('\n');
-                    if stdin.write_all(line.as_bytes()).await.is_err() {
-                        break;
-                    }
-                }
-                line = lines.next_line() => match line {
-                    Ok(Some(line)) => match serde_json::from_str::<FromHost>(&line) {
-                        Ok(message) => {
-                            let _ = events.send(HostEvent::Message { host: slot, message });
+        let connected = tokio::select! {
+            stream = accept(&listener, &key) => stream,
+            _ = child.wait() => None,
+        };
+        drop(listener);
+        if let Some(stream) = connected {
+            let (reader, mut writer) = tokio::io::split(stream);
+            let mut lines = BufReader::new(reader).lines();
+            loop {
+                tokio::select! {
+                    command = queued.recv() => {
+                        let Some(command) = command else { break };
+                        let Ok(mut line) = serde_json::to_string(&command) else { continue };
+                        line.push('\n');
+                        if writer.write_all(line.as_bytes()).await.is_err() {
+                            break;
                         }
-                        Err(error) => tracing::warn!(pid, "an unreadable line from a job host: {error}"),
+                    }
+                    line = lines.next_line() => match line {
+                        Ok(Some(line)) => match serde_json::from_str::<FromHost>(&line) {
+                            Ok(message) => {
+                                let _ = events.send(HostEvent::Message { host: slot, message });
+                            }
+                            Err(error) => tracing::warn!(pid, "an unreadable line from a job host: {error}"),
+                        },
+                        Ok(None) | Err(_) => break,
                     },
-                    Ok(None) | Err(_) => break,
-                },
+                }
             }
+            drop(writer);
+        } else {
+            // It exited before connecting, or never connected.
+            let _ = child.start_kill();
         }
-        drop(stdin);
         let reason = match child.wait().await {
             Ok(status) => exit_reason(status),
             Err(error) => format!("cannot wait for it: {error}"),
@@ -144,6 +198,29 @@ pub(crate) fn spawn(
         let _ = events.send(HostEvent::Exited { host: slot, pid, reason });
     });
     Ok(HostHandle { pid, commands, task })
+}
+
+/// Accepts the host's connection: the first that sends `key` (within [`CONNECT_TIMEOUT`]).
+async fn accept(
+    listener: &tokio::net::TcpListener,
+    key: &str,
+) -> Option<BufReader<tokio::net::TcpStream>> {
+    let attempt = async {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let mut stream = BufReader::new(stream);
+            let mut first = String::new();
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                stream.read_line(&mut first),
+            )
+            .await;
+            if matches!(read, Ok(Ok(_))) && first.trim_end() == key {
+                return stream;
+            }
+        }
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, attempt).await.ok()
 }
 
 fn exit_reason(status: std::process::ExitStatus) -> String {
@@ -162,7 +239,7 @@ fn exit_reason(status: std::process::ExitStatus) -> String {
 
 /// Runs this process as a job host (the program's `main` went through `run_app` with
 /// [`HOST_ENV`] set): the setup function once, then the jobs the worker sends, until its
-/// pipe closes.
+/// channel closes.
 pub(crate) fn run(server: &AgentServer) -> ExitCode {
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
         return ExitCode::FAILURE;
@@ -177,6 +254,26 @@ async fn serve(server: &AgentServer) -> ExitCode {
         tracing::error!("the job host has no entrypoint");
         return ExitCode::FAILURE;
     };
+    let (Ok(address), Ok(key)) = (std::env::var(CHANNEL_ENV), std::env::var(CHANNEL_KEY_ENV))
+    else {
+        tracing::error!(
+            "a job host needs {CHANNEL_ENV} and {CHANNEL_KEY_ENV}: it is started by the worker \
+             (`--job-hosts`), not by hand"
+        );
+        return ExitCode::FAILURE;
+    };
+    let mut stream = match tokio::net::TcpStream::connect(address.as_str()).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::error!("the job host cannot reach the worker at {address}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if stream.write_all(format!("{key}\n").as_bytes()).await.is_err() {
+        return ExitCode::FAILURE;
+    }
+    // Connected first, set up then: the worker's wait for the connection is not a bound on
+    // the setup function (which has its own, `initialize_process_timeout`).
     let process = match server.process().await {
         Ok(process) => process,
         Err(error) => {
@@ -184,19 +281,19 @@ async fn serve(server: &AgentServer) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (reader, mut channel) = stream.into_split();
     let (out, mut outgoing) = mpsc::unbounded_channel::<FromHost>();
     let writer = tokio::spawn(async move {
-        let mut stdout = tokio::io::stdout();
         while let Some(message) = outgoing.recv().await {
             let Ok(mut line) = serde_json::to_string(&message) else { continue };
             line.push('\n');
-            if stdout.write_all(line.as_bytes()).await.is_err() || stdout.flush().await.is_err() {
+            if channel.write_all(line.as_bytes()).await.is_err() {
                 break;
             }
         }
     });
     let _ = out.send(FromHost::Ready);
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut lines = BufReader::new(reader).lines();
     let mut jobs = JoinSet::new();
     let mut terminations: std::collections::HashMap<String, watch::Sender<Option<String>>> =
         std::collections::HashMap::new();
@@ -267,4 +364,30 @@ async fn run_job(
         Err(error) => status(HostJobStatus::Failed, error.to_string()),
     });
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_message_hides_its_room_token_from_debug() {
+        let start = ToHost::Start {
+            id: "AJ_1".into(),
+            agent_name: String::new(),
+            metadata: String::new(),
+            room_name: "room".into(),
+            room_sid: String::new(),
+            dispatch_id: String::new(),
+            participant_identity: None,
+            url: "wss://user:password@host?access_token=query-secret".into(),
+            token: "the-room-jwt".into(),
+            identity: "agent".into(),
+        };
+        let shown = format!("{start:?}");
+        assert!(shown.contains("AJ_1"), "{shown}");
+        for secret in ["the-room-jwt", "password", "query-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 }

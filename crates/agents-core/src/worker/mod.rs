@@ -56,6 +56,6 @@ pub use options::{
 pub use process::JobProcess;
 pub use request::{AGENT_NAME_ATTRIBUTE, JobAcceptArguments, JobRequest};
 #[cfg(feature = "worker")]
-pub use runner::{SDK_VERSION, Worker, WorkerStatus, connect_job};
+pub use runner::{SDK_VERSION, Worker, WorkerStatus, connect_job, connect_job_until};
 pub use server::AgentServer;
 pub use userdata::Userdata;

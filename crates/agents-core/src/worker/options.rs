@@ -168,7 +168,7 @@ pub struct WorkerOptions {
 impl fmt::Debug for WorkerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerOptions")
-            .field("url", &self.url)
+            .field("url", &redact(&self.url))
             .field("api_key", &self.api_key)
             .field("api_secret", &"<redacted>")
             .field("agent_name", &self.agent_name)
@@ -228,5 +228,17 @@ impl WorkerOptions {
             port: Some(0),
             ..Self::production(url, api_key, api_secret)
         }
+    }
+}
+
+/// `url` without user info and query, to show.
+pub(crate) fn redact(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{scheme}://<redacted>@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }

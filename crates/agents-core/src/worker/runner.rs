@@ -40,6 +40,9 @@ use crate::room::Room;
 /// The SDK version sent at registration and shown by the health server.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The reason given to jobs ended by [`Worker::aclose`].
+const CLOSING: &str = "the worker is closing";
+
 /// How long the server may take to answer `register`.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `aclose` waits for the jobs' graceful shutdown before aborting them.
@@ -78,6 +81,8 @@ struct Capacity {
     active: HashMap<String, ActiveJob>,
     reserved: usize,
     draining: bool,
+    /// `aclose` began: a job launched from now on starts terminated.
+    closing: bool,
 }
 
 /// A message for the server; a status update is dropped if its connection is gone.
@@ -190,7 +195,11 @@ impl Worker {
         let url = AgentUrl::new(&options.url, options.worker_token.as_deref())?;
         connection::worker_token(&options.api_key, &options.api_secret)?;
         let entrypoint = server.entrypoint_fn().ok_or(JobError::NoEntrypoint)?;
-        let process = server.process().await?;
+        // With host processes, each host runs the setup function; this process runs none.
+        let process = match options.isolation {
+            Isolation::Processes { .. } => Arc::new(super::process::JobProcess::new()),
+            _ => server.process().await?,
+        };
         let listener = match options.port {
             Some(port) => Some(health::bind(SocketAddr::new(options.host, port)).await?),
             None => None,
@@ -335,21 +344,32 @@ impl Worker {
     /// closed, their shutdown callbacks run, each step bounded), reports them, then closes
     /// the connection, the load sampler and the health server.
     pub async fn aclose(&self) {
-        let handles: Vec<JoinHandle<()>> = {
+        let handles: Vec<(String, JoinHandle<()>)> = {
             let mut capacity = lock(&self.shared.capacity);
             capacity.draining = true;
+            capacity.closing = true;
             capacity
                 .active
-                .values_mut()
-                .filter_map(|job| {
-                    job.terminate.send_replace(Some("the worker is closing".to_owned()));
-                    job.task.take()
+                .iter_mut()
+                .filter_map(|(id, job)| {
+                    job.terminate.send_replace(Some(CLOSING.to_owned()));
+                    job.task.take().map(|task| (id.clone(), task))
                 })
                 .collect()
         };
-        for mut handle in handles {
+        for (id, mut handle) in handles {
             if tokio::time::timeout(CLOSE_JOBS_TIMEOUT, &mut handle).await.is_err() {
                 handle.abort();
+                // Aborted, it cannot report itself: it is failed here.
+                let removed = lock(&self.shared.capacity).active.remove(&id).is_some();
+                if removed {
+                    self.shared.send(job_status(
+                        &id,
+                        proto::JobStatus::JsFailed,
+                        format!("the job did not end within {CLOSE_JOBS_TIMEOUT:?} of closing"),
+                    ));
+                    self.shared.jobs_changed.send_modify(|n| *n += 1);
+                }
             }
         }
         // Jobs in host processes end when their host says so.
@@ -627,6 +647,18 @@ async fn connection_loop(shared: Arc<Shared>, mut outgoing: mpsc::UnboundedRecei
 }
 
 /// One connection: connect, register, migrate, then serve it until it ends.
+/// The kind of a server message, for errors and logs (never its content: tokens).
+fn message_kind(message: &server_message::Message) -> &'static str {
+    match message {
+        server_message::Message::Register(_) => "register",
+        server_message::Message::Availability(_) => "availability",
+        server_message::Message::Assignment(_) => "assignment",
+        server_message::Message::Termination(_) => "termination",
+        server_message::Message::Pong(_) => "pong",
+        server_message::Message::GoAway(_) => "go_away",
+    }
+}
+
 async fn session(
     shared: &Arc<Shared>,
     outgoing: &mut mpsc::UnboundedReceiver<Outgoing>,
@@ -652,7 +684,6 @@ async fn session(
             }
             Err(AttemptError::Failed(error)) => return Err(SessionEnd::Lost(error)),
         };
-        *retry = 0;
         // Python still sets the deprecated `agent` permission.
         #[allow(deprecated)]
         let register = proto::RegisterWorkerRequest {
@@ -678,12 +709,18 @@ async fn session(
         if let Err(error) = send(&mut socket, worker_message::Message::Register(register)).await {
             return Err(SessionEnd::Lost(error));
         }
-        let first = tokio::time::timeout(REGISTER_TIMEOUT, receive(&mut socket)).await;
+        let first = tokio::time::timeout(
+            REGISTER_TIMEOUT,
+            receive(&mut socket, &mut tokio::time::Instant::now()),
+        )
+        .await;
         let response = match first {
             Ok(Ok(Some(server_message::Message::Register(response)))) => response,
             Ok(Ok(Some(other))) => {
+                // Only its kind: an assignment carries a room token.
                 return Err(SessionEnd::Lost(format!(
-                    "the server's first message is not `register`: {other:?}"
+                    "the server's first message is not `register` but `{}`",
+                    message_kind(&other)
                 )));
             }
             Ok(Ok(None)) => {
@@ -696,6 +733,9 @@ async fn session(
                 )));
             }
         };
+        // Only a registration counts as a success: a server that accepts the upgrade and
+        // then closes (or never answers) must not reset the retries to an endless delay-0 loop.
+        *retry = 0;
         Ok((socket, response))
     };
     let (mut socket, response) = tokio::select! {
@@ -722,6 +762,10 @@ async fn session(
     let mut ping = tokio::time::interval(options.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
+    // Any frame (a pong among them) shows the connection is alive; silence for two ping
+    // intervals ends the session as lost (and reconnects).
+    let mut last_frame = tokio::time::Instant::now();
+    let silence = options.ping_interval.saturating_mul(2);
     loop {
         tokio::select! {
             () = until_closing(&mut closing) => {
@@ -749,11 +793,16 @@ async fn session(
                 }
             }
             _ = ping.tick() => {
+                if last_frame.elapsed() > silence {
+                    return SessionEnd::Lost(format!(
+                        "nothing from the server for {silence:?} (no pong): the connection is lost"
+                    ));
+                }
                 if let Err(error) = socket.send(Message::Ping(Vec::new().into())).await {
                     return SessionEnd::Lost(format!("the ping failed: {error}"));
                 }
             }
-            received = receive(&mut socket) => match received {
+            received = receive(&mut socket, &mut last_frame) => match received {
                 Ok(Some(message)) => handle(shared, message, availability),
                 Ok(None) => return SessionEnd::Lost("the server closed the connection".into()),
                 Err(error) => return SessionEnd::Lost(error),
@@ -778,10 +827,16 @@ async fn send(socket: &mut Socket, message: worker_message::Message) -> Result<(
         .map_err(|error| format!("sending failed: {error}"))
 }
 
-/// The next server message; `None` when the server closed the connection. Cancel safe.
-async fn receive(socket: &mut Socket) -> Result<Option<server_message::Message>, String> {
+/// The next server message; `None` when the server closed the connection; each frame's
+/// arrival recorded in `last_frame`. Cancel safe.
+async fn receive(
+    socket: &mut Socket,
+    last_frame: &mut tokio::time::Instant,
+) -> Result<Option<server_message::Message>, String> {
     loop {
-        match socket.next().await {
+        let frame = socket.next().await;
+        *last_frame = tokio::time::Instant::now();
+        match frame {
             Some(Ok(Message::Binary(bytes))) => match proto::ServerMessage::decode(&*bytes) {
                 Ok(proto::ServerMessage { message: Some(message) }) => return Ok(Some(message)),
                 Ok(_) => tracing::debug!("an empty server message"),
@@ -858,7 +913,18 @@ async fn answer_availability(shared: Arc<Shared>, request: proto::AvailabilityRe
     }
     let info = job_info(&job);
     let (job_request, mut answered) = JobRequest::new(info.clone());
-    let request_fnc = AssertUnwindSafe((shared.request)(job_request)).catch_unwind();
+    // Its synchronous part may panic too: the reservation is released either way.
+    let request_fnc =
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (shared.request)(job_request))) {
+            Ok(request_fnc) => AssertUnwindSafe(request_fnc).catch_unwind(),
+            Err(payload) => {
+                let message = super::error::panic_message(&*payload);
+                tracing::error!(job_id = %job.id, "the request function panicked: {message}");
+                shared.release();
+                shared.send(unavailable(false));
+                return;
+            }
+        };
     let decided = tokio::time::timeout(shared.options.request_timeout, async {
         tokio::select! {
             answer = &mut answered => answer.ok(),
@@ -939,6 +1005,10 @@ fn launch(shared: &Arc<Shared>, info: JobInfo, assignment: proto::JobAssignment,
     {
         let mut capacity = lock(&shared.capacity);
         capacity.reserved = capacity.reserved.saturating_sub(1);
+        if capacity.closing {
+            // Assigned while closing, after `aclose` ended the running jobs: ended at once.
+            terminate.send_replace(Some(CLOSING.to_owned()));
+        }
         capacity.active.insert(id.clone(), ActiveJob { terminate, task: None, host: None });
     }
     let task = tokio::spawn(run_job(shared.clone(), ctx, terminated));
@@ -997,6 +1067,10 @@ fn launch_in_host(
         shared.jobs_changed.send_modify(|n| *n += 1);
         return;
     }
+    if capacity.closing {
+        // Assigned while closing, after `aclose` ended the running jobs: ended at once.
+        terminate.send_replace(Some(CLOSING.to_owned()));
+    }
     // Termination is forwarded to the host; the host reports the job's end.
     let forwarder = tokio::spawn({
         let shared = shared.clone();
@@ -1013,12 +1087,57 @@ fn launch_in_host(
     capacity.active.insert(id, ActiveJob { terminate, task: Some(forwarder), host: Some(slot) });
 }
 
-/// Turns the hosts' reports into job statuses; replaces a host that exits, its jobs failed.
+/// A slot whose host exits this many times in a row before it is ready is given up.
+const HOST_START_ATTEMPTS: u32 = 5;
+
+/// The delay before restarting a host that exited `exits` times in a row before it was
+/// ready: 0 after a host that had been ready, then 0.5, 1, 2 … 10 s.
+fn host_restart_delay(exits: u32) -> Duration {
+    match exits {
+        0 => Duration::ZERO,
+        n => Duration::from_millis(500u64.saturating_mul(1 << (n - 1).min(5)))
+            .min(Duration::from_secs(10)),
+    }
+}
+
+/// Turns the hosts' reports into job statuses; replaces a host that exits, its jobs failed
+/// (with a growing delay while it keeps exiting before it is ready, given up after
+/// [`HOST_START_ATTEMPTS`]).
 async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceiver<HostEvent>) {
-    while let Some(event) = events.recv().await {
+    let slots = lock(&shared.hosts).len();
+    // Per slot: consecutive exits before `ready`.
+    let mut early_exits = vec![0u32; slots];
+    let mut ready = vec![false; slots];
+    let mut restarts: JoinSet<usize> = JoinSet::new();
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+            Some(Ok(slot)) = restarts.join_next(), if !restarts.is_empty() => {
+                let mut hosts = lock(&shared.hosts);
+                if *shared.closing.borrow() || hosts.get(slot).is_none_or(Option::is_some) {
+                    continue;
+                }
+                match host::spawn(slot, shared.host_events.clone()) {
+                    Ok(replacement) => {
+                        tracing::info!(slot, pid = replacement.pid, "a new job host started");
+                        hosts[slot] = Some(replacement);
+                    }
+                    Err(error) => tracing::error!(slot, "cannot start a job host process: {error}"),
+                }
+                continue;
+            }
+        };
         match event {
             HostEvent::Message { host, message: FromHost::Ready } => {
                 tracing::debug!(host, "job host ready");
+                if let (Some(exits), Some(ready)) = (early_exits.get_mut(host), ready.get_mut(host))
+                {
+                    *exits = 0;
+                    *ready = true;
+                }
             }
             HostEvent::Message { message: FromHost::Status { id, status, error }, .. } => {
                 match status {
@@ -1065,20 +1184,33 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                     continue;
                 }
                 hosts[host] = None;
+                drop(hosts);
                 if *shared.closing.borrow() {
                     continue;
                 }
-                match host::spawn(host, shared.host_events.clone()) {
-                    Ok(replacement) => {
-                        tracing::info!(
-                            host,
-                            pid = replacement.pid,
-                            "a new job host replaces pid {pid}"
-                        );
-                        hosts[host] = Some(replacement);
-                    }
-                    Err(error) => tracing::error!(host, "cannot start a job host process: {error}"),
+                let (Some(exits), Some(was_ready)) =
+                    (early_exits.get_mut(host), ready.get_mut(host))
+                else {
+                    continue;
+                };
+                if !std::mem::replace(was_ready, false) {
+                    *exits += 1;
                 }
+                if *exits >= HOST_START_ATTEMPTS {
+                    tracing::error!(
+                        slot = host,
+                        "job host slot {host} given up: its host exited {exits} times in a row \
+                         before it was ready (last: {reason}); check the setup function and the \
+                         log above"
+                    );
+                    continue;
+                }
+                let delay = host_restart_delay(*exits);
+                tracing::info!(slot = host, "a new job host replaces pid {pid} in {delay:?}");
+                restarts.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    host
+                });
             }
         }
     }
@@ -1171,6 +1303,19 @@ pub async fn connect_job(
     room: &str,
     identity: &str,
 ) -> Result<(), WorkerError> {
+    connect_job_until(server, options, room, identity, std::future::pending()).await
+}
+
+/// [`connect_job`], ended gracefully when `terminate` resolves (a Ctrl+C, say) with the
+/// reason it gives: the session is closed and the shutdown callbacks run, as for a job the
+/// server terminates.
+pub async fn connect_job_until(
+    server: &AgentServer,
+    options: &WorkerOptions,
+    room: &str,
+    identity: &str,
+    terminate: impl std::future::Future<Output = String>,
+) -> Result<(), WorkerError> {
     for (value, what, env, flag) in [
         (&options.url, "the LiveKit URL", "LIVEKIT_URL", "--url"),
         (&options.api_key, "the API key", "LIVEKIT_API_KEY", "--api-key"),
@@ -1199,7 +1344,7 @@ pub async fn connect_job(
     let ctx = JobContext::with_credentials(info, Room::local(room), process, Some(credentials));
     tracing::info!(parent: ctx.span(), room, identity, "running one job in the room");
     let mut job = RunningJob::spawn(&entrypoint, ctx.clone());
-    let outcome = drive(&mut job, &ctx, std::future::pending()).await;
+    let outcome = drive(&mut job, &ctx, terminate).await;
     let reason = match &outcome {
         Ok(reason) => reason.clone(),
         Err(error) => error.to_string(),
