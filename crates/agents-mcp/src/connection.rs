@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use agents_core::llm::{RunContext, ToolError, ToolOutput};
 use rmcp::model::{
@@ -39,11 +39,16 @@ pub(crate) struct Shared {
     notified: AtomicU64,
     /// The number of notifications the offered tools reflect.
     published: watch::Sender<u64>,
-    /// The calls in flight, by their progress token.
-    progress: Mutex<HashMap<ProgressToken, RunContext>>,
+    /// The calls in flight, by their progress token, with when each ended: a notification the
+    /// server sent just before its answer may be handled just after it (rmcp runs notification
+    /// handlers as tasks of their own), so an ended call keeps its route for `PROGRESS_GRACE`.
+    progress: Mutex<HashMap<ProgressToken, (RunContext, Option<Instant>)>>,
     /// How long a request may take.
     pub(crate) timeout: Duration,
 }
+
+/// How long an ended call still takes the progress notifications sent before its answer.
+const PROGRESS_GRACE: Duration = Duration::from_secs(1);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -126,7 +131,13 @@ impl Shared {
             .await
             .map_err(|error| failure(server, name, &error))?;
         let token = handle.progress_token.clone();
-        lock(&self.progress).insert(token.clone(), ctx);
+        {
+            let mut progress = lock(&self.progress);
+            // Routes of calls that ended more than the grace period ago go now.
+            progress
+                .retain(|_, (_, ended)| ended.is_none_or(|ended| ended.elapsed() < PROGRESS_GRACE));
+            progress.insert(token.clone(), (ctx, None));
+        }
         let _unregister = Unregister { shared: self, token };
         let response = handle.await_response().await;
         self.wait_for_published().await;
@@ -148,14 +159,18 @@ impl Shared {
     }
 
     fn progress(&self, params: ProgressNotificationParam) {
-        let ctx = lock(&self.progress).get(&params.progress_token).cloned();
+        let ctx = lock(&self.progress)
+            .get(&params.progress_token)
+            .filter(|(_, ended)| ended.is_none_or(|ended| ended.elapsed() < PROGRESS_GRACE))
+            .map(|(ctx, _)| ctx.clone());
         if let Some(ctx) = ctx {
             ctx.report_progress(params.progress, params.total, params.message);
         }
     }
 }
 
-/// Removes a call's progress routing when the call ends, however it ends.
+/// Marks a call's progress routing as ended when the call ends, however it ends (the next
+/// call removes it once the grace period is over).
 struct Unregister<'a> {
     shared: &'a Shared,
     token: ProgressToken,
@@ -163,7 +178,9 @@ struct Unregister<'a> {
 
 impl Drop for Unregister<'_> {
     fn drop(&mut self) {
-        lock(&self.shared.progress).remove(&self.token);
+        if let Some((_, ended)) = lock(&self.shared.progress).get_mut(&self.token) {
+            *ended = Some(Instant::now());
+        }
     }
 }
 
