@@ -103,7 +103,7 @@ async fn a_thousand_list_flips_during_concurrent_turns() {
                         Ok(SessionEvent::FunctionToolFinished {
                             function_call, output, ..
                         }) => {
-                            finished.push((function_call.call_id, output));
+                            finished.push((function_call.call_id, *output));
                         }
                         Ok(_) => {}
                         Err(TryRecvError::Empty) => break,

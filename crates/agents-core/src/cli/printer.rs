@@ -177,8 +177,8 @@ mod tests {
         }
         let failed = FunctionCallOutput::new("call_2", "plan_trip", "no trains", true);
         let finished = SessionEvent::FunctionToolFinished {
-            function_call: fast.clone(),
-            output: failed.clone(),
+            function_call: Box::new(fast.clone()),
+            output: Box::new(failed.clone()),
             duration: std::time::Duration::from_millis(3),
         };
         printer.print_event(&finished).unwrap();

@@ -173,19 +173,22 @@ pub enum SessionEvent {
     /// A tool call finished (Python's `ToolCallEnded`): its output, or the error the model
     /// reads (`output.is_error`), and how long it ran. Sent as each call ends, before the
     /// batch's [`FunctionToolsExecuted`](Self::FunctionToolsExecuted).
+    ///
+    /// The call and its output are boxed: every session preallocates its event channel's
+    /// slots at the size of the largest event, so large variants would cost every session.
     FunctionToolFinished {
         /// The call.
-        function_call: FunctionCall,
+        function_call: Box<FunctionCall>,
         /// Its output (an error output when `is_error`).
-        output: FunctionCallOutput,
+        output: Box<FunctionCallOutput>,
         /// From the start of the call to its end.
         duration: Duration,
     },
     /// A running tool call reported progress (an MCP server's progress notifications, or
     /// [`RunContext::report_progress`](crate::llm::RunContext::report_progress)).
     FunctionToolProgress {
-        /// The call.
-        function_call: FunctionCall,
+        /// The call (boxed, as in [`FunctionToolFinished`](Self::FunctionToolFinished)).
+        function_call: Box<FunctionCall>,
         /// Progress so far (it only increases).
         progress: f64,
         /// The total, when known.
@@ -268,4 +271,21 @@ pub enum SessionErrorEvent {
     /// A hook or tool failed with a message.
     #[error("{0}")]
     Other(Arc<str>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_small_because_every_session_preallocates_1024_of_them() {
+        // The session's broadcast channel allocates all its slots up front: each byte of the
+        // largest variant costs ~1 KB per session (a 216-byte event cost 110 KB per idle job).
+        // Box large payloads instead of growing this.
+        assert!(
+            std::mem::size_of::<SessionEvent>() <= 112,
+            "{}",
+            std::mem::size_of::<SessionEvent>()
+        );
+    }
 }

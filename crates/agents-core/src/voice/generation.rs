@@ -403,8 +403,8 @@ async fn execute(
     };
     let output = FunctionCallOutput::new(call.call_id.clone(), call.name.clone(), text, is_error);
     core.emit(SessionEvent::FunctionToolFinished {
-        function_call: call.clone(),
-        output: output.clone(),
+        function_call: Box::new(call.clone()),
+        output: Box::new(output.clone()),
         duration: started.elapsed(),
     });
     Executed { call, output, reply_required, handoff }

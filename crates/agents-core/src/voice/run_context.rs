@@ -50,7 +50,7 @@ impl RunContext {
     pub fn report_progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
         if let Some(session) = self.session() {
             session.core.emit(super::events::SessionEvent::FunctionToolProgress {
-                function_call: self.function_call().clone(),
+                function_call: Box::new(self.function_call().clone()),
                 progress,
                 total,
                 message,
