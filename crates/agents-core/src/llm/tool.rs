@@ -228,16 +228,7 @@ impl FunctionTool {
                 reason: format!("expected a JSON object, got `{parameters}`"),
             });
         }
-        let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args: ToolArguments<'_>| {
-            let args = match args {
-                ToolArguments::Value(value) => value,
-                ToolArguments::Text(text) => {
-                    serde_json::from_str(text).map_err(|error| error.to_string())?
-                }
-            };
-            let future = handler(ctx, args);
-            Ok(async move { super::IntoToolOutput::into_tool_output(future.await) }.boxed())
-        });
+        let erased = json_handler(handler);
         Ok(Self::from_parts(
             name,
             description.into(),
@@ -293,16 +284,7 @@ impl FunctionTool {
                 ),
             });
         }
-        let erased: Arc<ErasedHandler> = Arc::new(move |ctx, args: ToolArguments<'_>| {
-            let args = match args {
-                ToolArguments::Value(value) => value,
-                ToolArguments::Text(text) => {
-                    serde_json::from_str(text).map_err(|error| error.to_string())?
-                }
-            };
-            let future = handler(ctx, args);
-            Ok(async move { super::IntoToolOutput::into_tool_output(future.await) }.boxed())
-        });
+        let erased = json_handler(handler);
         Ok(Self::from_parts(
             name,
             description.into(),
@@ -475,4 +457,24 @@ fn panic_error(payload: Box<dyn Any + Send>, tool: &str) -> ToolError {
     };
     tracing::error!(tool, "function tool `{tool}` panicked: {message}");
     ToolError::Panicked { tool: tool.to_owned(), message }
+}
+
+/// A handler of JSON arguments (raw tools, schemas known at run time), erased: the arguments
+/// are parsed from the model's text as any JSON value.
+fn json_handler<F, Fut>(handler: F) -> Arc<ErasedHandler>
+where
+    F: Fn(RunContext, Value) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: super::IntoToolOutput,
+{
+    Arc::new(move |ctx, args: ToolArguments<'_>| {
+        let args = match args {
+            ToolArguments::Value(value) => value,
+            ToolArguments::Text(text) => {
+                serde_json::from_str(text).map_err(|error| error.to_string())?
+            }
+        };
+        let future = handler(ctx, args);
+        Ok(async move { super::IntoToolOutput::into_tool_output(future.await) }.boxed())
+    })
 }
