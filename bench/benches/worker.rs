@@ -42,6 +42,10 @@ const CHILD: &str = "AGENTS_WORKER_BENCH_CHILD";
 const WAIT: Duration = Duration::from_secs(120);
 
 /// An entrypoint whose job stays idle: a text session on the fake LLM, waiting for input.
+///
+/// The job never joins its room (no `ctx.connect()`), like the Python side's idle job: the
+/// figure is the framework's cost per job, not a WebRTC connection's (with `connect()` each job
+/// would load liblivekit_ffi.so and open a peer connection to the test server).
 fn idle_text_server(started: Option<mpsc::UnboundedSender<Instant>>) -> AgentServer {
     let llm = FakeLlm::new().on_input("Hello", FakeLlmResponse::text("Hi!"));
     AgentServer::new().rtc_session(move |ctx: JobContext| {
@@ -53,7 +57,6 @@ fn idle_text_server(started: Option<mpsc::UnboundedSender<Instant>>) -> AgentSer
             }
             let session = AgentSession::builder().llm(llm).build();
             session.start(Agent::new("You are a helpful assistant.")).room(ctx.room()).await?;
-            ctx.connect().await?;
             Ok::<(), BoxError>(())
         }
     })
@@ -66,7 +69,8 @@ fn options(url: String) -> WorkerOptions {
 }
 
 /// A job entrypoint with a voice session: the fake STT, LLM and TTS, and the Silero VAD the
-/// setup function loaded once for the process, listening to silence at real time.
+/// setup function loaded once for the process, listening to silence at real time. Like the
+/// idle text job it does not join its room.
 fn voice_server() -> AgentServer {
     let llm = FakeLlm::new();
     AgentServer::new()
@@ -90,7 +94,6 @@ fn voice_server() -> AgentServer {
                     .room(ctx.room())
                     .audio_input(silence_at_real_time())
                     .await?;
-                ctx.connect().await?;
                 Ok::<(), BoxError>(())
             }
         })
