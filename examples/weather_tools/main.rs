@@ -2,8 +2,8 @@
 //!
 //! **What it shows.** A weather agent whose `#[function_tools]` methods take an optional
 //! parameter (`Option<Units>`, and `days` with a default), an enum (`Units`, offered as
-//! `"celsius"` or `"fahrenheit"`), a nested struct (`Place`), and doc comments that become the
-//! descriptions the model reads. `current_weather` returns a `ToolError` the model reads (for
+//! `"celsius"` or `"fahrenheit"`), a nested struct (`Place`), a range (`#[schemars(range)]`),
+//! and doc comments that become the descriptions the model reads. `current_weather` returns a `ToolError` the model reads (for
 //! a city it has no data for, so it can ask again); `forecast` returns structured data (a
 //! `Vec` of a `Serialize` type), sent to the model as JSON. The weather is a fixed table
 //! standing in for a real weather API.
@@ -106,8 +106,9 @@ impl WeatherAgent {
         &self,
         /// Where the user wants the forecast.
         place: Place,
-        /// How many days, from 1 to 7.
+        /// How many days; 3 if the user did not say.
         #[arg(default = 3)]
+        #[schemars(range(min = 1, max = 7))]
         days: u8,
         /// The units of the temperatures; celsius if the user did not say.
         units: Option<Units>,
