@@ -30,11 +30,15 @@
 //!     cargo run --example local_llm -- console --text     # vllm serve
 //! ```
 //!
-//! A URL where no server answers makes each turn fail: the log says
-//! `could not connect to http://…/chat/completions`, the console goes on to the end of its
-//! input and exits with status 1 and `error: the session reported N error(s), the last from
-//! the LLM: …`. A URL that is not an absolute `http` or `https` URL fails at once with
-//! `error: invalid base URL`.
+//! A URL where no server answers fails each turn after three retries, 2 s apart (each logged
+//! as `LLM request failed (connection failed: cannot reach http://…/chat/completions: …)`);
+//! the console goes on to the end of its input, then exits with status 1. A URL without
+//! `http://` or `https://` fails at once, with status 1:
+//!
+//! ```text
+//! error: the session reported 1 error(s), the last from the LLM: connection failed: cannot reach http://127.0.0.1:9/v1/chat/completions: …
+//! error: the job's entrypoint failed: invalid base URL `localhost:11434/v1`: the scheme is `localhost`, not `http` or `https`
+//! ```
 
 use std::process::ExitCode;
 
