@@ -73,7 +73,7 @@ impl Billing {
         invoice: u32,
     ) -> String {
         // A stand-in for a billing system.
-        if invoice % 2 == 0 {
+        if invoice.is_multiple_of(2) {
             format!("Invoice {invoice} of {} was paid on March 3.", self.caller)
         } else {
             format!("Invoice {invoice} of {} is due on April 30.", self.caller)
