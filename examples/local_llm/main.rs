@@ -17,12 +17,13 @@
 //! | `OPENAI_API_KEY` | a bearer token, if the server wants one (`vllm serve --api-key`) | none |
 //!
 //! Tool calls need a model and server that support them (Ollama with `llama3.2` or
-//! `qwen2.5`, `llama-server --jinja`, vLLM with `--enable-auto-tool-choice`).
+//! `qwen2.5`, `llama-server --jinja`, `vllm serve` with `--enable-auto-tool-choice` and the
+//! model's `--tool-call-parser`).
 //!
 //! **Run it.**
 //!
 //! ```text
-//! ollama pull llama3.2 && ollama serve
+//! ollama pull llama3.2                                    # with `ollama serve` running
 //! cargo run --example local_llm -- console --text
 //! OPENAI_BASE_URL=http://localhost:8080/v1 LLM_MODEL=qwen2.5 \
 //!     cargo run --example local_llm -- console --text     # llama-server

@@ -7,8 +7,9 @@
 //! to which input, runs a user turn with `session.run`, and walks the turn's events with
 //! `result.expect()` — the tool calls and their arguments, the tools' outputs and errors, the
 //! agent's messages, nothing more. The tools themselves are the real ones; `mock_tools`
-//! replaces one for a test. The same tests run against a real model by swapping the
-//! `FakeLlm` for e.g. `agents_inference::inference::Llm::new("openai/gpt-4.1-mini")`.
+//! replaces one for a test. For evals against a real model, build the session with e.g.
+//! `agents_inference::inference::Llm::new("openai/gpt-4.1-mini")` instead of the `FakeLlm`:
+//! the same `expect` calls check what it did (which tool, which arguments).
 //!
 //! **What it needs.** Nothing: no network, no credentials. In your own crate, enable the
 //! fakes for tests only:
