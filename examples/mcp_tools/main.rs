@@ -21,8 +21,10 @@
 //! MCP_SERVER=http://127.0.0.1:8000/mcp cargo run --example mcp_tools -- console --text
 //! ```
 //!
-//! Without `MCP_SERVER`, or with a server that cannot be reached, the console fails with an
-//! error that says so.
+//! Without `MCP_SERVER`, or with a server that cannot be reached or started, the console
+//! fails at once with an error that says so (`error: the job's entrypoint failed: set
+//! MCP_SERVER to …`, `… could not connect to the MCP server …`, `… could not start the MCP
+//! server …`).
 
 use std::process::ExitCode;
 

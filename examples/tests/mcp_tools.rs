@@ -108,3 +108,22 @@ async fn without_mcp_server_the_console_says_what_to_set() {
     assert!(stderr.contains("set MCP_SERVER to an MCP server's URL"), "{}", show(&output));
     assert_eq!(llm.request_count(), 0);
 }
+
+#[tokio::test]
+async fn a_stdio_server_that_cannot_start_is_named_in_the_error() {
+    let llm = FakeOpenAi::with_handler(model).await.unwrap();
+    let mut command = example("mcp_tools", &["console", "--text"], &llm.base_url());
+    command.env("MCP_SERVER", "/nonexistent/mcp-server --stdio");
+    let output = common::run_with_input(command, "echo hello\n").await;
+    assert!(!output.status.success(), "{}", show(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "could not start the MCP server `mcp-server` (`/nonexistent/mcp-server`): No such \
+             file or directory"
+        ),
+        "{}",
+        show(&output)
+    );
+    assert_eq!(llm.request_count(), 0);
+}
