@@ -26,8 +26,6 @@
 //! cargo test -p examples --test testing_agents
 //! ```
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 mod agent;
 
 use agents_core::llm::ChatRole;
@@ -38,15 +36,18 @@ use serde_json::json;
 
 use agent::Barista;
 
+/// A test's result: `?` on the session's errors fails the test with the error.
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 /// A session with `llm` as its model, started with a fresh barista.
-async fn barista_session(llm: &FakeLlm) -> AgentSession {
+async fn barista_session(llm: &FakeLlm) -> Result<AgentSession, Box<dyn std::error::Error>> {
     let session = AgentSession::builder().llm(llm.clone()).build();
-    session.start(Barista::default().into_agent().unwrap()).await.unwrap();
-    session
+    session.start(Barista::default().into_agent()?).await?;
+    Ok(session)
 }
 
 #[tokio::test]
-async fn takes_an_order_with_its_tool() {
+async fn takes_an_order_with_its_tool() -> TestResult {
     let llm = FakeLlm::new()
         .on_input(
             "A large latte, please.",
@@ -56,9 +57,9 @@ async fn takes_an_order_with_its_tool() {
             "added a Large Latte; 1 drink(s) in the order",
             FakeLlmResponse::text("One large latte, coming up!"),
         );
-    let session = barista_session(&llm).await;
+    let session = barista_session(&llm).await?;
 
-    let result = session.run("A large latte, please.").await.unwrap();
+    let result = session.run("A large latte, please.").await?;
 
     let mut expect = result.expect();
     expect.next_event().is_function_call("add_to_order").with_arguments(json!({"drink": "latte"}));
@@ -74,19 +75,20 @@ async fn takes_an_order_with_its_tool() {
     let request = &llm.requests()[0];
     assert_eq!(request.tools, ["add_to_order", "order_summary"]);
     session.close().await;
+    Ok(())
 }
 
 #[tokio::test]
-async fn a_sold_out_drink_is_an_error_the_model_reads() {
+async fn a_sold_out_drink_is_an_error_the_model_reads() -> TestResult {
     let llm = FakeLlm::new()
         .on_input("A mocha.", FakeLlmResponse::tool_call("add_to_order", json!({"drink": "mocha"})))
         .on_input(
             "mocha is sold out today",
             FakeLlmResponse::text("Sorry, we're out of mocha. A latte instead?"),
         );
-    let session = barista_session(&llm).await;
+    let session = barista_session(&llm).await?;
 
-    let result = session.run("A mocha.").await.unwrap();
+    let result = session.run("A mocha.").await?;
 
     let mut expect = result.expect();
     expect.next_event().is_function_call("add_to_order");
@@ -98,10 +100,11 @@ async fn a_sold_out_drink_is_an_error_the_model_reads() {
     expect.next_event().is_message(ChatRole::Assistant).containing("out of mocha");
     expect.no_more_events();
     session.close().await;
+    Ok(())
 }
 
 #[tokio::test]
-async fn the_order_is_kept_across_turns_and_read_back_as_json() {
+async fn the_order_is_kept_across_turns_and_read_back_as_json() -> TestResult {
     let llm = FakeLlm::new()
         .on_input(
             "An espresso.",
@@ -124,11 +127,11 @@ async fn the_order_is_kept_across_turns_and_read_back_as_json() {
             r#"[{"drink":"espresso","size":"small"},{"drink":"flat_white","size":"medium"}]"#,
             FakeLlmResponse::text("A small espresso and a medium flat white."),
         );
-    let session = barista_session(&llm).await;
+    let session = barista_session(&llm).await?;
 
-    session.run("An espresso.").await.unwrap();
-    session.run("And a flat white.").await.unwrap();
-    let result = session.run("That's all.").await.unwrap();
+    session.run("An espresso.").await?;
+    session.run("And a flat white.").await?;
+    let result = session.run("That's all.").await?;
 
     let mut expect = result.expect();
     expect.next_event().is_function_call("order_summary");
@@ -138,23 +141,24 @@ async fn the_order_is_kept_across_turns_and_read_back_as_json() {
     expect.next_event().is_message(ChatRole::Assistant).containing("flat white");
     expect.no_more_events();
     session.close().await;
+    Ok(())
 }
 
 #[tokio::test]
-async fn a_mocked_tool_failure_is_handled() {
+async fn a_mocked_tool_failure_is_handled() -> TestResult {
     let llm = FakeLlm::new()
         .on_input("A latte.", FakeLlmResponse::tool_call("add_to_order", json!({"drink": "latte"})))
         .on_input(
             "the till is down",
             FakeLlmResponse::text("Sorry, our till is down; please order at the counter."),
         );
-    let session = barista_session(&llm).await;
+    let session = barista_session(&llm).await?;
     // The model still sees the real tool; only its execution is replaced.
     session.mock_tools(MockTools::new().with("add_to_order", |_arguments| async {
         Err::<String, _>(ToolError::message("the till is down"))
     }));
 
-    let result = session.run("A latte.").await.unwrap();
+    let result = session.run("A latte.").await?;
 
     let mut expect = result.expect();
     expect.next_event().is_function_call("add_to_order");
@@ -162,4 +166,5 @@ async fn a_mocked_tool_failure_is_handled() {
     expect.next_event().is_message(ChatRole::Assistant).containing("till is down");
     expect.no_more_events();
     session.close().await;
+    Ok(())
 }
