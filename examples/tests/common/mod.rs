@@ -21,12 +21,22 @@ pub(crate) fn example_binary(name: &str) -> PathBuf {
     let test_binary = std::env::current_exe().expect("the test binary's path");
     let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).expect("target dir");
     let binary = profile_dir.join("examples").join(name);
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p examples --example {name}` \
-         (`cargo test --workspace` does)",
-        binary.display()
+    let build = format!(
+        "build it with `cargo build -p examples --example {name}` (`cargo test -p examples` \
+         and `cargo test --workspace` do; `cargo test --test <name>` alone does not)"
     );
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified());
+    let Ok(built) = built else { panic!("{} is missing: {build}", binary.display()) };
+    // An example edited since its last build would be tested as it was.
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name).join("main.rs");
+    if let Ok(edited) = std::fs::metadata(&source).and_then(|m| m.modified()) {
+        assert!(
+            edited <= built,
+            "{} is older than {}: {build}",
+            binary.display(),
+            source.display()
+        );
+    }
     binary
 }
 
