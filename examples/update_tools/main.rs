@@ -1,31 +1,30 @@
 //! Dynamic tool updates: the Rust translation of LiveKit's Python example `update_tools.py`.
 //!
-//! The agent starts with a static `print_to_console` tool defined with `#[function_tool]`; a
-//! `random_number` tool is wrapped at run time with `function_tool(...)` and added with
-//! `agent.update_tools(agent.tools() + [...])` before the session starts. Ask the agent to
-//! "print to the console" or to "give me a random number" to use both tools.
+//! **What it shows.** The agent starts with a static `print_to_console` tool defined with
+//! `#[function_tool]`; a `random_number` tool is wrapped at run time with `function_tool(...)`
+//! and added with `agent.update_tools(agent.tools() + [...])` before the session starts. As in
+//! the Python example, the Silero VAD is loaded once per process by the server's setup
+//! function (Python's `prewarm`) and taken from the process's userdata by each job; the
+//! session hears through LiveKit Inference speech-to-text (`deepgram/nova-3-general`), thinks
+//! with `openai/gpt-4.1-mini` and speaks with Cartesia `sonic-3`, with preemptive generation.
 //!
-//! As in the seed, the Silero VAD is loaded once per process by the server's setup function
-//! (Python's `prewarm`) and taken from the process's userdata by each job; the session hears
-//! through LiveKit Inference speech-to-text (`deepgram/nova-3-general`), thinks with
-//! `openai/gpt-4.1-mini` and speaks with Cartesia `sonic-3`, with preemptive generation. Set
-//! `LIVEKIT_API_KEY` and `LIVEKIT_API_SECRET` (in the environment or a `.env` file); ONNX
-//! Runtime is found as `agents-plugins-silero` says (`ORT_DYLIB_PATH`, or `pip install
-//! onnxruntime`):
+//! **What it needs.** `LIVEKIT_API_KEY` and `LIVEKIT_API_SECRET` (in the environment or a
+//! `.env` file) for LiveKit Inference, plus `LIVEKIT_URL` for `dev`, `start` and `connect`;
+//! ONNX Runtime for the Silero VAD: `download-files` installs it into the per-user cache (or
+//! set `ORT_DYLIB_PATH`, or `pip install onnxruntime`). The text console opens no
+//! speech-to-text or text-to-speech connection: the session uses them only for audio.
 //!
-//! ```text
-//! cargo run --example update_tools -- console --text            # typed turns
-//! cargo run --example update_tools -- console --input-file in.wav --output-file out.wav
-//! cargo run -p examples --features audio-devices --example update_tools -- console
-//! ```
-//!
-//! The text console opens no speech-to-text or text-to-speech connection: the session uses
-//! them only for audio input and output. `download-files` installs what the Silero VAD loads
-//! (ONNX Runtime, into the per-user cache):
+//! **Run it.**
 //!
 //! ```text
 //! cargo run --example update_tools -- download-files
+//! cargo run --example update_tools -- console --text            # typed turns
+//! cargo run --example update_tools -- console --input-file in.wav --output-file out.wav
+//! cargo run -p examples --features audio-devices --example update_tools -- console
+//! cargo run --example update_tools -- dev                       # a worker of your LiveKit server
 //! ```
+//!
+//! Ask the agent to "print to the console" or to "give me a random number" to use both tools.
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -1,8 +1,16 @@
 //! Voice activity detection over a WAV file with the Silero VAD plugin.
 //!
-//! Runs the VAD over the file as fast as it can (any sample rate, mono or stereo; 8 to 32-bit
-//! integer or 32-bit float samples) and prints one line per speech segment, from the
-//! `StartOfSpeech` to the `EndOfSpeech` timestamp, then a summary:
+//! **What it shows.** `agents_plugins_silero::Vad::load()` and a VAD stream fed 20 ms frames:
+//! the file is run through as fast as the VAD goes (any sample rate, mono or stereo; 8 to
+//! 32-bit integer or 32-bit float samples), one line is printed per speech segment, from its
+//! `StartOfSpeech` to its `EndOfSpeech` timestamp, then a summary of the work done.
+//!
+//! **What it needs.** No credentials and no network: only ONNX Runtime, loaded at run time.
+//! `cargo run --example update_tools -- download-files` installs it into the per-user cache,
+//! or `pip install onnxruntime`, or set `ORT_DYLIB_PATH` to `libonnxruntime.so.1.xx.x` (the
+//! error message says so when it is missing).
+//!
+//! **Run it.**
 //!
 //! ```text
 //! cargo run --release --example vad_file -- speech.wav
@@ -10,10 +18,6 @@
 //! start=4.768 end=7.136
 //! audio=7.815s inferences=244 cpu=0.021s cpu_per_audio_second=2.69ms wall=0.021s load=0.046s
 //! ```
-//!
-//! ONNX Runtime is loaded at run time: `cargo run --example update_tools -- download-files`
-//! installs it, or `pip install onnxruntime`, or set `ORT_DYLIB_PATH` to
-//! `libonnxruntime.so.1.xx.x` (the error message says so when it is missing).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
