@@ -243,27 +243,32 @@ pub(crate) struct ToolHub {
 }
 
 struct HubState {
-    /// The tools given directly; its lock also serializes recombinations.
-    own: Mutex<ToolSet>,
-    toolsets: Mutex<Vec<Arc<dyn Toolset>>>,
+    /// The own tools and the toolsets, under one lock that also serializes recombinations
+    /// (one lock, not two: `update_tools` is on a hot path and takes it once).
+    parts: Mutex<Parts>,
     offered: ArcSwap<ToolSetInner>,
     /// A label for logs: the agent's id, or `session`.
     owner: String,
+}
+
+struct Parts {
+    /// The tools given directly.
+    own: ToolSet,
+    toolsets: Vec<Arc<dyn Toolset>>,
 }
 
 impl ToolHub {
     pub(crate) fn new(owner: impl Into<String>, own: ToolSet) -> Self {
         let state = Arc::new(HubState {
             offered: ArcSwap::new(own.inner.clone()),
-            own: Mutex::new(own),
-            toolsets: Mutex::new(Vec::new()),
+            parts: Mutex::new(Parts { own, toolsets: Vec::new() }),
             owner: owner.into(),
         });
         let weak = Arc::downgrade(&state);
         let listener: Arc<Listener> = Arc::new(move || {
             if let Some(state) = weak.upgrade() {
-                let own = lock(&state.own);
-                if let Err(error) = state.combine(&own) {
+                let parts = lock(&state.parts);
+                if let Err(error) = state.combine(&parts.own, &parts.toolsets) {
                     tracing::error!(
                         owner = %state.owner,
                         "a toolset's new tools were not offered: {error}"
@@ -281,24 +286,24 @@ impl ToolHub {
 
     /// The toolsets, in order.
     pub(crate) fn toolsets(&self) -> Vec<Arc<dyn Toolset>> {
-        lock(&self.state.toolsets).clone()
+        lock(&self.state.parts).toolsets.clone()
     }
 
     /// Replaces the own tools. Tools that one of the toolsets provides are left to it, so
     /// `update_tools(agent.tools() + [tool])` keeps working with toolsets.
     pub(crate) fn set_own(&self, tools: ToolSet) -> Result<(), ToolSetError> {
-        let mut own = lock(&self.state.own);
-        let provided: Vec<ToolSet> =
-            lock(&self.state.toolsets).iter().map(|toolset| toolset.tools().get()).collect();
-        let tools = if provided.is_empty() {
+        let mut parts = lock(&self.state.parts);
+        let tools = if parts.toolsets.is_empty() {
             tools
         } else {
+            let provided: Vec<ToolSet> =
+                parts.toolsets.iter().map(|toolset| toolset.tools().get()).collect();
             ToolSet::new(tools.into_iter().filter(|tool| {
                 !provided.iter().any(|set| set.get(tool.name()).is_some_and(|t| t.same_tool(tool)))
             }))?
         };
-        self.state.combine(&tools)?;
-        *own = tools;
+        self.state.combine(&tools, &parts.toolsets)?;
+        parts.own = tools;
         Ok(())
     }
 
@@ -307,32 +312,29 @@ impl ToolHub {
         &self,
         toolsets: impl IntoIterator<Item = Arc<dyn Toolset>>,
     ) -> Result<(), ToolSetError> {
-        let own = lock(&self.state.own);
+        let mut parts = lock(&self.state.parts);
         let toolsets: Vec<Arc<dyn Toolset>> = toolsets.into_iter().collect();
-        let previous = std::mem::replace(&mut *lock(&self.state.toolsets), toolsets.clone());
-        if let Err(error) = self.state.combine(&own) {
-            *lock(&self.state.toolsets) = previous;
-            return Err(error);
-        }
+        self.state.combine(&parts.own, &toolsets)?;
         for toolset in &toolsets {
-            if !previous.iter().any(|known| Arc::ptr_eq(known, toolset)) {
+            if !parts.toolsets.iter().any(|known| Arc::ptr_eq(known, toolset)) {
                 toolset.tools().listen(&self.listener);
             }
         }
+        parts.toolsets = toolsets;
         Ok(())
     }
 }
 
 impl HubState {
-    /// Validates `own` plus the toolsets' current tools and offers the result.
-    fn combine(&self, own: &ToolSet) -> Result<(), ToolSetError> {
-        let toolsets = lock(&self.toolsets);
+    /// Validates `own` plus the toolsets' current tools and offers the result. The caller
+    /// holds the `parts` lock.
+    fn combine(&self, own: &ToolSet, toolsets: &[Arc<dyn Toolset>]) -> Result<(), ToolSetError> {
         if toolsets.is_empty() {
             self.offered.store(own.inner.clone());
             return Ok(());
         }
         let mut tools: Vec<FunctionTool> = own.to_vec();
-        for toolset in toolsets.iter() {
+        for toolset in toolsets {
             tools.extend(toolset.tools().get());
         }
         self.offered.store(ToolSet::new(tools)?.inner);
