@@ -17,6 +17,7 @@ use agents_core::llm::{ChatItem, ChatRole};
 use agents_core::prelude::*;
 use agents_core::room_io::{RoomOptions, room_io};
 use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad, silence, tone};
+use agents_core::voice::{AgentState, SessionEvent};
 use agents_test_support::NetNs;
 use agents_test_support::TestServer;
 use agents_test_support::livekit::rtc::RtcConfig;
@@ -50,8 +51,8 @@ fn peak(pcm: &[i16]) -> i32 {
     pcm.iter().map(|&s| i32::from(s).abs()).max().unwrap_or(0)
 }
 
-#[test]
-fn a_user_in_the_room_talks_with_the_session_and_leaving_closes_it() {
+/// Runs `scenario` in a network namespace of its own, on a runtime of its own.
+fn in_netns<F: std::future::Future<Output = ()>>(scenario: impl FnOnce() -> F + Send + 'static) {
     let ns = NetNs::create().expect("root, for a network namespace");
     let thread = ns
         .spawn_thread(|| {
@@ -64,6 +65,11 @@ fn a_user_in_the_room_talks_with_the_session_and_leaving_closes_it() {
         })
         .unwrap();
     thread.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_user_in_the_room_talks_with_the_session_and_leaving_closes_it() {
+    in_netns(scenario);
 }
 
 async fn scenario() {
@@ -159,4 +165,93 @@ async fn scenario() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     rtc_room.disconnect().await.unwrap();
+}
+
+/// Waits until `what` holds, polling.
+async fn until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !ready() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits for a session event that `matches`.
+async fn until_event(
+    events: &mut tokio::sync::broadcast::Receiver<SessionEvent>,
+    matches: impl Fn(&SessionEvent) -> bool,
+) -> SessionEvent {
+    loop {
+        let event = tokio::time::timeout(WAIT, events.recv()).await.unwrap().unwrap();
+        if matches(&event) {
+            return event;
+        }
+    }
+}
+
+fn replied_to(session: &AgentSession, input: &str) -> bool {
+    let turns = transcript(session);
+    turns
+        .iter()
+        .position(|(role, text)| *role == ChatRole::User && text == input)
+        .is_some_and(|at| turns[at + 1..].iter().any(|(role, _)| *role == ChatRole::Assistant))
+}
+
+#[test]
+fn lk_chat_gets_replies_before_during_and_right_after_a_reply() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        let long = "This reply is long enough to be talked over by the user.";
+        let llm = FakeLlm::new()
+            .on_input("first", FakeLlmResponse::text(long))
+            .on_input("second", FakeLlmResponse::text("Second reply."))
+            .on_input("third", FakeLlmResponse::text("Third reply."))
+            .on_input("fourth", FakeLlmResponse::text("Fourth reply."));
+        let session = AgentSession::builder()
+            .llm(llm.clone())
+            .tts(Arc::new(FakeTts::new().with_char_duration(Duration::from_millis(20))))
+            .build();
+        user.wait_participant("agent", WAIT).await.unwrap();
+        // A message whose end never comes holds up no other.
+        user.send_unfinished_text("lk.chat", "lost");
+        // Before the session starts: kept until it does.
+        user.send_chat("first");
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        until("a reply to the first message", || replied_to(&session, "first")).await;
+
+        // During the reply to the next one: it is interrupted, the new message answered.
+        let mut events = session.subscribe();
+        user.send_chat("fourth");
+        until_event(&mut events, |event| {
+            matches!(event, SessionEvent::AgentStateChanged { new_state: AgentState::Speaking, .. })
+        })
+        .await;
+        user.send_chat("second");
+        until("a reply to the message sent during a reply", || replied_to(&session, "second"))
+            .await;
+
+        // Right after a reply ends.
+        until_event(&mut events, |event| {
+            matches!(
+                event,
+                SessionEvent::AgentStateChanged {
+                    old_state: AgentState::Speaking,
+                    new_state: AgentState::Listening,
+                    ..
+                }
+            )
+        })
+        .await;
+        user.send_chat("third");
+        until("a reply to the message sent right after a reply", || replied_to(&session, "third"))
+            .await;
+        rtc_room.disconnect().await.unwrap();
+    });
 }

@@ -139,6 +139,7 @@ pub(crate) async fn run(
                             Ok("_lossy") => *lock(&remote.lossy) = Some(Arc::clone(&channel)),
                             _ => {}
                         }
+                        remote.channel_ready.notify_waiters();
                     }
                     let room = Arc::clone(&room);
                     let sid = sid.clone();
