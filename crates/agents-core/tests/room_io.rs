@@ -51,9 +51,13 @@ fn peak(pcm: &[i16]) -> i32 {
     pcm.iter().map(|&s| i32::from(s).abs()).max().unwrap_or(0)
 }
 
-/// Runs `scenario` in a network namespace of its own, on a runtime of its own.
+/// Runs `scenario` on a runtime of its own, in the process's network namespace (the
+/// library's threads live in the namespace of the first test to use it), one scenario at a
+/// time (the interruption test measures latencies).
 fn in_netns<F: std::future::Future<Output = ()>>(scenario: impl FnOnce() -> F + Send + 'static) {
-    let ns = NetNs::create().expect("root, for a network namespace");
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ns = NetNs::shared().expect("root, for a network namespace");
     let thread = ns
         .spawn_thread(|| {
             let runtime = tokio::runtime::Builder::new_multi_thread()
