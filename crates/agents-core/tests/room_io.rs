@@ -27,9 +27,12 @@ const KEY: &str = "devkey";
 const SECRET: &str = "secret-secret-secret-secret-secret";
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The agent's token: an agent participant (LiveKit's server lets agents send text streams
+/// on behalf of the user).
 fn token(identity: &str) -> String {
     AccessToken::with_api_key(KEY, SECRET)
         .with_identity(identity)
+        .with_kind("agent")
         .with_grants(VideoGrants { room_join: true, room: "demo".into(), ..Default::default() })
         .to_jwt()
         .unwrap()
@@ -135,11 +138,21 @@ async fn scenario() {
         )
         .await
         .unwrap();
-    assert_eq!(heard.sender_identity, "agent");
+    // Under the user's identity, naming the user's microphone track.
+    assert_eq!(heard.sender_identity, "user");
     assert!(heard.attributes.contains_key("lk.segment_id"));
-    user.wait_text_stream("lk.transcription", |s| s.text == "Hi there, how are you?", WAIT)
+    let microphone = user.track_sid().await.unwrap();
+    assert_eq!(heard.attributes.get("lk.transcribed_track_id"), Some(&microphone));
+    // The agent's reply, written word by word as it was heard, final at the end.
+    let reply = user
+        .wait_text_stream("lk.transcription", |s| s.text.trim() == "Hi there, how are you?", WAIT)
         .await
         .unwrap();
+    assert_eq!(reply.sender_identity, "agent");
+    assert_eq!(reply.attributes.get("lk.transcription_final").map(String::as_str), Some("true"));
+    assert!(reply.attributes.get("lk.transcribed_track_id").is_some_and(|t| t.starts_with("TR_")));
+    let chunks = chunks_of(&user, &reply.stream_id);
+    assert!(chunks >= 3, "the reply came in {chunks} chunk(s), not word by word");
 
     assert_eq!(transcript(&session).len(), 2, "{:?}", transcript(&session));
 
@@ -169,6 +182,18 @@ async fn scenario() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     rtc_room.disconnect().await.unwrap();
+}
+
+/// How many chunks the stream `stream_id` came in.
+fn chunks_of(
+    user: &agents_test_support::livekit::rtc::ServerParticipant,
+    stream_id: &str,
+) -> usize {
+    use livekit_protocol::data_packet::Value;
+    user.data_packets()
+        .iter()
+        .filter(|p| matches!(&p.value, Some(Value::StreamChunk(c)) if c.stream_id == stream_id))
+        .count()
 }
 
 /// Waits until `what` holds, polling.

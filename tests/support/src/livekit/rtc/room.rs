@@ -297,6 +297,7 @@ impl Room {
         identity: &str,
         name: &str,
         attributes: HashMap<String, String>,
+        kind: participant_info::Kind,
         end: End,
     ) -> Result<(ParticipantInfo, Vec<ParticipantInfo>), RtcError> {
         let info = ParticipantInfo {
@@ -307,6 +308,7 @@ impl Room {
             joined_at: now_ms() / 1000,
             joined_at_ms: now_ms(),
             version: 1,
+            kind: kind as i32,
             attributes,
             permission: Some(ParticipantPermission {
                 can_subscribe: true,
@@ -534,7 +536,27 @@ impl Room {
         let Some(sender) = members.iter().find(|member| member.info.sid == sender_sid) else {
             return;
         };
-        packet.participant_identity = sender.info.identity.clone();
+        // As LiveKit's SFU: the sender's identity is asserted, except on the header of a
+        // text stream an agent sends on behalf of another participant (a user's
+        // transcription), which keeps that identity and is marked as generated.
+        let on_behalf = sender.info.kind == participant_info::Kind::Agent as i32
+            && !packet.participant_identity.is_empty()
+            && packet.participant_identity != sender.info.identity;
+        let text_header = match packet.value.as_mut() {
+            Some(data_packet::Value::StreamHeader(header)) => {
+                match header.content_header.as_mut() {
+                    Some(livekit_protocol::data_stream::header::ContentHeader::TextHeader(
+                        text,
+                    )) => Some(text),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match text_header {
+            Some(text) if on_behalf => text.generated = true,
+            _ => packet.participant_identity = sender.info.identity.clone(),
+        }
         packet.participant_sid = sender.info.sid.clone();
         if let Some(data_packet::Value::User(user)) = packet.value.as_mut() {
             user.participant_identity = sender.info.identity.clone();

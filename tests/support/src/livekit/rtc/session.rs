@@ -333,6 +333,7 @@ impl Session {
             &admission.identity,
             &admission.name,
             admission.attributes.clone(),
+            admission.kind,
             End::Remote(Arc::clone(&remote)),
         )?;
         room.subscribe_existing(&participant.sid, &End::Remote(Arc::clone(&remote))).await;
