@@ -17,7 +17,7 @@ use agents_core::llm::{ChatItem, ChatRole};
 use agents_core::prelude::*;
 use agents_core::room_io::{RoomOptions, room_io};
 use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad, silence, tone};
-use agents_core::voice::{AgentState, SessionEvent};
+use agents_core::voice::{AgentState, SessionEvent, UserState};
 use agents_test_support::NetNs;
 use agents_test_support::TestServer;
 use agents_test_support::livekit::rtc::RtcConfig;
@@ -283,4 +283,145 @@ fn lk_chat_gets_replies_before_during_and_right_after_a_reply() {
             .await;
         rtc_room.disconnect().await.unwrap();
     });
+}
+
+/// The loudest 10 ms window's RMS of `pcm` (48 kHz), window by window.
+fn windows_rms(pcm: &[i16]) -> Vec<f64> {
+    pcm.chunks(480)
+        .map(|w| (w.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / w.len() as f64).sqrt())
+        .collect()
+}
+
+fn speech(duration_ms: u64, rate: u32, then_silence_ms: u64) -> Vec<i16> {
+    tone(Duration::from_millis(duration_ms), 300.0, rate)
+        .into_iter()
+        .chain(silence(Duration::from_millis(then_silence_ms), rate))
+        .flat_map(|frame| frame.data().to_vec())
+        .collect()
+}
+
+#[test]
+fn the_user_interrupting_stops_the_agents_voice_and_its_transcript_keeps_the_words_heard() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        // About 12 s of speech at 25 ms a character: the interruption lands mid-reply.
+        let long = "Let me tell you a long story about a lighthouse keeper who lived alone on a \
+                    small rocky island far out at sea, and who every night climbed the stairs \
+                    to light the lamp for the ships passing by in the dark.";
+        let llm = FakeLlm::new()
+            .on_input("Hello.", FakeLlmResponse::text(long))
+            .on_input("Stop.", FakeLlmResponse::text("Okay.").with_ttft(Duration::from_secs(2)));
+        let session = AgentSession::builder()
+            .llm(llm.clone())
+            .stt(Arc::new(FakeStt::new(["Hello.", "Stop."])))
+            .tts(Arc::new(FakeTts::new().with_char_duration(Duration::from_millis(25))))
+            .vad(Arc::new(FakeVad::new()))
+            .min_endpointing_delay(Duration::from_millis(200))
+            .min_interruption_duration(Duration::ZERO)
+            .build();
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        user.wait_participant("agent", WAIT).await.unwrap();
+        let rate = 16_000;
+        user.publish_pcm(&speech(700, rate, 300), rate).await.unwrap();
+
+        // The agent speaks; the user hears it for a while.
+        user.wait_attribute("agent", "lk.agent.state", "speaking", WAIT).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let heard_before = windows_rms(&user.captured("agent"));
+        assert!(
+            heard_before.iter().rev().take(20).all(|&rms| rms > 1_000.0),
+            "the agent is not audible before the interruption"
+        );
+
+        // The user speaks over it; the session detects the speech.
+        let mut events = session.subscribe();
+        let detected = async {
+            until_event(&mut events, |event| {
+                matches!(
+                    event,
+                    SessionEvent::UserStateChanged { new_state: UserState::Speaking, .. }
+                )
+            })
+            .await;
+            user.captured("agent").len()
+        };
+        let interruption = speech(600, rate, 1_000);
+        let (published, detected_at) =
+            tokio::join!(user.publish_pcm(&interruption, rate), detected);
+        published.unwrap();
+
+        // The agent's audio stops within 300 ms of the detection (the next reply waits 2 s).
+        let windows = windows_rms(&user.captured("agent"));
+        let from = detected_at / 480;
+        let loud_after: Vec<usize> = windows
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(70)
+            .filter(|(_, rms)| **rms > 1_000.0)
+            .map(|(index, _)| index)
+            .collect();
+        let tail_ms = loud_after.last().map_or(0, |last| (last + 1 - from) * 10);
+        eprintln!("the agent's voice went on {tail_ms} ms after the user's speech was detected");
+        assert!(tail_ms <= 300, "the agent's voice went on {tail_ms} ms after the user's speech");
+        assert!(
+            windows.iter().skip(from + 30).take(40).all(|&rms| rms < 1_000.0),
+            "the agent's voice came back before its next reply"
+        );
+
+        // Its state went from speaking to listening at the interruption.
+        let states = user.attribute_history("agent", "lk.agent.state");
+        let speaking = states.iter().position(|s| s == "speaking").unwrap();
+        assert_eq!(states.get(speaking + 1).map(String::as_str), Some("listening"), "{states:?}");
+
+        // Its transcript of the interrupted reply keeps only the words heard, as the history.
+        let kept = until_value("the interrupted reply in the history", || {
+            session.history().items().iter().find_map(|item| match item {
+                ChatItem::Message(m) if m.role == ChatRole::Assistant && m.interrupted => {
+                    Some(m.text())
+                }
+                _ => None,
+            })
+        })
+        .await;
+        assert!(!kept.is_empty() && kept.len() < long.len(), "kept {kept:?}");
+        let stream = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| {
+                    s.sender_identity == "agent"
+                        && !s.text.trim().is_empty()
+                        && long.starts_with(s.text.trim())
+                },
+                WAIT,
+            )
+            .await
+            .unwrap();
+        eprintln!("kept {kept:?}; lk.transcription {:?}", stream.text);
+        assert_eq!(stream.text.trim(), kept.trim());
+        assert_eq!(
+            stream.attributes.get("lk.transcription_final").map(String::as_str),
+            Some("true")
+        );
+        rtc_room.disconnect().await.unwrap();
+    });
+}
+
+/// Waits until `value` gives something.
+async fn until_value<T>(what: &str, mut value: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(value) = value() {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
