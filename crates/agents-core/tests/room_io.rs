@@ -376,10 +376,19 @@ fn the_user_interrupting_stops_the_agents_voice_and_its_transcript_keeps_the_wor
             "the agent's voice came back before its next reply"
         );
 
-        // Its state went from speaking to listening at the interruption.
-        let states = user.attribute_history("agent", "lk.agent.state");
-        let speaking = states.iter().position(|s| s == "speaking").unwrap();
-        assert_eq!(states.get(speaking + 1).map(String::as_str), Some("listening"), "{states:?}");
+        // Its state went from speaking to listening at the interruption (the reply had 10 s
+        // more to go).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let states = user.attribute_history("agent", "lk.agent.state");
+            let speaking = states.iter().position(|s| s == "speaking").unwrap();
+            if states.get(speaking + 1).is_some() {
+                assert_eq!(states[speaking + 1], "listening", "{states:?}");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "lk.agent.state went {states:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
 
         // Its transcript of the interrupted reply keeps only the words heard, as the history.
         let kept = until_value("the interrupted reply in the history", || {
@@ -424,4 +433,35 @@ async fn until_value<T>(what: &str, mut value: impl FnMut() -> Option<T>) -> T {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+#[test]
+fn a_reply_with_no_audio_is_transcribed_whole() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        let llm = FakeLlm::new().on_input("hi", FakeLlmResponse::text("Hello in text only."));
+        // No TTS: the agent answers in text.
+        let session = AgentSession::builder().llm(llm).build();
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        user.wait_participant("agent", WAIT).await.unwrap();
+        user.send_chat("hi");
+        until("a reply to the chat message", || replied_to(&session, "hi")).await;
+        let reply = user
+            .wait_text_stream("lk.transcription", |s| s.sender_identity == "agent", WAIT)
+            .await
+            .unwrap();
+        assert_eq!(reply.text, "Hello in text only.");
+        assert_eq!(
+            reply.attributes.get("lk.transcription_final").map(String::as_str),
+            Some("true")
+        );
+        rtc_room.disconnect().await.unwrap();
+    });
 }

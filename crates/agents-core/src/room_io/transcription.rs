@@ -47,14 +47,16 @@ pub(super) async fn publish_session(
     let mut agent = AgentTranscript::new(mirror.voice_track_sid.clone());
     // The state it reached before this task subscribed (subscribed first, so none is lost).
     set_agent_state(&mirror.participant, session.agent_state()).await;
+    // The output is dropped when the session does not speak (it has no TTS).
+    let mut playing = true;
     loop {
         let next_word = agent.next_release();
         tokio::select! {
             // The playout first: a segment's end is known before the message it commits.
             biased;
-            playout = mirror.playout.recv() => match playout {
+            playout = mirror.playout.recv(), if playing => match playout {
                 Some(playout) => agent.on_playout(&mirror.participant, playout).await,
-                None => return,
+                None => playing = false,
             },
             () = sleep_until(next_word) => agent.release(&mirror.participant, Instant::now()).await,
             event = events.recv() => match event {
@@ -157,14 +159,11 @@ struct AgentTranscript {
     voice_track_sid: String,
     /// When the segment's audio started playing.
     started: Option<Instant>,
-    /// Its words, by when they end on the segment's clock; `released` of them are sent.
-    words: Vec<TimedString>,
-    released: usize,
+    /// Its words, released as they are heard.
+    words: Timeline,
     /// The open stream, once a word was released.
     writer: Option<TextStreamWriter>,
     segment: String,
-    /// Whether the text written so far ends with whitespace (`None`: nothing written).
-    tail_is_space: Option<bool>,
     /// Segments whose words were shown since the last message: their messages need no more.
     voiced: usize,
 }
@@ -174,31 +173,22 @@ impl AgentTranscript {
         Self {
             voice_track_sid,
             started: None,
-            words: Vec::new(),
-            released: 0,
+            words: Timeline::default(),
             writer: None,
             segment: segment_id("agent"),
-            tail_is_space: None,
             voiced: 0,
         }
     }
 
     /// When the next word is due, if the segment is playing.
     fn next_release(&self) -> Option<Instant> {
-        let started = self.started?;
-        let word = self.words.get(self.released)?;
-        Some(started + seconds(word.end_time))
+        Some(self.started? + self.words.next_due()?)
     }
 
     async fn on_playout(&mut self, participant: &LocalParticipant, playout: Playout) {
         match playout {
             Playout::Started(at) => self.started = Some(at),
-            Playout::Words(words) => {
-                self.words.extend(words);
-                // Kept in order of their end (a TTS may time a segment's words out of order).
-                let pending = &mut self.words[self.released..];
-                pending.sort_by(|a, b| a.end_time.total_cmp(&b.end_time));
-            }
+            Playout::Words(words) => self.words.add(words),
             Playout::Ended(finished) => self.end(participant, finished).await,
         }
     }
@@ -211,21 +201,7 @@ impl AgentTranscript {
     }
 
     async fn release_through(&mut self, participant: &LocalParticipant, position: Duration) {
-        let mut text = String::new();
-        while let Some(word) = self.words.get(self.released) {
-            if seconds(word.end_time) > position {
-                break;
-            }
-            self.released += 1;
-            if word.text.trim().is_empty() {
-                continue;
-            }
-            if self.tail_is_space == Some(false) && !word.text.starts_with(char::is_whitespace) {
-                text.push(' ');
-            }
-            text.push_str(&word.text);
-            self.tail_is_space = Some(word.text.ends_with(char::is_whitespace));
-        }
+        let text = self.words.take_through(position);
         if text.is_empty() {
             return;
         }
@@ -259,9 +235,7 @@ impl AgentTranscript {
         }
         self.close(participant).await;
         self.started = None;
-        self.words.clear();
-        self.released = 0;
-        self.tail_is_space = None;
+        self.words = Timeline::default();
         self.segment = segment_id("agent");
     }
 
@@ -296,6 +270,83 @@ impl AgentTranscript {
     }
 }
 
+/// A segment's words on its playout clock, released in order of their end.
+#[derive(Debug, Default)]
+struct Timeline {
+    words: Vec<TimedString>,
+    /// How many are released.
+    released: usize,
+    /// Whether the text released so far ends with whitespace (`None`: nothing released).
+    tail_is_space: Option<bool>,
+}
+
+impl Timeline {
+    fn add(&mut self, words: Vec<TimedString>) {
+        self.words.extend(words);
+        // Kept in order of their end (a TTS may time a segment's words out of order).
+        self.words[self.released..].sort_by(|a, b| a.end_time.total_cmp(&b.end_time));
+    }
+
+    /// When the next word is due, from the start of the segment.
+    fn next_due(&self) -> Option<Duration> {
+        self.words.get(self.released).map(|word| seconds(word.end_time))
+    }
+
+    /// The text of the words not released yet that end by `position`, spaced as a
+    /// transcript reads (words given without their spaces are joined by one).
+    fn take_through(&mut self, position: Duration) -> String {
+        let mut text = String::new();
+        while let Some(word) = self.words.get(self.released) {
+            if seconds(word.end_time) > position {
+                break;
+            }
+            self.released += 1;
+            if word.text.trim().is_empty() {
+                continue;
+            }
+            if self.tail_is_space == Some(false) && !word.text.starts_with(char::is_whitespace) {
+                text.push(' ');
+            }
+            text.push_str(&word.text);
+            self.tail_is_space = Some(word.text.ends_with(char::is_whitespace));
+        }
+        text
+    }
+}
+
 fn seconds(value: f64) -> Duration {
     Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, start: f64, end: f64) -> TimedString {
+        TimedString::new(text, start, end)
+    }
+
+    #[test]
+    fn words_are_released_once_their_end_has_played() {
+        let mut timeline = Timeline::default();
+        timeline.add(vec![word("Hi ", 0.0, 0.06), word("there, ", 0.06, 0.2)]);
+        timeline.add(vec![word("friend.", 0.2, 0.34)]);
+        assert_eq!(timeline.next_due(), Some(Duration::from_millis(60)));
+        assert_eq!(timeline.take_through(Duration::from_millis(59)), "");
+        assert_eq!(timeline.take_through(Duration::from_millis(60)), "Hi ");
+        assert_eq!(timeline.take_through(Duration::from_millis(300)), "there, ");
+        assert_eq!(timeline.next_due(), Some(Duration::from_millis(340)));
+        // Interrupted at 0.3 s: "friend." was not heard, and is never released.
+        assert_eq!(timeline.take_through(Duration::from_millis(300)), "");
+    }
+
+    #[test]
+    fn words_given_without_spaces_are_joined_by_one() {
+        let mut timeline = Timeline::default();
+        timeline.add(vec![word("Hello", 0.0, 0.1), word(" ", 0.1, 0.1), word("world", 0.1, 0.2)]);
+        timeline.add(vec![word("again.", 0.3, 0.4), word("Bye", 0.2, 0.25)]);
+        assert_eq!(timeline.take_through(Duration::from_millis(100)), "Hello");
+        // Released across calls, still spaced; out-of-order timings released by their end.
+        assert_eq!(timeline.take_through(Duration::from_secs(1)), " world Bye again.");
+    }
 }
