@@ -20,9 +20,9 @@
 //! voice track), `transcription` (the session mirrored in the room) and `text_input`
 //! (`lk.chat`).
 //!
-//! No FFI type reaches the session: the input is a stream of [`AudioFrame`]s and the output
-//! an [`AudioOutput`]. The task linking the participant is owned by the returned [`Room`] and
-//! aborted when its last clone is dropped.
+//! No FFI type reaches the session: the input is a stream of
+//! [`AudioFrame`](crate::audio::AudioFrame)s and the output an [`AudioOutput`]. The tasks of
+//! room IO are owned by the returned [`Room`] and aborted when its last clone is dropped.
 
 mod input;
 mod output;
