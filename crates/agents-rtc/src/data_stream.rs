@@ -28,6 +28,10 @@ pub struct StreamTextOptions {
     pub stream_id: Option<String>,
     /// The stream this one replies to.
     pub reply_to_stream_id: Option<String>,
+    /// Whose stream receivers see it as: `None` for the local participant; an agent sets
+    /// the user's identity on the user's transcription (LiveKit's server keeps it on text
+    /// streams from agents, and marks them as generated).
+    pub sender_identity: Option<String>,
 }
 
 impl StreamTextOptions {
@@ -42,7 +46,14 @@ impl StreamTextOptions {
         self
     }
 
-    pub(crate) fn to_proto(&self, sender_identity: &str) -> proto::StreamTextOptions {
+    /// Sends the stream on behalf of `identity` (see [`sender_identity`](Self::sender_identity)).
+    pub fn on_behalf_of(mut self, identity: impl Into<String>) -> Self {
+        self.sender_identity = Some(identity.into());
+        self
+    }
+
+    pub(crate) fn to_proto(&self, local_identity: &str) -> proto::StreamTextOptions {
+        let sender_identity = self.sender_identity.as_deref().unwrap_or(local_identity);
         proto::StreamTextOptions {
             topic: self.topic.clone(),
             attributes: self.attributes.clone(),

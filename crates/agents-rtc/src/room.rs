@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::client::{self, unexpected};
 use crate::data_stream::TextStreamReceiver;
@@ -277,6 +277,9 @@ struct RoomInner {
     local: LocalParticipant,
     remotes: Mutex<HashMap<String, RemoteParticipant>>,
     disconnected: std::sync::atomic::AtomicBool,
+    /// Bumped when a participant joins, and set to `None` when the room's events end: what
+    /// [`Room::wait_for_participant`] waits on.
+    presence: watch::Sender<Option<u64>>,
 }
 
 /// The events of a [`Room`], in order. Reading them also keeps
@@ -359,6 +362,7 @@ impl Room {
             remotes: Mutex::new(remotes),
             handle: room_handle,
             disconnected: std::sync::atomic::AtomicBool::new(false),
+            presence: watch::Sender::new(Some(0)),
         });
         // Events were held back until now, when their route exists.
         let message = ffi_request::Message::ReadyForRoomEvent(proto::ReadyForRoomEventRequest {
@@ -416,11 +420,42 @@ impl Room {
         }
     }
 
+    /// Waits until a remote participant for which `matches` holds is in the room — already,
+    /// or when it joins — and returns it (what Python's `wait_for_participant` does).
+    ///
+    /// The room's participants are kept current by reading its [`RoomEvents`]: someone must
+    /// read them (the agent's room IO does).
+    ///
+    /// # Errors
+    ///
+    /// [`RtcError::Closed`] when the room is disconnected first, or its [`RoomEvents`] ended
+    /// or were dropped (no join can be seen any more).
+    pub async fn wait_for_participant(
+        &self,
+        matches: impl Fn(&RemoteParticipant) -> bool,
+    ) -> Result<RemoteParticipant, RtcError> {
+        let mut presence = self.inner.presence.subscribe();
+        loop {
+            // Marked seen before the look, so a join after it wakes the wait.
+            let open = presence.borrow_and_update().is_some();
+            let found = self.remote_participants().into_values().find(|p| matches(p));
+            if let Some(participant) = found {
+                return Ok(participant);
+            }
+            let disconnected = self.inner.disconnected.load(std::sync::atomic::Ordering::Acquire);
+            if !open || disconnected || presence.changed().await.is_err() {
+                return Err(RtcError::Closed { operation: "wait_for_participant" });
+            }
+        }
+    }
+
     /// Leaves the room; its [`RoomEvents`] end with [`RoomEvent::Disconnected`].
     pub async fn disconnect(&self) -> Result<(), RtcError> {
         if self.inner.disconnected.swap(true, std::sync::atomic::Ordering::AcqRel) {
             return Ok(());
         }
+        // Waits for a participant end now.
+        self.inner.presence.send_replace(None);
         let room_handle = self.inner.handle.id;
         let reply = client::request_async("disconnect", |async_id| {
             ffi_request::Message::Disconnect(proto::DisconnectRequest {
@@ -478,9 +513,29 @@ pub(crate) fn leave_orphaned(callback: proto::ConnectCallback) {
     leave_without_waiting(handle);
 }
 
+impl Drop for RoomEvents {
+    fn drop(&mut self) {
+        // Nobody keeps the participants current any more: a wait would never end.
+        if let Some(room) = self.room.upgrade() {
+            room.presence.send_replace(None);
+        }
+    }
+}
+
 impl RoomEvents {
     /// The next event; `None` after [`RoomEvent::Disconnected`] or [`RoomEvent::Fatal`].
     pub async fn recv(&mut self) -> Option<RoomEvent> {
+        let event = self.next_event().await;
+        if self.ended
+            && let Some(room) = self.room.upgrade()
+        {
+            // No participant can join any more.
+            room.presence.send_replace(None);
+        }
+        event
+    }
+
+    async fn next_event(&mut self) -> Option<RoomEvent> {
         while !self.ended {
             let Some(message) = self.events.recv().await else {
                 self.ended = true;
@@ -519,6 +574,13 @@ impl RoomEvents {
                 self.with_remotes(|remotes| {
                     remotes.insert(copy.identity().to_owned(), copy);
                 });
+                if let Some(room) = self.room.upgrade() {
+                    room.presence.send_modify(|version| {
+                        if let Some(version) = version {
+                            *version += 1;
+                        }
+                    });
+                }
                 RoomEvent::ParticipantConnected(participant)
             }
             M::ParticipantDisconnected(left) => {

@@ -66,6 +66,9 @@ pub enum NetNsError {
 #[derive(Debug)]
 pub struct NetNs {
     name: String,
+    /// The namespace itself, for [`NetNs::shared`]: its name is deleted at once, this open
+    /// handle keeps it alive until the process exits.
+    handle: Option<File>,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -85,7 +88,7 @@ impl NetNs {
         let name = format!("lkt-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         ip(&["netns", "add", &name])?;
         // From here on, Drop deletes the namespace (and the veth pair inside it).
-        let ns = Self { name };
+        let ns = Self { name, handle: None };
         let n = ns.name.as_str();
         ip(&["-n", n, "link", "set", "lo", "up"])?;
         ip(&["-n", n, "link", "add", "veth-srv", "type", "veth", "peer", "name", "veth-cli"])?;
@@ -94,6 +97,33 @@ impl NetNs {
         ip(&["-n", n, "link", "set", "veth-srv", "up"])?;
         ip(&["-n", n, "link", "set", "veth-cli", "up"])?;
         Ok(ns)
+    }
+
+    /// The process's one shared namespace, created on the first call, for tests that use
+    /// `liblivekit_ffi.so`: the library's threads are created once per process, by the first
+    /// thread that calls into it, and stay in that thread's namespace — so every room test of
+    /// a test binary must run in the same one. Its name is deleted at once (nothing is left
+    /// behind, even when the process is killed); an open handle keeps it alive until the
+    /// process exits. [`command`](Self::command) cannot enter it.
+    ///
+    /// # Errors
+    ///
+    /// What [`create`](Self::create) fails with, on every call.
+    pub fn shared() -> Result<&'static NetNs, &'static NetNsError> {
+        static SHARED: std::sync::OnceLock<Result<NetNs, NetNsError>> = std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let mut ns = Self::create()?;
+                let path = format!("/var/run/netns/{}", ns.name);
+                let handle = File::open(&path).map_err(|e| NetNsError::Enter {
+                    name: ns.name.clone(),
+                    reason: e.to_string(),
+                })?;
+                ns.handle = Some(handle);
+                let _ = ip(&["netns", "del", &ns.name]);
+                Ok(ns)
+            })
+            .as_ref()
     }
 
     /// The namespace's name (as `ip netns list` shows it).
@@ -122,10 +152,21 @@ impl NetNs {
         T: Send + 'static,
     {
         let name = self.name.clone();
+        let handle = match &self.handle {
+            Some(handle) => Some(handle.try_clone().map_err(|error| NetNsError::Enter {
+                name: self.name.clone(),
+                reason: error.to_string(),
+            })?),
+            None => None,
+        };
         std::thread::Builder::new()
             .name(format!("netns-{name}"))
             .spawn(move || {
-                enter(&name)?;
+                match handle {
+                    Some(handle) => setns(&handle, CloneFlags::CLONE_NEWNET)
+                        .map_err(|e| NetNsError::Enter { name, reason: e.to_string() })?,
+                    None => enter(&name)?,
+                }
                 Ok(f())
             })
             .map_err(|error| NetNsError::Enter {
@@ -144,6 +185,9 @@ fn enter(name: &str) -> Result<(), NetNsError> {
 
 impl Drop for NetNs {
     fn drop(&mut self) {
+        if self.handle.is_some() {
+            return; // its name is already gone
+        }
         // Deleting the namespace removes the veth pair inside it. A failure cannot be
         // reported from Drop; `ip netns list` shows a leftover.
         let _ = ip(&["netns", "del", &self.name]);

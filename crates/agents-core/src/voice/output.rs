@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::audio::AudioFrame;
+use crate::types::TimedString;
 
 /// How a segment's playout ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,4 +39,13 @@ pub trait AudioOutput: Send + Sync + 'static {
 
     /// Waits until the current segment has played out or was cleared.
     async fn wait_for_playout(&self) -> PlaybackFinished;
+
+    /// The words the current segment's audio speaks, each timed in seconds from the start of
+    /// the segment (the clock of [`PlaybackFinished::position`]), given before their audio
+    /// is captured. An output that shows the agent's transcript in step with the playout uses
+    /// them (a LiveKit room's `lk.transcription`): a word is shown once it has played, so an
+    /// interrupted segment shows the words the session keeps. The default ignores them.
+    fn capture_words(&self, words: &[TimedString]) {
+        let _ = words;
+    }
 }

@@ -13,6 +13,7 @@ use super::output::{AudioOutput, PlaybackFinished};
 use super::speech::SpeechHandle;
 use crate::tokenize::SentenceTokenizer;
 use crate::tts::{StreamAdapter, SynthesizeStream, SynthesizedAudio, Tts, TtsError, TtsOptions};
+use crate::types::TimedString;
 use tokio::time::Instant;
 
 /// One reply step's voice: text in, audio out.
@@ -181,9 +182,24 @@ impl Speaker {
                 self.captured
             }
         };
+        let offset = segment_start.as_secs_f64();
+        let mut timed = Vec::with_capacity(audio.timed_transcript.len());
         for word in &audio.timed_transcript {
             let end = Duration::try_from_secs_f64(word.end_time).unwrap_or(Duration::ZERO);
             self.words.push((segment_start + end, word.text.clone()));
+            timed.push(TimedString::new(
+                word.text.clone(),
+                offset + word.start_time.max(0.0),
+                offset + word.end_time.max(0.0),
+            ));
+        }
+        if timed.is_empty() && !audio.delta_text.is_empty() {
+            // Untimed text: shown once the audio it comes with starts playing.
+            let at = self.captured.as_secs_f64();
+            timed.push(TimedString::new(audio.delta_text.clone(), at, at));
+        }
+        if !timed.is_empty() {
+            self.output.capture_words(&timed);
         }
     }
 

@@ -240,6 +240,44 @@ impl JobContext {
         Ok(())
     }
 
+    /// Waits for a remote participant of the job's LiveKit room (Python's
+    /// `ctx.wait_for_participant(identity=None, kind=...)`): the first one (present already,
+    /// or joining) whose kind is among `kinds` — `None` for SIP and standard participants,
+    /// as in Python — and, when `identity` is given, with that identity.
+    ///
+    /// ```no_run
+    /// # async fn entrypoint(ctx: agents_core::worker::JobContext) -> Result<(), agents_core::worker::JobError> {
+    /// ctx.connect().await?;
+    /// let user = ctx.wait_for_participant(None, None).await?;
+    /// println!("talking with {}", user.identity());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::NoLiveKitRoom`] for a local job (the console's) or before
+    /// [`connect`](Self::connect); [`JobError::RoomDisconnected`] when the room disconnects
+    /// before such a participant joins.
+    #[cfg(feature = "rtc")]
+    pub async fn wait_for_participant(
+        &self,
+        identity: Option<&str>,
+        kinds: Option<&[agents_rtc::ParticipantKind]>,
+    ) -> Result<agents_rtc::RemoteParticipant, JobError> {
+        use agents_rtc::ParticipantKind;
+        let Some(room) = self.rtc_room() else {
+            return Err(JobError::NoLiveKitRoom { operation: "wait_for_participant" });
+        };
+        let kinds = kinds.unwrap_or(&[ParticipantKind::Sip, ParticipantKind::Standard]);
+        room.wait_for_participant(|participant| {
+            kinds.contains(&participant.info().kind)
+                && identity.is_none_or(|identity| participant.identity() == identity)
+        })
+        .await
+        .map_err(|_| JobError::RoomDisconnected { operation: "wait_for_participant" })
+    }
+
     /// Whether [`connect`](Self::connect) was called and succeeded.
     pub fn is_connected(&self) -> bool {
         self.inner.connected.load(Ordering::Acquire)
@@ -367,6 +405,19 @@ mod rtc_tests {
         assert_eq!(ctx.room().name(), "demo");
     }
 
+    #[tokio::test]
+    async fn wait_for_participant_needs_a_livekit_room() {
+        let ctx = JobContext::new(
+            JobInfo::fake("job-1", "console-room"),
+            Room::local("console-room"),
+            Arc::new(JobProcess::new()),
+        );
+        ctx.connect().await.unwrap();
+        let error = ctx.wait_for_participant(None, None).await.unwrap_err();
+        assert!(matches!(error, JobError::NoLiveKitRoom { .. }), "{error:?}");
+        assert!(error.to_string().contains("ctx.connect()"), "{error}");
+    }
+
     fn token(identity: &str) -> String {
         AccessToken::with_api_key("devkey", SECRET)
             .with_identity(identity)
@@ -476,6 +527,33 @@ mod rtc_tests {
                     let joins =
                         server.rtc().connections().iter().filter(|c| c.identity == "agent").count();
                     assert_eq!(joins, 1);
+                    // wait_for_participant: one present already, one joining later, and one
+                    // that never comes (the room's end fails the wait).
+                    let present = ctx.wait_for_participant(None, None).await.unwrap();
+                    assert_eq!(present.identity(), "user");
+                    let late = tokio::spawn({
+                        let ctx = ctx.clone();
+                        async move { ctx.wait_for_participant(Some("late"), None).await }
+                    });
+                    let never = tokio::spawn({
+                        let ctx = ctx.clone();
+                        async move { ctx.wait_for_participant(Some("never"), None).await }
+                    });
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    assert!(!late.is_finished(), "resolved before `late` joined");
+                    let _late_user = server.rtc().join("demo", "late").unwrap();
+                    let joined = tokio::time::timeout(wait, late).await.unwrap().unwrap().unwrap();
+                    assert_eq!(joined.identity(), "late");
+                    let agents_only = [agents_rtc::ParticipantKind::Agent];
+                    assert!(
+                        tokio::time::timeout(
+                            std::time::Duration::from_millis(200),
+                            ctx.wait_for_participant(Some("user"), Some(&agents_only)),
+                        )
+                        .await
+                        .is_err(),
+                        "the user is not an agent"
+                    );
                     // The job's end closes the session and leaves the LiveKit room.
                     let entrypoint: Arc<super::super::entrypoint::EntrypointFn> =
                         Arc::new(|_ctx| Box::pin(std::future::pending()));
@@ -492,6 +570,8 @@ mod rtc_tests {
                         assert!(tokio::time::Instant::now() < deadline, "the agent stayed");
                         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                     }
+                    let never = tokio::time::timeout(wait, never).await.unwrap().unwrap();
+                    assert!(matches!(never, Err(JobError::RoomDisconnected { .. })), "{never:?}");
                 });
             })
             .unwrap();

@@ -41,6 +41,22 @@ pub enum JobError {
         crate::api_error::error_chain(&**.0)
     )]
     RoomConnectFailed(SharedError),
+    /// The job has no LiveKit room to act on: it is local (the console's), or
+    /// `JobContext::connect` was not called yet.
+    #[error(
+        "{operation} needs the job's LiveKit room: call `ctx.connect().await?` first (a local \
+         job, such as the console's, has none)"
+    )]
+    NoLiveKitRoom {
+        /// What needed the room.
+        operation: &'static str,
+    },
+    /// The job's LiveKit room was disconnected before the operation could complete.
+    #[error("{operation}: the job's room was disconnected first")]
+    RoomDisconnected {
+        /// What was waiting.
+        operation: &'static str,
+    },
     /// The job's entrypoint returned an error.
     #[error("the job's entrypoint failed: {}", crate::api_error::error_chain(&**.0))]
     EntrypointFailed(SharedError),

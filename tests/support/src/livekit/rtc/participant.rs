@@ -166,6 +166,17 @@ impl ServerParticipant {
         stream_id
     }
 
+    /// Sends only the header of a text stream on `topic` (its chunks and trailer never come,
+    /// as from a client that left mid-message); returns its id.
+    pub fn send_unfinished_text(&self, topic: &str, text: &str) -> String {
+        let stream_id = new_sid("ST_");
+        let packets = text_stream::packets(&stream_id, topic, text, HashMap::new(), now_ms());
+        if let Some(header) = packets.into_iter().next() {
+            self.room.relay(&self.info.sid, header);
+        }
+        stream_id
+    }
+
     /// Sends `text` on `lk.chat`, as a user typing in a LiveKit client does.
     pub fn send_chat(&self, text: &str) -> String {
         self.send_text("lk.chat", text, HashMap::new(), &[])

@@ -18,7 +18,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
-use webrtc::data_channel::DataChannel;
+use webrtc::data_channel::{DataChannel, RTCDataChannelState};
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -67,6 +67,11 @@ pub(crate) struct RemoteEnd {
     /// connection, or (single peer connection) the client's, once they arrive.
     pub(crate) reliable: Mutex<Option<Arc<dyn DataChannel>>>,
     pub(crate) lossy: Mutex<Option<Arc<dyn DataChannel>>>,
+    /// Told when a channel above arrives.
+    pub(crate) channel_ready: Notify,
+    /// The data to send to the client, in order (one task sends it all: a text stream's
+    /// header, chunks and trailer must not overtake each other).
+    outbox: std::sync::OnceLock<mpsc::UnboundedSender<DataPacket>>,
     negotiation: Mutex<Negotiation>,
     senders: Mutex<HashMap<String, Arc<dyn RtpSender>>>,
     forwarders: Mutex<Vec<AbortHandle>>,
@@ -96,6 +101,8 @@ impl RemoteEnd {
             single_pc,
             reliable: Mutex::new(reliable),
             lossy: Mutex::new(lossy),
+            channel_ready: Notify::new(),
+            outbox: std::sync::OnceLock::new(),
             negotiation: Mutex::default(),
             senders: Mutex::default(),
             forwarders: Mutex::default(),
@@ -153,22 +160,27 @@ impl RemoteEnd {
         std::mem::take(&mut negotiation.again)
     }
 
+    /// Queues `packet` for the client. Packets are sent one after the other, in the order
+    /// they were queued; those queued before the client's channels open (single peer
+    /// connection) wait for them, as a LiveKit server delivers to a joined participant.
+    fn send_data(self: &Arc<Self>, packet: &DataPacket) {
+        let outbox = self.outbox.get_or_init(|| {
+            let (sender, packets) = mpsc::unbounded_channel();
+            // The task holds the end weakly: it ends when the end is dropped.
+            spawn(&self.tasks, send_in_order(Arc::downgrade(self), packets));
+            sender
+        });
+        let _ = outbox.send(packet.clone());
+    }
+
     // `kind` is deprecated in the protocol, but clients still set it: it picks the channel.
     #[allow(deprecated)]
-    fn send_data(&self, packet: &DataPacket) {
-        let channel = if packet.kind == data_packet::Kind::Lossy as i32 {
+    fn channel_for(&self, packet: &DataPacket) -> Option<Arc<dyn DataChannel>> {
+        if packet.kind == data_packet::Kind::Lossy as i32 {
             lock(&self.lossy).clone().or_else(|| lock(&self.reliable).clone())
         } else {
             lock(&self.reliable).clone()
-        };
-        // No channel yet (single peer connection, before the client's channels open): the
-        // packet is not delivered, as LiveKit drops data for a participant not connected.
-        let Some(channel) = channel else { return };
-        let bytes = BytesMut::from(packet.encode_to_vec().as_slice());
-        // The data channel's send is async; the relay never waits on one slow client.
-        spawn(&self.tasks, async move {
-            let _ = channel.send(bytes).await;
-        });
+        }
     }
 
     pub(crate) async fn close(&self) {
@@ -176,6 +188,31 @@ impl RemoteEnd {
             forwarder.abort();
         }
         let _ = self.subscriber.lock().await.pc.close().await;
+    }
+}
+
+/// Sends the packets queued for `end`, in order, each once its channel exists.
+async fn send_in_order(
+    end: std::sync::Weak<RemoteEnd>,
+    mut packets: mpsc::UnboundedReceiver<DataPacket>,
+) {
+    while let Some(packet) = packets.recv().await {
+        let channel = loop {
+            let Some(end) = end.upgrade() else { return };
+            if let Some(channel) = end.channel_for(&packet)
+                && matches!(channel.ready_state().await, Ok(RTCDataChannelState::Open))
+            {
+                break channel;
+            }
+            // Checked again every 10 ms (sooner when a channel arrives), so a dropped end
+            // ends the task.
+            let ready = end.channel_ready.notified();
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(10), ready).await;
+        };
+        let sent = channel.send(BytesMut::from(packet.encode_to_vec().as_slice())).await;
+        if let (Err(error), Some(end)) = (sent, end.upgrade()) {
+            lock(&end.errors).push(format!("data to the client: {error}"));
+        }
     }
 }
 
@@ -260,6 +297,7 @@ impl Room {
         identity: &str,
         name: &str,
         attributes: HashMap<String, String>,
+        kind: participant_info::Kind,
         end: End,
     ) -> Result<(ParticipantInfo, Vec<ParticipantInfo>), RtcError> {
         let info = ParticipantInfo {
@@ -270,6 +308,7 @@ impl Room {
             joined_at: now_ms() / 1000,
             joined_at_ms: now_ms(),
             version: 1,
+            kind: kind as i32,
             attributes,
             permission: Some(ParticipantPermission {
                 can_subscribe: true,
@@ -497,7 +536,27 @@ impl Room {
         let Some(sender) = members.iter().find(|member| member.info.sid == sender_sid) else {
             return;
         };
-        packet.participant_identity = sender.info.identity.clone();
+        // As LiveKit's SFU: the sender's identity is asserted, except on the header of a
+        // text stream an agent sends on behalf of another participant (a user's
+        // transcription), which keeps that identity and is marked as generated.
+        let on_behalf = sender.info.kind == participant_info::Kind::Agent as i32
+            && !packet.participant_identity.is_empty()
+            && packet.participant_identity != sender.info.identity;
+        let text_header = match packet.value.as_mut() {
+            Some(data_packet::Value::StreamHeader(header)) => {
+                match header.content_header.as_mut() {
+                    Some(livekit_protocol::data_stream::header::ContentHeader::TextHeader(
+                        text,
+                    )) => Some(text),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match text_header {
+            Some(text) if on_behalf => text.generated = true,
+            _ => packet.participant_identity = sender.info.identity.clone(),
+        }
         packet.participant_sid = sender.info.sid.clone();
         if let Some(data_packet::Value::User(user)) = packet.value.as_mut() {
             user.participant_identity = sender.info.identity.clone();

@@ -131,6 +131,8 @@ pub struct Admission {
     pub(crate) identity: String,
     pub(crate) name: String,
     pub(crate) attributes: HashMap<String, String>,
+    /// Its kind, from the token's `kind` claim (`agent`, `sip`, …; standard otherwise).
+    pub(crate) kind: livekit_protocol::participant_info::Kind,
     pub(crate) fault: Option<RtcFault>,
     /// The join request of `/rtc/v1` (single peer connection); `None` on `/rtc`.
     pub(crate) join_request: Option<Box<livekit_protocol::JoinRequest>>,
@@ -242,8 +244,13 @@ impl RtcService {
     pub fn join(&self, room: &str, identity: &str) -> Result<ServerParticipant, RtcError> {
         let room = self.room(room);
         let end = Arc::new(LocalEnd::default());
-        let (info, _) =
-            room.join(identity, identity, HashMap::new(), End::Local(Arc::clone(&end)))?;
+        let (info, _) = room.join(
+            identity,
+            identity,
+            HashMap::new(),
+            livekit_protocol::participant_info::Kind::Standard,
+            End::Local(Arc::clone(&end)),
+        )?;
         let participant = ServerParticipant::new(
             Arc::clone(&room),
             info,
@@ -403,6 +410,10 @@ impl RtcService {
             name: if claims.name.is_empty() { claims.sub.clone() } else { claims.name },
             identity: claims.sub,
             attributes: claims.attributes,
+            kind: livekit_protocol::participant_info::Kind::from_str_name(
+                &claims.kind.to_uppercase(),
+            )
+            .unwrap_or_default(),
             fault,
             join_request,
         })

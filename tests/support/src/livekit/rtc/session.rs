@@ -139,6 +139,7 @@ pub(crate) async fn run(
                             Ok("_lossy") => *lock(&remote.lossy) = Some(Arc::clone(&channel)),
                             _ => {}
                         }
+                        remote.channel_ready.notify_waiters();
                     }
                     let room = Arc::clone(&room);
                     let sid = sid.clone();
@@ -332,6 +333,7 @@ impl Session {
             &admission.identity,
             &admission.name,
             admission.attributes.clone(),
+            admission.kind,
             End::Remote(Arc::clone(&remote)),
         )?;
         room.subscribe_existing(&participant.sid, &End::Remote(Arc::clone(&remote))).await;

@@ -1,0 +1,203 @@
+//! The agent's voice in the room: a published track fed from the session's audio output,
+//! with the playout clock the agent's transcript is synchronized to.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::{Notify, mpsc};
+
+use agents_rtc::{AudioSource, LocalAudioTrack};
+
+use crate::audio::{AudioFrame, Resampler};
+use crate::types::TimedString;
+use crate::voice::{AudioOutput, PlaybackFinished};
+
+/// The output a room gives its session before room IO is attached: it drops the agent's
+/// audio (no one is in the room to hear it) until room IO plugs its voice track in, then
+/// forwards to it.
+#[derive(Default)]
+pub(crate) struct DeferredOutput {
+    target: std::sync::OnceLock<Arc<dyn AudioOutput>>,
+}
+
+impl DeferredOutput {
+    pub(super) fn plug(&self, output: Arc<dyn AudioOutput>) {
+        let _ = self.target.set(output);
+    }
+}
+
+#[async_trait]
+impl AudioOutput for DeferredOutput {
+    async fn capture_frame(&self, frame: AudioFrame) {
+        if let Some(target) = self.target.get() {
+            target.capture_frame(frame).await;
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(target) = self.target.get() {
+            target.flush();
+        }
+    }
+
+    fn clear_buffer(&self) {
+        if let Some(target) = self.target.get() {
+            target.clear_buffer();
+        }
+    }
+
+    async fn wait_for_playout(&self) -> PlaybackFinished {
+        match self.target.get() {
+            Some(target) => target.wait_for_playout().await,
+            None => PlaybackFinished::new(Duration::ZERO, false),
+        }
+    }
+
+    fn capture_words(&self, words: &[TimedString]) {
+        if let Some(target) = self.target.get() {
+            target.capture_words(words);
+        }
+    }
+}
+
+/// What the playout of the agent's voice tells the transcript synchronizer.
+#[derive(Debug)]
+pub(super) enum Playout {
+    /// A segment's first frame was queued: its audio plays from `Instant` on.
+    Started(Instant),
+    /// Words the segment speaks, timed from its start.
+    Words(Vec<TimedString>),
+    /// The segment ended: played out, or cleared (interrupted).
+    Ended(PlaybackFinished),
+}
+
+/// The agent's voice, published as a track: frames go to the source's queue (which waits
+/// while it is full), a clear empties it.
+pub(super) struct RoomAudioOutput {
+    source: AudioSource,
+    /// Kept so the published track lives as long as the output.
+    _track: LocalAudioTrack,
+    state: Mutex<Segment>,
+    cleared: Notify,
+    playout: mpsc::UnboundedSender<Playout>,
+}
+
+/// The segment being played.
+#[derive(Default)]
+struct Segment {
+    /// When its first frame was queued.
+    started: Option<Instant>,
+    /// How much audio it has.
+    queued: Duration,
+    cleared: bool,
+    resampler: Option<Resampler>,
+}
+
+impl RoomAudioOutput {
+    pub(super) fn new(
+        source: AudioSource,
+        track: LocalAudioTrack,
+        playout: mpsc::UnboundedSender<Playout>,
+    ) -> Self {
+        Self {
+            source,
+            _track: track,
+            state: Mutex::new(Segment::default()),
+            cleared: Notify::new(),
+            playout,
+        }
+    }
+
+    fn segment(&self) -> std::sync::MutexGuard<'_, Segment> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `frame` as mono at the source's rate.
+    fn convert(&self, frame: &AudioFrame) -> Vec<i16> {
+        let mono = frame.to_mono();
+        let rate = self.source.sample_rate();
+        if mono.sample_rate() == rate {
+            return mono.data().to_vec();
+        }
+        let mut segment = self.segment();
+        let resampler = match segment.resampler.take() {
+            Some(resampler) if resampler.input_rate() == mono.sample_rate() => resampler,
+            _ => match Resampler::new(mono.sample_rate(), rate) {
+                Ok(resampler) => resampler,
+                Err(error) => {
+                    tracing::warn!("the agent's audio cannot be resampled: {error}");
+                    return Vec::new();
+                }
+            },
+        };
+        let resampler = segment.resampler.insert(resampler);
+        let mut out = Vec::new();
+        resampler.process_i16(mono.data(), &mut out);
+        out.into_iter().map(|s| s.round().clamp(-32768.0, 32767.0) as i16).collect()
+    }
+}
+
+#[async_trait]
+impl AudioOutput for RoomAudioOutput {
+    async fn capture_frame(&self, frame: AudioFrame) {
+        let samples = self.convert(&frame);
+        if samples.is_empty() {
+            return;
+        }
+        {
+            let mut segment = self.segment();
+            if segment.started.is_none() {
+                let now = Instant::now();
+                segment.started = Some(now);
+                let _ = self.playout.send(Playout::Started(now));
+            }
+            segment.queued += frame.duration();
+        }
+        let frame = agents_rtc::AudioFrame::new(samples, self.source.sample_rate(), 1);
+        if let Err(error) = self.source.capture_frame(&frame).await {
+            tracing::warn!("the agent's audio could not be published: {error}");
+        }
+    }
+
+    fn flush(&self) {}
+
+    fn clear_buffer(&self) {
+        if let Err(error) = self.source.clear_queue() {
+            tracing::warn!("the agent's queued audio could not be cleared: {error}");
+        }
+        self.segment().cleared = true;
+        self.cleared.notify_waiters();
+    }
+
+    async fn wait_for_playout(&self) -> PlaybackFinished {
+        // The source plays its queue in real time from the first frame: the segment ends
+        // when its audio has had the time to play, or when it is cleared.
+        let cleared = self.cleared.notified();
+        let end = {
+            let segment = self.segment();
+            if segment.cleared {
+                None
+            } else {
+                segment.started.map(|started| started + segment.queued)
+            }
+        };
+        if let Some(end) = end {
+            tokio::select! {
+                () = tokio::time::sleep_until(end.into()) => {}
+                () = cleared => {}
+            }
+        }
+        let mut segment = self.segment();
+        let played = segment.started.map_or(Duration::ZERO, |started| started.elapsed());
+        let finished = PlaybackFinished::new(played.min(segment.queued), segment.cleared);
+        *segment = Segment { resampler: segment.resampler.take(), ..Segment::default() };
+        // Sent under the lock, so the next segment's start comes after this end.
+        let _ = self.playout.send(Playout::Ended(finished));
+        finished
+    }
+
+    fn capture_words(&self, words: &[TimedString]) {
+        let _ = self.playout.send(Playout::Words(words.to_vec()));
+    }
+}
