@@ -166,6 +166,23 @@ fn every_link_between_documents_resolves() {
 }
 
 #[test]
+fn every_chapter_is_in_the_summary() {
+    let summary = workspace::read("docs/src/SUMMARY.md");
+    let (_, prose) = markdown::split(&summary);
+    let listed: Vec<&str> =
+        prose.split("](").skip(1).filter_map(|rest| Some(rest.split_once(')')?.0)).collect();
+    for (path, _) in workspace::documents() {
+        let Some(chapter) = path.strip_prefix("docs/src/") else { continue };
+        if chapter != "SUMMARY.md" {
+            assert!(
+                listed.contains(&chapter),
+                "{path} is not in docs/src/SUMMARY.md: mdBook would leave it out"
+            );
+        }
+    }
+}
+
+#[test]
 fn references_are_found_in_messages() {
     let text = r#"#[error("no device: see docs/src/troubleshooting.md#audio-devices")] and "docs/src/x.md"."#;
     assert_eq!(
