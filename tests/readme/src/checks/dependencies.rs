@@ -83,13 +83,29 @@ fn dependencies_match_the_readme() {
 }
 
 #[test]
-fn the_documented_packages_exist() {
+fn the_documented_packages_and_features_exist() {
     let packages = workspace::packages();
-    for (table, _) in [("[dependencies]", ()), ("[dev-dependencies]", ())] {
-        for (name, _) in dependencies(&quick_start(), table) {
-            if name.starts_with("voice-agents-") {
-                assert!(workspace::package(&packages, &name).is_some(), "no package `{name}`");
+    let mut checked = 0;
+    for (path, text) in workspace::documents() {
+        for block in markdown::blocks(&text).into_iter().filter(|block| block.info == "toml") {
+            for table in ["[dependencies]", "[dev-dependencies]"] {
+                for (name, spec) in dependencies(&block.body, table) {
+                    if !name.starts_with("voice-agents-") {
+                        continue;
+                    }
+                    checked += 1;
+                    let package = workspace::package(&packages, &name)
+                        .unwrap_or_else(|| panic!("{path}: no package `{name}`"));
+                    for feature in features(&spec).unwrap_or_default().split(',') {
+                        let feature = feature.trim().trim_matches('"');
+                        assert!(
+                            feature.is_empty() || package.features.contains_key(feature),
+                            "{path}: `{name}` has no feature `{feature}`"
+                        );
+                    }
+                }
             }
         }
     }
+    assert!(checked >= 5, "only {checked} documented dependencies");
 }
