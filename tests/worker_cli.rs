@@ -106,7 +106,10 @@ async fn missing_and_wrong_credentials_say_so_in_one_line() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let errors: Vec<_> = stderr.lines().filter(|line| line.contains("refused")).collect();
     assert!(
-        stderr.trim_end().ends_with("check LIVEKIT_API_KEY and LIVEKIT_API_SECRET"),
+        stderr.trim_end().ends_with(
+            "check LIVEKIT_API_KEY and LIVEKIT_API_SECRET (see \
+             docs/src/troubleshooting.md#credentials)"
+        ),
         "{stderr}"
     );
     assert!(!errors.is_empty() && errors.len() <= 2, "one line (and its log record): {stderr}");

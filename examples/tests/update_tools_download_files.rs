@@ -123,7 +123,8 @@ fn offline_it_says_what_to_download_and_where_to_put_it() {
          99e1074c4b2197accd5073052a465361be17b89c093b8ffb6e6bd8f986c52df8) from \
          https://pypi.org/project/onnxruntime/1.32.0/#files, take \
          `onnxruntime/capi/libonnxruntime.so.1.32.0` out of it (a wheel is a zip file) and put \
-         it at `{}`, or set ORT_DYLIB_PATH to it\n",
+         it at `{}`, or set ORT_DYLIB_PATH to it; see \
+         docs/src/troubleshooting.md#runtime-libraries\n",
         destination.display()
     );
     assert!(stderr.ends_with(&expected), "{stderr}");
@@ -168,7 +169,8 @@ fn a_variable_naming_a_folder_without_the_library_says_to_fix_or_unset_it() {
         format!(
             "error: ORT_DYLIB_PATH is `{}`, a folder with no usable copy of ONNX Runtime 1.32.0 \
              (or any version from 1.17); set it to the ONNX Runtime library file, or unset it \
-             and run `<your agent> download-files` to install it in the per-user cache\n",
+             and run `<your agent> download-files` to install it in the per-user cache; see \
+             docs/src/troubleshooting.md#runtime-libraries\n",
             folder.display()
         )
     );

@@ -7,6 +7,9 @@ use std::process::{Command, Stdio};
 /// The Debian packages that provide what the tests build against.
 const PACKAGES: [&str; 4] = ["libasound2-dev", "libasound2-data", "pkg-config", "cmake"];
 
+/// The guide's section on the system packages, which every error here ends with.
+const GUIDE: &str = "see docs/src/troubleshooting.md#system-packages";
+
 /// Why the system packages are not there and cannot be installed from here.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SystemError {
@@ -14,7 +17,7 @@ pub(crate) enum SystemError {
     #[error(
         "the tests need {what}, which this machine does not have; install {them} with \
          `sudo apt-get update && sudo apt-get install -y {packages}`, then run `cargo xtask \
-         test` again"
+         test` again ({GUIDE})"
     )]
     NotRoot {
         /// What is missing, for people.
@@ -28,7 +31,7 @@ pub(crate) enum SystemError {
     #[error(
         "the tests need {what}, which this machine does not have, and it has no apt-get: \
          install them with its package manager (ALSA's development files are `alsa-lib-devel` \
-         on Fedora, `alsa-lib` on Arch; then pkg-config), then run `cargo xtask test` again"
+         on Fedora, `alsa-lib` on Arch; then pkg-config), then run `cargo xtask test` again ({GUIDE})"
     )]
     NoApt {
         /// What is missing, for people.
@@ -37,7 +40,7 @@ pub(crate) enum SystemError {
     /// apt-get failed (offline, a locked database, no such package).
     #[error(
         "`apt-get install {packages}` failed ({status}; offline?); run `sudo apt-get update && \
-         sudo apt-get install -y {packages}` when it can, then `cargo xtask test` again"
+         sudo apt-get install -y {packages}` when it can, then `cargo xtask test` again ({GUIDE})"
     )]
     AptFailed {
         /// The packages.
@@ -48,7 +51,7 @@ pub(crate) enum SystemError {
     /// Installed, yet pkg-config still does not find ALSA.
     #[error(
         "libasound2-dev is installed but `pkg-config --exists alsa` still fails; check \
-         PKG_CONFIG_PATH, then run `cargo xtask test` again"
+         PKG_CONFIG_PATH, then run `cargo xtask test` again ({GUIDE})"
     )]
     StillMissing,
 }
@@ -217,7 +220,8 @@ mod tests {
             "the tests need ALSA's development files (libasound2-dev), ALSA's configuration \
              (libasound2-data), pkg-config and cmake (to build libopus), which this machine does \
              not have; install them with `sudo apt-get update && sudo apt-get install -y \
-             libasound2-dev libasound2-data pkg-config cmake`, then run `cargo xtask test` again"
+             libasound2-dev libasound2-data pkg-config cmake`, then run `cargo xtask test` again \
+             (see docs/src/troubleshooting.md#system-packages)"
         );
         let user = Machine { pkg_config: true, alsa_data: true, cmake: true, ..user };
         let message = user.plan().err().map(|e| e.to_string()).unwrap_or_default();

@@ -11,7 +11,8 @@ use crate::inference::ModelStringError;
 pub enum ConfigError {
     /// A credential was neither given nor found in the environment.
     #[error(
-        "{what} is missing: set {} in the environment, or pass it to `{setter}`",
+        "{what} is missing: set {} in the environment, or pass it to `{setter}` \
+         (see docs/src/troubleshooting.md#credentials)",
         .variables.join(" or ")
     )]
     MissingCredential {
@@ -76,7 +77,8 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the LiveKit API key is missing: set LIVEKIT_INFERENCE_API_KEY or LIVEKIT_API_KEY \
-             in the environment, or pass it to `inference::LlmBuilder::api_key`"
+             in the environment, or pass it to `inference::LlmBuilder::api_key` (see \
+             docs/src/troubleshooting.md#credentials)"
         );
     }
 }

@@ -53,7 +53,7 @@ pub enum LoadError {
     #[error(
         "cannot load ONNX Runtime from `{}`: {reason}. It must be {} for this machine: set \
          ORT_DYLIB_PATH to another copy, or unset it and run `<your agent> download-files` to \
-         install the pinned build",
+         install the pinned build (see docs/src/troubleshooting.md#onnx-runtime)",
         path.display(),
         ONNX_RUNTIME.wanted()
     )]

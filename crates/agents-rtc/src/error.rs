@@ -15,7 +15,7 @@ pub enum RtcError {
     #[error(
         "cannot load livekit-ffi from `{}`: {reason}; set LIVEKIT_LIB_PATH to the \
          liblivekit_ffi.so of PyPI `livekit` 1.2.1, or run `<agent> download-files` to \
-         install it",
+         install it (see docs/src/troubleshooting.md#livekit-client-library)",
         path.display()
     )]
     Load {
@@ -28,7 +28,8 @@ pub enum RtcError {
     /// handle was stale).
     #[error(
         "livekit-ffi could not handle the `{request}` request{}; check that LIVEKIT_LIB_PATH \
-         names the liblivekit_ffi.so of PyPI `livekit` 1.2.1",
+         names the liblivekit_ffi.so of PyPI `livekit` 1.2.1 \
+         (see docs/src/troubleshooting.md#livekit-client-library)",
         detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
     )]
     Protocol {

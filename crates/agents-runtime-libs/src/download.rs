@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{self, CACHE_DIR_VAR};
 use crate::library::{Artifact, RuntimeLibrary};
-use crate::locate::{LocateError, locate_in};
+use crate::locate::{GUIDE, LocateError, locate_in};
 use crate::staging::{self, Staging};
 use crate::wheel::{self, WheelError};
 
@@ -25,7 +25,7 @@ pub enum DownloadError {
     /// No per-user cache folder is known.
     #[error(
         "there is no per-user cache folder to install {library} into: set {CACHE_DIR_VAR} (or \
-         XDG_CACHE_HOME, or HOME) to a folder you can write"
+         XDG_CACHE_HOME, or HOME) to a folder you can write; {GUIDE}"
     )]
     NoCacheDir {
         /// The library.
@@ -35,7 +35,7 @@ pub enum DownloadError {
     #[error(
         "there is no pinned build of {library} for {os}/{arch} (only for {pinned}): install \
          {package} {version} for this platform yourself (e.g. `pip install {package}=={version}`, \
-         found automatically) and set {var} to its library file",
+         found automatically) and set {var} to its library file; {GUIDE}",
         package = library.package,
         version = library.version,
         var = library.env_var,
@@ -52,7 +52,7 @@ pub enum DownloadError {
     /// The cache folder cannot be written.
     #[error(
         "cannot write to the cache folder `{}`: {source}; make it writable, or set \
-         {CACHE_DIR_VAR} to a folder you can write",
+         {CACHE_DIR_VAR} to a folder you can write; {GUIDE}",
         dir.display()
     )]
     CacheNotWritable {
@@ -63,7 +63,9 @@ pub enum DownloadError {
         source: std::io::Error,
     },
     /// pip could not be started.
-    #[error("cannot run `{python} -m pip` ({source}): install Python 3 with pip, or {manual}")]
+    #[error(
+        "cannot run `{python} -m pip` ({source}): install Python 3 with pip, or {manual}; {GUIDE}"
+    )]
     NoPip {
         /// The Python interpreter tried.
         python: String,
@@ -74,7 +76,7 @@ pub enum DownloadError {
         manual: Manual,
     },
     /// pip could not download the wheel (offline, refused by the index, no such file).
-    #[error("pip could not download {library} ({status}){detail}. Without pip: {manual}")]
+    #[error("pip could not download {library} ({status}){detail}. Without pip: {manual}; {GUIDE}")]
     PipFailed {
         /// The library.
         library: &'static RuntimeLibrary,
@@ -86,7 +88,7 @@ pub enum DownloadError {
         manual: Manual,
     },
     /// pip succeeded but left no wheel of the expected name.
-    #[error("pip downloaded no `{}` (its index may serve other builds). Instead: {manual}", manual.artifact.wheel)]
+    #[error("pip downloaded no `{}` (its index may serve other builds). Instead: {manual}; {GUIDE}", manual.artifact.wheel)]
     NoWheel {
         /// How to install the library by hand.
         manual: Manual,
@@ -95,7 +97,7 @@ pub enum DownloadError {
     #[error(
         "the downloaded `{}` is damaged or not the pinned build: its sha256 is {found}, not \
          {}. Run the command again; if it persists, your package index serves another file. \
-         Instead: {manual}",
+         Instead: {manual}; {GUIDE}",
         manual.artifact.wheel, manual.artifact.wheel_sha256
     )]
     WheelChecksum {
@@ -105,7 +107,7 @@ pub enum DownloadError {
         manual: Manual,
     },
     /// The wheel cannot be read as a zip archive, or lacks the library.
-    #[error("`{}` is not a usable wheel: {reason}. Instead: {manual}", manual.artifact.wheel)]
+    #[error("`{}` is not a usable wheel: {reason}. Instead: {manual}; {GUIDE}", manual.artifact.wheel)]
     BadWheel {
         /// What is wrong.
         reason: String,
@@ -115,7 +117,7 @@ pub enum DownloadError {
     /// The library taken out of the wheel is not the pinned build.
     #[error(
         "the library `{}` in the wheel is not the pinned build ({found}; expected {expected}): \
-         nothing was installed. Instead: {manual}",
+         nothing was installed. Instead: {manual}; {GUIDE}",
         manual.artifact.member
     )]
     LibraryChecksum {

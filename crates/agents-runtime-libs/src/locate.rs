@@ -12,6 +12,9 @@ use crate::library::{RuntimeLibrary, parse_version};
 /// The command that installs the libraries an agent needs, for messages.
 pub(crate) const DOWNLOAD_COMMAND: &str = "<your agent> download-files";
 
+/// The guide's section on runtime libraries, which every error of this crate ends with.
+pub(crate) const GUIDE: &str = "see docs/src/troubleshooting.md#runtime-libraries";
+
 /// Why no library can be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -19,7 +22,7 @@ pub enum LocateError {
     /// No copy anywhere.
     #[error(
         "{name} was not found; this program needs {wanted}. Install it with `{DOWNLOAD_COMMAND}`, \
-         which puts it in the per-user cache{cache}, or set {var} to the library file, or `pip install {package}=={version}`. Looked in: {searched}{rejected}",
+         which puts it in the per-user cache{cache}, or set {var} to the library file, or `pip install {package}=={version}`. Looked in: {searched}{rejected}; {GUIDE}",
         name = library.name,
         wanted = library.wanted(),
         var = library.env_var,
@@ -42,7 +45,7 @@ pub enum LocateError {
     /// The variable names a file that does not exist.
     #[error(
         "{var} is `{}`, which does not exist; set it to the {name} library file ({wanted}), or \
-         unset it and run `{DOWNLOAD_COMMAND}` to install it in the per-user cache",
+         unset it and run `{DOWNLOAD_COMMAND}` to install it in the per-user cache; {GUIDE}",
         path.display(),
         var = library.env_var,
         name = library.name,
@@ -58,7 +61,7 @@ pub enum LocateError {
     #[error(
         "{var} is `{}`, a folder with no usable copy of {wanted}{skipped}; set it to the {name} \
          library file, or unset it and run `{DOWNLOAD_COMMAND}` to install it in the per-user \
-         cache",
+         cache; {GUIDE}",
         path.display(),
         var = library.env_var,
         name = library.name,
@@ -76,7 +79,7 @@ pub enum LocateError {
     /// The file is another version than the one wanted.
     #[error(
         "`{}` is {name} {found}, but this program needs {wanted}; set {var} to another copy, or \
-         unset it and run `{DOWNLOAD_COMMAND}`",
+         unset it and run `{DOWNLOAD_COMMAND}`; {GUIDE}",
         path.display(),
         name = library.name,
         wanted = library.wanted(),
@@ -93,7 +96,7 @@ pub enum LocateError {
     /// The file is not a shared library for this processor.
     #[error(
         "`{}` is not usable as {name} on this machine ({arch}): {problem}; set {var} to the \
-         library for {arch}, or unset it and run `{DOWNLOAD_COMMAND}`",
+         library for {arch}, or unset it and run `{DOWNLOAD_COMMAND}`; {GUIDE}",
         path.display(),
         name = library.name,
         var = library.env_var,
@@ -110,7 +113,7 @@ pub enum LocateError {
     /// The cached copy is damaged (another size than the pinned build).
     #[error(
         "the cached {name} at `{}` is damaged ({size} bytes, not {expected}); run \
-         `{DOWNLOAD_COMMAND}` to replace it with {library}, or set {var} to another copy",
+         `{DOWNLOAD_COMMAND}` to replace it with {library}, or set {var} to another copy; {GUIDE}",
         path.display(),
         name = library.name,
         var = library.env_var,

@@ -75,7 +75,8 @@ fn child_variable_missing() {
         format!(
             "ORT_DYLIB_PATH is `{}`, which does not exist; set it to the ONNX Runtime library \
              file (ONNX Runtime 1.32.0 (or any version from 1.17)), or unset it and run \
-             `<your agent> download-files` to install it in the per-user cache",
+             `<your agent> download-files` to install it in the per-user cache; see \
+             docs/src/troubleshooting.md#runtime-libraries",
             var("ORT_DYLIB_PATH")
         )
     );
@@ -150,7 +151,8 @@ fn child_empty_folder() {
             "ORT_DYLIB_PATH is `{dir}`, a folder with no usable copy of ONNX Runtime 1.32.0 (or \
              any version from 1.17) (skipped: {dir}/libonnxruntime.so.1.9.0 (version 1.9.0)); \
              set it to the ONNX Runtime library file, or unset it and run `<your agent> \
-             download-files` to install it in the per-user cache"
+             download-files` to install it in the per-user cache; see \
+             docs/src/troubleshooting.md#runtime-libraries"
         )
     );
 }
@@ -187,7 +189,10 @@ fn child_nowhere() {
         "{message}"
     );
     assert!(
-        message.ends_with(&format!(". Skipped: {capi}/libonnxruntime.so.1.9.0 (version 1.9.0)")),
+        message.ends_with(&format!(
+            ". Skipped: {capi}/libonnxruntime.so.1.9.0 (version 1.9.0); see \
+             docs/src/troubleshooting.md#runtime-libraries"
+        )),
         "{message}"
     );
     assert!(!message.contains("cargo run"), "{message}");

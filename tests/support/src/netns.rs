@@ -31,7 +31,7 @@ pub enum NetNsError {
     },
     /// The `ip` command failed.
     #[error(
-        "`ip {args}` failed: {stderr}; network namespaces need root (CAP_SYS_ADMIN) and the veth kernel module (`modprobe veth`)"
+        "`ip {args}` failed: {stderr}; network namespaces need root (CAP_SYS_ADMIN) and the veth kernel module (`modprobe veth`); see docs/src/troubleshooting.md#room-tests-need-root"
     )]
     Command {
         /// The arguments.
@@ -41,7 +41,7 @@ pub enum NetNsError {
     },
     /// The namespace could not be entered.
     #[error(
-        "could not enter the network namespace `{name}`: {reason}; this needs root (CAP_SYS_ADMIN)"
+        "could not enter the network namespace `{name}`: {reason}; this needs root (CAP_SYS_ADMIN); see docs/src/troubleshooting.md#room-tests-need-root"
     )]
     Enter {
         /// The namespace.

@@ -71,11 +71,13 @@ impl DeviceKind {
         match self {
             Self::Input => {
                 "plug in a microphone, pick one with --input-device NAME (see --list-devices), \
-                 or use `console --text` / `--input-file`"
+                 or use `console --text` / `--input-file` (see \
+                 docs/src/troubleshooting.md#audio-devices)"
             }
             Self::Output => {
                 "plug in speakers or headphones, pick them with --output-device NAME (see \
-                 --list-devices), or use `console --text` / `--input-file` with `--output-file`"
+                 --list-devices), or use `console --text` / `--input-file` with `--output-file` (see \
+                 docs/src/troubleshooting.md#audio-devices)"
             }
         }
     }
@@ -94,7 +96,7 @@ pub enum DeviceError {
     /// The audio system (ALSA) could not be reached.
     #[error(
         "the audio system is not available ({0}): check that ALSA works (`aplay -l`), or use \
-         `console --text` / `--input-file`"
+         `console --text` / `--input-file` (see docs/src/troubleshooting.md#audio-devices)"
     )]
     Host(String),
     /// No device of that direction.

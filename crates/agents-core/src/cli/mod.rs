@@ -183,7 +183,7 @@ pub fn run_app(server: AgentServer) -> ExitCode {
                      [\"audio-devices\"] }}`; on Linux it needs `apt-get install \
                      libasound2-dev`), or run `{program} console --text` to talk to the agent \
                      by text, or `{program} console --input-file in.wav --output-file out.wav` \
-                     to talk with audio files"
+                     to talk with audio files (see docs/src/troubleshooting.md#audio-devices)"
                 ));
                 return ExitCode::FAILURE;
             }

@@ -120,7 +120,10 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[non_exhaustive]
 pub enum WorkerError {
     /// A credential or the URL is missing.
-    #[error("{what} is not set: set the {env} environment variable, or pass {flag}")]
+    #[error(
+        "{what} is not set: set the {env} environment variable, or pass {flag} (see \
+         docs/src/troubleshooting.md#credentials)"
+    )]
     MissingCredential {
         /// What is missing, e.g. "the LiveKit URL".
         what: &'static str,
@@ -142,7 +145,7 @@ pub enum WorkerError {
     /// The server refused the credentials.
     #[error(
         "the LiveKit server at {url} refused the worker's credentials (HTTP {status}): check \
-         LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
+         LIVEKIT_API_KEY and LIVEKIT_API_SECRET (see docs/src/troubleshooting.md#credentials)"
     )]
     Unauthorized {
         /// The server, without credentials or query.

@@ -267,7 +267,8 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the LiveKit API key is missing: set LIVEKIT_INFERENCE_API_KEY or LIVEKIT_API_KEY in \
-             the environment, or pass it to `inference::LlmBuilder::api_key`"
+             the environment, or pass it to `inference::LlmBuilder::api_key` (see \
+             docs/src/troubleshooting.md#credentials)"
         );
         let error = LlmBuilder::new("openai/gpt-4.1-mini")
             .build_with(lookup(&[("LIVEKIT_API_KEY", "key")]))
@@ -276,7 +277,7 @@ mod tests {
             error.to_string(),
             "the LiveKit API secret is missing: set LIVEKIT_INFERENCE_API_SECRET or \
              LIVEKIT_API_SECRET in the environment, or pass it to \
-             `inference::LlmBuilder::api_secret`"
+             `inference::LlmBuilder::api_secret` (see docs/src/troubleshooting.md#credentials)"
         );
     }
 

@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the OpenAI API key is missing: set OPENAI_API_KEY in the environment, or pass it \
-             to `openai::LlmBuilder::api_key`"
+             to `openai::LlmBuilder::api_key` (see docs/src/troubleshooting.md#credentials)"
         );
     }
 
