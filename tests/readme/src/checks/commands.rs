@@ -7,13 +7,6 @@ use std::collections::BTreeMap;
 use super::markdown;
 use super::workspace::{self, Package};
 
-/// Examples the README lists that are written on another branch of issue 15 (the bundled
-/// examples). Each must not exist yet (`pending_examples_are_not_yet_merged`): when it lands,
-/// that test fails until its name is taken off this list, and from then on it is checked
-/// like the others.
-const NOT_YET_MERGED: &[&str] =
-    &["basic_agent", "weather_tools", "handoff", "testing_agents", "mcp_tools", "local_llm"];
-
 /// Info strings of blocks that hold shell commands.
 const SHELL_BLOCKS: &[&str] = &["text", "sh", "bash", "shell", "console", ""];
 
@@ -81,7 +74,6 @@ fn check(known: &Known, command: &str) -> Result<(), String> {
         };
         match candidates.iter().find_map(|p| Some((*p, p.examples.get(name)?))) {
             Some((package, file)) => example_file = Some(format!("{}/{file}", package.dir)),
-            None if NOT_YET_MERGED.contains(&name) => {}
             None => return Err(format!("no example `{name}`")),
         }
     }
@@ -178,17 +170,5 @@ fn wrong_commands_are_caught() {
         "cargo run -p examples --example <name> -- <command>",
     ] {
         assert_eq!(check(&known, right), Ok(()), "`{right}`");
-    }
-}
-
-#[test]
-fn pending_examples_are_not_yet_merged() {
-    let packages = workspace::packages();
-    for name in NOT_YET_MERGED {
-        assert!(
-            packages.values().all(|package| !package.examples.contains_key(*name)),
-            "the example `{name}` exists now: take it off NOT_YET_MERGED in {}",
-            file!()
-        );
     }
 }
