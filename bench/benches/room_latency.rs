@@ -176,10 +176,8 @@ async fn scenario() -> Vec<Turn> {
                     }
                     SessionEvent::AgentStateChanged {
                         new_state: AgentState::Listening, ..
-                    } => {
-                        if marks.first_frame.is_some() {
-                            marks.listening_again.get_or_insert(now);
-                        }
+                    } if marks.first_frame.is_some() => {
+                        marks.listening_again.get_or_insert(now);
                     }
                     _ => {}
                 }
