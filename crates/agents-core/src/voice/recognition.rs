@@ -90,8 +90,8 @@ impl Timeline {
 #[derive(Default)]
 struct Turn {
     transcript: String,
-    /// When the endpointing delay runs from (the end of speech, or a late final transcript),
-    /// while the turn waits to be committed.
+    /// When the endpointing delay runs from (when the user last spoke, by the VAD, or when
+    /// the STT said the speech ended), while the turn waits to be committed.
     speech_ended: Option<Instant>,
     /// Where the endpointing delay runs from on the audio timeline ([`InputClock::Audio`]).
     speech_ended_audio: Option<Duration>,
@@ -213,7 +213,13 @@ pub(super) async fn run(core: &Arc<SessionCore>, recognition: Recognition) {
                     }
                     VadEventKind::EndOfSpeech => {
                         turn.speaking = false;
-                        turn.speech_ended = Some(Instant::now());
+                        // The VAD ends speech once `silence_duration` of silence has passed:
+                        // the user last spoke that long ago, and the endpointing delay counts
+                        // from then (Python's `last_speaking_time`), not from this event.
+                        let silence = Duration::try_from_secs_f64(event.silence_duration)
+                            .unwrap_or_default();
+                        let now = Instant::now();
+                        turn.speech_ended = Some(now.checked_sub(silence).unwrap_or(now));
                         turn.speech_ended_audio = timeline.as_ref().map(|timeline| {
                             timeline.heard.unwrap_or(timeline.pushed).min(timeline.pushed)
                         });
@@ -345,10 +351,11 @@ fn on_speech_event(
             turn.transcript.push_str(&text);
             turn.final_at = Some(Instant::now());
             core.emit(SessionEvent::UserInputTranscribed { transcript: text, is_final: true });
-            // A final transcript after the end of speech: the endpointing delay runs from now,
-            // and the reply may start already.
+            // A final transcript after the end of speech: the reply may start already. On the
+            // wall clock the endpointing delay still counts from the end of speech (as in
+            // Python): a transcript later than the delay ends the turn at once. On the audio
+            // timeline it runs from here, where the input was held for the transcript.
             if !turn.speaking && turn.speech_ended.is_some() {
-                turn.speech_ended = Some(Instant::now());
                 turn.speech_ended_audio = pushed;
                 start_preemptive(core, turn.transcript.trim());
             }

@@ -21,6 +21,10 @@ struct Publication {
     track_sid: String,
     packetizer: Packetizer,
     packets: broadcast::Sender<rtp::Packet>,
+    /// When the next packet is due: a call right after another goes on at real time instead
+    /// of sending its first packet at once (20 ms early, which filled the receiver's jitter
+    /// buffer call after call).
+    next_send: Option<tokio::time::Instant>,
 }
 
 /// A participant of the test server's room that the test drives directly.
@@ -91,18 +95,25 @@ impl ServerParticipant {
             let track_sid = info.sid.clone();
             let packets = self.room.publish(&self.info.sid, info);
             let ssrc = (now_ms() as u32) | 1;
-            *publication =
-                Some(Publication { track_sid, packetizer: Packetizer::new(ssrc)?, packets });
+            *publication = Some(Publication {
+                track_sid,
+                packetizer: Packetizer::new(ssrc)?,
+                packets,
+                next_send: None,
+            });
         }
         let Some(publication) = publication.as_mut() else { return Ok(()) };
         publication.packetizer.resync();
-        let mut pacer = tokio::time::interval(Duration::from_millis(20));
+        let now = tokio::time::Instant::now();
+        let mut due = publication.next_send.filter(|due| *due > now).unwrap_or(now);
         for frame in pcm.chunks(FRAME_SAMPLES) {
-            pacer.tick().await;
+            tokio::time::sleep_until(due).await;
             let packet = publication.packetizer.packet(frame)?;
             // No receiver yet (nobody subscribed) is not an error: the audio is simply unheard.
             let _ = publication.packets.send(packet);
+            due += Duration::from_millis(20);
         }
+        publication.next_send = Some(due);
         Ok(())
     }
 
@@ -125,9 +136,18 @@ impl ServerParticipant {
         lock(&self.end.inbox).captured.get(identity).cloned().unwrap_or_default()
     }
 
-    /// Forgets the audio captured so far.
+    /// When each packet from `identity` arrived (before decoding), with the length of
+    /// [`captured`](Self::captured) once it was decoded: the packet holding sample `i` is the
+    /// first whose length is above `i`. For latency measurements.
+    pub fn captured_arrivals(&self, identity: &str) -> Vec<(std::time::Instant, usize)> {
+        lock(&self.end.inbox).arrivals.get(identity).cloned().unwrap_or_default()
+    }
+
+    /// Forgets the audio captured so far (and when it arrived).
     pub fn clear_captured(&self) {
-        lock(&self.end.inbox).captured.clear();
+        let mut inbox = lock(&self.end.inbox);
+        inbox.captured.clear();
+        inbox.arrivals.clear();
     }
 
     /// Waits until at least `duration` of audio from `identity` was captured; returns it.

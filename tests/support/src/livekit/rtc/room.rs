@@ -224,6 +224,8 @@ pub(crate) struct Inbox {
     pub(crate) assembler: Assembler,
     /// 48 kHz mono PCM per publisher identity.
     pub(crate) captured: HashMap<String, Vec<i16>>,
+    /// Per publisher identity: when each packet arrived, and the length of `captured` after it.
+    pub(crate) arrivals: HashMap<String, Vec<(std::time::Instant, usize)>>,
     /// Every `ParticipantUpdate` entry it was sent, in order.
     pub(crate) updates: Vec<ParticipantInfo>,
 }
@@ -509,12 +511,19 @@ impl Room {
                         match packets.recv().await {
                             Ok(packet) => {
                                 let mut pcm = Vec::new();
+                                let arrived = std::time::Instant::now();
                                 if depacketizer.decode(&packet, &mut pcm).is_ok() {
-                                    lock(&local.inbox)
-                                        .captured
+                                    let mut inbox = lock(&local.inbox);
+                                    let captured =
+                                        inbox.captured.entry(publisher.clone()).or_default();
+                                    captured.extend(pcm);
+                                    let end = captured.len();
+                                    inbox
+                                        .arrivals
                                         .entry(publisher.clone())
                                         .or_default()
-                                        .extend(pcm);
+                                        .push((arrived, end));
+                                    drop(inbox);
                                     local.changed.notify_waiters();
                                 }
                             }
