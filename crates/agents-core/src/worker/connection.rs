@@ -169,22 +169,11 @@ async fn open(url: &AgentUrl, token: &str) -> Result<Socket, AttemptError> {
     }
 }
 
-/// rustls with the `ring` provider, trusting the platform's certificates.
+/// The shared TLS configuration (the platform's certificates), once per process.
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
     static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-                .map_err(|error| format!("cannot load the system's CA certificates: {error}"))?;
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|error| error.to_string())?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth();
-            Ok(Arc::new(config))
-        })
+        .get_or_init(|| crate::tls::platform_config().map(Arc::new).map_err(|error| error.reason))
         .clone()
 }
 
