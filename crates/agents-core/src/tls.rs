@@ -83,7 +83,7 @@ pub fn no_roots_config() -> Result<ClientConfig, TlsError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
 

@@ -20,6 +20,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// The control WebSocket.
 pub(crate) type Socket = WebSocketStream<Box<dyn Io>>;
 
+/// The largest message the worker takes from the server (as Python's aiohttp client, 4 MiB):
+/// its messages are jobs and their metadata, far smaller; a larger one fails the connection
+/// (which is retried) instead of being buffered.
+pub(crate) const MAX_SERVER_MESSAGE: usize = 4 << 20;
+
 /// How long one connection attempt (TCP, TLS, upgrade) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -153,7 +158,10 @@ async fn open(url: &AgentUrl, token: &str) -> Result<Socket, AttemptError> {
     } else {
         Box::new(tcp)
     };
-    match tokio_tungstenite::client_async(request, stream).await {
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_SERVER_MESSAGE))
+        .max_frame_size(Some(MAX_SERVER_MESSAGE));
+    match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
         Ok((socket, _)) => Ok(socket),
         Err(tungstenite::Error::Http(response)) => {
             let status = response.status().as_u16();

@@ -231,14 +231,15 @@ impl WorkerOptions {
     }
 }
 
-/// `url` without user info and query, to show.
+/// `url` without user info and query, to show: everything up to its last `@` is redacted (a
+/// password may hold `@` or `/`), with or without a scheme.
 pub(crate) fn redact(url: &str) -> String {
     let url = url.split(['?', '#']).next().unwrap_or_default();
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://<redacted>@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    let Some((userinfo, host)) = url.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://<redacted>@{host}"),
+        None => format!("<redacted>@{host}"),
     }
 }
