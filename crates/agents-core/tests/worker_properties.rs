@@ -156,3 +156,13 @@ proptest! {
         }
     }
 }
+
+/// Found by the `worker_url` fuzz target: a `://` after the credentials is no scheme, and
+/// the text before it (the password) was shown as if it were one.
+#[test]
+fn text_before_a_late_scheme_separator_is_not_shown_as_a_scheme() {
+    let url = "x:PASSWORD@hostwss://y@host";
+    assert_eq!(redact(url), "<redacted>@host");
+    let error = agent_url(url, None).unwrap_err();
+    assert!(!error.contains("PASSWORD"), "{error}");
+}

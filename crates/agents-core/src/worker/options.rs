@@ -238,8 +238,13 @@ pub(crate) fn redact(url: &str) -> String {
     let Some((userinfo, host)) = url.rsplit_once('@') else {
         return url.to_owned();
     };
-    match userinfo.split_once("://") {
-        Some((scheme, _)) => format!("{scheme}://<redacted>@{host}"),
+    // The scheme, if the URL starts with one (letters, digits, `+-.`): never text before it.
+    let scheme = userinfo.split_once("://").map(|(scheme, _)| scheme).filter(|scheme| {
+        !scheme.is_empty()
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    });
+    match scheme {
+        Some(scheme) => format!("{scheme}://<redacted>@{host}"),
         None => format!("<redacted>@{host}"),
     }
 }
