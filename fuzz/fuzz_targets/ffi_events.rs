@@ -1,14 +1,5 @@
-//! Fuzzes the room client's event callback: any bytes liblivekit_ffi could pass it decode
-//! into an event and are routed, or are ignored — never a panic — and every handle a
-//! decoded event owns is released (the counters balance).
+//! cargo-fuzz entry of [`agents_fuzz_targets::targets::ffi_events`] (its body and what it checks).
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let before = agents_rtc::handle_stats();
-    agents_rtc::fuzzing::dispatch_event(data);
-    let after = agents_rtc::handle_stats();
-    assert_eq!(after.live(), before.live(), "a handle of {data:?} leaked");
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| agents_fuzz_targets::targets::ffi_events::run(data));

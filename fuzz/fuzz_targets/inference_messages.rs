@@ -1,39 +1,5 @@
-//! Fuzzes what the LiveKit Inference gateway sends the STT and TTS clients: any text frame
-//! parses into a message or a `ProtocolError`, never a panic, and what parses can be
-//! inspected and serialized back.
+//! cargo-fuzz entry of [`agents_fuzz_targets::targets::inference_messages`] (its body and what it checks).
 
 #![no_main]
 
-use agents_inference::inference::protocol::{
-    SttServerMessage, TtsServerMessage, parse_stt_message, parse_tts_message,
-};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    match parse_stt_message(text) {
-        Ok(SttServerMessage::Error(error)) => {
-            let _ = (error.status(), error.describe());
-        }
-        Ok(message) => {
-            let back = serde_json::to_string(&message).expect("a parsed message serializes");
-            assert_eq!(parse_stt_message(&back).ok(), Some(message), "round trip of {text}");
-        }
-        Err(error) => {
-            let _ = error.to_string();
-        }
-    }
-    match parse_tts_message(text) {
-        Ok(TtsServerMessage::Error { error, .. }) => {
-            let _ = (error.status(), error.describe());
-        }
-        Ok(message) => {
-            let _ = message.session_id();
-            let back = serde_json::to_string(&message).expect("a parsed message serializes");
-            assert_eq!(parse_tts_message(&back).ok(), Some(message), "round trip of {text}");
-        }
-        Err(error) => {
-            let _ = error.to_string();
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| agents_fuzz_targets::targets::inference_messages::run(data));

@@ -12,7 +12,9 @@
 //!      that cannot work (offline, no pip), it stops and says what to download and where to
 //!      put it.
 //! - `cargo xtask setup`: steps 1 and 2 only, so that plain `cargo test` works afterwards.
+//! - `cargo xtask fuzz-check [RUNS]`: the fuzz targets on stable (see `fuzz_check`).
 
+mod fuzz_check;
 mod system;
 
 use std::process::{Command, ExitCode};
@@ -27,6 +29,8 @@ Usage: cargo xtask <TASK>
 
 Tasks:
   test [ARGS]  Set the machine up, then run `cargo test --workspace [ARGS]`
+  fuzz-check [RUNS]  Build the cargo-fuzz targets on stable and run each over its seeds and
+               RUNS (default 5000) random and mutated inputs
   setup        Set the machine up only: ALSA's development files, pkg-config, cmake (apt-get, as
                root), and the tests' runtime libraries (ONNX Runtime, livekit-ffi) in the
                per-user cache
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Some("setup") => setup().err().unwrap_or(ExitCode::SUCCESS),
+        Some("fuzz-check") => fuzz_check::run(&args.collect::<Vec<_>>()),
         Some("-h" | "--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS

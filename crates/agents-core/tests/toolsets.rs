@@ -428,3 +428,44 @@ async fn closing_during_a_handoff_closes_the_old_agents_toolsets() {
     assert_eq!(second.setups.load(Ordering::SeqCst), second.closes.load(Ordering::SeqCst));
     running.abort();
 }
+
+/// A toolset whose setup takes a while, so that two `start` calls overlap in it.
+struct SlowSetup(LiveTools);
+
+#[async_trait]
+impl Toolset for SlowSetup {
+    fn id(&self) -> &str {
+        "slow"
+    }
+    fn tools(&self) -> &LiveTools {
+        &self.0
+    }
+    async fn setup(&self) -> Result<(), ToolsetError> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn two_concurrent_starts_report_each_toolset_event_once() {
+    let slow = Arc::new(SlowSetup(LiveTools::new()));
+    let session = AgentSession::builder().llm(FakeLlm::new()).toolsets([slow.clone() as _]).build();
+    let mut events = session.subscribe();
+    let (first, second) =
+        tokio::join!(session.start(Agent::new("x")), session.start(Agent::new("y")));
+    assert!(first.is_ok() != second.is_ok(), "exactly one start succeeds: {first:?}, {second:?}");
+    slow.0.report(ToolsetEvent::Unavailable { reason: "the server exited".into() });
+    let mut reported = 0;
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        loop {
+            if let Ok(SessionEvent::Error { error: SessionErrorEvent::Toolset { .. }, .. }) =
+                events.recv().await
+            {
+                reported += 1;
+            }
+        }
+    })
+    .await;
+    assert_eq!(reported, 1, "the event is reported once");
+    session.close().await;
+}

@@ -1,12 +1,10 @@
-//! The HTTP client of the model clients: HTTP/1.1 over rustls (the process's default crypto
-//! provider, else `ring`), verifying servers against the platform's certificate store; and the
-//! URLs as they may be shown (secrets redacted).
+//! The HTTP client of the model clients: HTTP/1.1 over rustls, with the TLS configuration
+//! of [`agents_core::tls`] (the platform's certificate store); and the URLs as they may be
+//! shown (secrets redacted).
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use rustls::ClientConfig;
-use rustls::crypto::CryptoProvider;
+use agents_core::tls;
 
 use crate::ConfigError;
 
@@ -16,59 +14,17 @@ pub(crate) const USER_AGENT: &str = concat!("LiveKit Agents Rust/", env!("CARGO_
 /// How long to wait for a TCP (and TLS) connection, as the Python client's httpx settings.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The crypto provider of the TLS connections: the process default when the application
-/// installed one (e.g. aws-lc-rs, for post-quantum key exchange), else *ring*.
-///
-/// rustls 0.23.48 deprecates `ring::default_provider` (ring has no post-quantum key
-/// exchange) without a replacement that builds ring's provider: its parts (the signature
-/// algorithm table, the random source) are private. This is the one place that calls it, so
-/// that the dependency tree keeps no aws-lc C build; an application that wants post-quantum
-/// key exchange installs its provider with `CryptoProvider::install_default`, and it is used.
-fn crypto_provider() -> Arc<CryptoProvider> {
-    if let Some(installed) = CryptoProvider::get_default() {
-        return installed.clone();
-    }
-    #[allow(deprecated)]
-    let ring = rustls::crypto::ring::default_provider();
-    Arc::new(ring)
-}
-
-/// The TLS configuration, loaded once per process (the platform's roots are read from disk).
-pub(crate) fn platform_tls() -> Result<ClientConfig, String> {
-    static CONFIG: OnceLock<Result<ClientConfig, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = crypto_provider();
-            let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-                .map_err(|error| format!("cannot load the system's CA certificates: {error}"))?;
-            Ok(ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|error| error.to_string())?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth())
-        })
-        .clone()
-}
-
-/// A TLS configuration that trusts no server, for clients that only speak plain HTTP.
-pub(crate) fn no_tls() -> Result<ClientConfig, String> {
-    Ok(ClientConfig::builder_with_provider(crypto_provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|error| error.to_string())?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth())
-}
-
 /// An HTTP client for a server at `base_url`.
 ///
 /// The system's CA certificates are only required for `https` URLs, so a local server
 /// (Ollama, llama.cpp, a test fake) works on a machine without them.
 pub(crate) fn client(base_url: &reqwest::Url) -> Result<reqwest::Client, ConfigError> {
-    let tls = match platform_tls() {
+    let tls = match tls::platform_config() {
         Ok(tls) => tls,
-        Err(_) if base_url.scheme() == "http" => no_tls().map_err(http_client_error)?,
-        Err(reason) => return Err(http_client_error(reason)),
+        Err(_) if base_url.scheme() == "http" => {
+            tls::no_roots_config().map_err(|error| http_client_error(error.reason))?
+        }
+        Err(error) => return Err(http_client_error(error.reason)),
     };
     reqwest::Client::builder()
         .user_agent(USER_AGENT)

@@ -194,6 +194,8 @@ impl SseParser {
         };
         match field {
             b"data" => {
+                // Measured as stored: each invalid UTF-8 byte becomes U+FFFD (three bytes).
+                let value = String::from_utf8_lossy(value);
                 let separator = usize::from(self.has_data);
                 if self.data.len() + separator + value.len() > self.max_size {
                     return Err(SseError::EventTooLarge { limit: self.max_size });
@@ -202,7 +204,7 @@ impl SseParser {
                     self.data.push('\n');
                 }
                 self.has_data = true;
-                self.data.push_str(&String::from_utf8_lossy(value));
+                self.data.push_str(&value);
             }
             b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
             // `id`, `retry` and unknown fields carry nothing a chat completion needs.
@@ -329,6 +331,18 @@ mod tests {
         // Comments count too.
         let mut parser = SseParser::with_max_size(16);
         assert!(parser.push(b": 0123456789abcdefgh\n").is_err());
+    }
+
+    /// Found by the stable fuzz check: the bound counted the raw bytes, and invalid UTF-8
+    /// (one byte, stored as a three-byte U+FFFD) let an event grow to three times it.
+    #[test]
+    fn invalid_utf8_counts_as_stored_against_the_bound() {
+        let mut parser = SseParser::with_max_size(16);
+        let error = parser.push(b"data: \xff\xff\xff\xff\xff\xff\n\n").unwrap_err();
+        assert_eq!(error, SseError::EventTooLarge { limit: 16 });
+        let mut parser = SseParser::with_max_size(18);
+        let events = parser.push(b"data: \xff\xff\xff\xff\xff\xff\n\n").unwrap();
+        assert_eq!(events[0].data.len(), 18);
     }
 
     #[test]

@@ -1,52 +1,12 @@
-//! The HTTP client of streamable HTTP servers: HTTP/1.1 over rustls (the process's default
-//! crypto provider, else `ring`), with the server's headers on every request.
+//! The HTTP client of streamable HTTP servers: HTTP/1.1 over rustls with the TLS
+//! configuration of [`agents_core::tls`], with the server's headers on every request.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use agents_core::tls;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use rustls::ClientConfig;
-use rustls::crypto::CryptoProvider;
 
 use crate::error::McpError;
-
-fn crypto_provider() -> Arc<CryptoProvider> {
-    if let Some(installed) = CryptoProvider::get_default() {
-        return installed.clone();
-    }
-    // The one call of ring's provider: no aws-lc C build in the dependency tree (as in
-    // agents-inference); an application installs another with `install_default`.
-    #[allow(deprecated)]
-    let ring = rustls::crypto::ring::default_provider();
-    Arc::new(ring)
-}
-
-/// Verifies servers against the platform's certificate store; loaded once per process.
-fn platform_tls() -> Result<ClientConfig, String> {
-    static CONFIG: OnceLock<Result<ClientConfig, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = crypto_provider();
-            let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-                .map_err(|error| format!("cannot load the system's CA certificates: {error}"))?;
-            Ok(ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|error| error.to_string())?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth())
-        })
-        .clone()
-}
-
-/// Trusts no server: for plain `http` URLs on machines without CA certificates.
-fn no_tls() -> Result<ClientConfig, String> {
-    Ok(ClientConfig::builder_with_provider(crypto_provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|error| error.to_string())?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth())
-}
 
 /// A client for the server `server` at `url`, sending `headers`.
 pub(crate) fn client(
@@ -56,10 +16,12 @@ pub(crate) fn client(
     timeout: Duration,
 ) -> Result<reqwest::Client, McpError> {
     let invalid = |reason: String| McpError::Http { server: server.to_owned(), reason };
-    let tls = match platform_tls() {
+    let tls = match tls::platform_config() {
         Ok(tls) => tls,
-        Err(_) if url.starts_with("http://") => no_tls().map_err(invalid)?,
-        Err(reason) => return Err(invalid(reason)),
+        Err(_) if url.starts_with("http://") => {
+            tls::no_roots_config().map_err(|error| invalid(error.reason))?
+        }
+        Err(error) => return Err(invalid(error.reason)),
     };
     let mut map = HeaderMap::new();
     for (name, value) in headers {

@@ -27,6 +27,9 @@
 //! server that stopped are tool errors the model reads; progress notifications are the
 //! session's `FunctionToolProgress` events.
 
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
 mod connection;
 mod content;
 mod error;

@@ -14,7 +14,7 @@ const MAX_DEPTH: usize = 32;
 
 /// How many schema nodes `$ref` inlining may copy in all: definitions that each use the next
 /// twice would otherwise grow exponentially (2^32 nodes from a hostile `tools/list`).
-const MAX_INLINED_NODES: usize = 10_000;
+pub(crate) const MAX_INLINED_NODES: usize = 10_000;
 
 /// The number of JSON nodes in `value`.
 fn size(value: &Value) -> usize {

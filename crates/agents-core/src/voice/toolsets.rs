@@ -97,6 +97,11 @@ impl SessionCore {
         }
         let mut watchers = lock(&self.tools.watchers);
         for toolset in toolsets {
+            // Set up again (two concurrent `start` calls, or the same toolset on the session
+            // and its agent): one watcher is enough, a second would report each event twice.
+            if watchers.iter().any(|(watched, _)| Arc::ptr_eq(watched, toolset)) {
+                continue;
+            }
             let core = Arc::clone(self);
             let mut events = toolset.tools().subscribe();
             let id = toolset.id().to_owned();

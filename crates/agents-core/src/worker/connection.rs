@@ -20,6 +20,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// The control WebSocket.
 pub(crate) type Socket = WebSocketStream<Box<dyn Io>>;
 
+/// The largest message the worker takes from the server (as Python's aiohttp client, 4 MiB):
+/// its messages are jobs and their metadata, far smaller; a larger one fails the connection
+/// (which is retried) instead of being buffered.
+pub(crate) const MAX_SERVER_MESSAGE: usize = 4 << 20;
+
 /// How long one connection attempt (TCP, TLS, upgrade) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -153,7 +158,10 @@ async fn open(url: &AgentUrl, token: &str) -> Result<Socket, AttemptError> {
     } else {
         Box::new(tcp)
     };
-    match tokio_tungstenite::client_async(request, stream).await {
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_SERVER_MESSAGE))
+        .max_frame_size(Some(MAX_SERVER_MESSAGE));
+    match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
         Ok((socket, _)) => Ok(socket),
         Err(tungstenite::Error::Http(response)) => {
             let status = response.status().as_u16();
@@ -169,22 +177,11 @@ async fn open(url: &AgentUrl, token: &str) -> Result<Socket, AttemptError> {
     }
 }
 
-/// rustls with the `ring` provider, trusting the platform's certificates.
+/// The shared TLS configuration (the platform's certificates), once per process.
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
     static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-                .map_err(|error| format!("cannot load the system's CA certificates: {error}"))?;
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|error| error.to_string())?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth();
-            Ok(Arc::new(config))
-        })
+        .get_or_init(|| crate::tls::platform_config().map(Arc::new).map_err(|error| error.reason))
         .clone()
 }
 

@@ -18,7 +18,9 @@ use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader,
+};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -35,6 +37,14 @@ pub(crate) const CHANNEL_ENV: &str = "LIVEKIT_AGENTS_JOB_HOST_CHANNEL";
 
 /// The environment variable giving a job host the key it sends first on the channel.
 pub(crate) const CHANNEL_KEY_ENV: &str = "LIVEKIT_AGENTS_JOB_HOST_KEY";
+
+/// The longest line either side of the channel accepts (a start message holds a job's
+/// metadata and token: far less). A longer one ends the channel: nothing buffers without
+/// bound, whoever connects to the port.
+pub(crate) const MAX_LINE: usize = 1 << 20;
+
+/// The longest first line of a connection: the key (32 hex digits) and its newline.
+const MAX_KEY_LINE: usize = 64;
 
 /// How long a started host has to connect to its channel.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -164,7 +174,8 @@ pub(crate) fn spawn(
         drop(listener);
         if let Some(stream) = connected {
             let (reader, mut writer) = tokio::io::split(stream);
-            let mut lines = BufReader::new(reader).lines();
+            let mut reader = BufReader::new(reader);
+            let mut pending = Vec::new();
             loop {
                 tokio::select! {
                     command = queued.recv() => {
@@ -175,14 +186,18 @@ pub(crate) fn spawn(
                             break;
                         }
                     }
-                    line = lines.next_line() => match line {
+                    line = next_line(&mut reader, &mut pending, MAX_LINE) => match line {
                         Ok(Some(line)) => match serde_json::from_str::<FromHost>(&line) {
                             Ok(message) => {
                                 let _ = events.send(HostEvent::Message { host: slot, message });
                             }
                             Err(error) => tracing::warn!(pid, "an unreadable line from a job host: {error}"),
                         },
-                        Ok(None) | Err(_) => break,
+                        Ok(None) => break,
+                        Err(error) => {
+                            tracing::warn!(pid, "the channel of a job host failed: {error}");
+                            break;
+                        }
                     },
                 }
             }
@@ -209,18 +224,58 @@ async fn accept(
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
             let mut stream = BufReader::new(stream);
-            let mut first = String::new();
+            let mut first = Vec::new();
             let read = tokio::time::timeout(
                 std::time::Duration::from_secs(5),
-                stream.read_line(&mut first),
+                next_line(&mut stream, &mut first, MAX_KEY_LINE),
             )
             .await;
-            if matches!(read, Ok(Ok(_))) && first.trim_end() == key {
+            if matches!(read, Ok(Ok(Some(line))) if line == key) {
                 return stream;
             }
         }
     };
     tokio::time::timeout(CONNECT_TIMEOUT, attempt).await.ok()
+}
+
+/// The next line of the channel, without its newline (`\r\n` or `\n`); `None` at the end of
+/// the stream (an unfinished last line is dropped: a peer that died mid-message). A line of
+/// more than `max` bytes, or not UTF-8, is an `InvalidData` error; nothing more than `max`
+/// (and one buffer) is held.
+///
+/// Cancel safe: the bytes of an unfinished line wait in `pending` for the next call.
+pub(crate) async fn next_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    pending: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Option<String>> {
+    let invalid = |reason: String| io::Error::new(io::ErrorKind::InvalidData, reason);
+    loop {
+        // One byte past `max` (its newline allowed): a longer line is seen without reading it.
+        let room = (max + 2).saturating_sub(pending.len());
+        let read = (&mut *reader).take(room as u64).read_until(b'\n', pending).await?;
+        if pending.last() == Some(&b'\n') {
+            let mut line = std::mem::take(pending);
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if line.len() > max {
+                return Err(invalid(format!("a line of more than {max} bytes")));
+            }
+            return String::from_utf8(line)
+                .map(Some)
+                .map_err(|_| invalid("a line that is not UTF-8".to_owned()));
+        }
+        if pending.len() > max + 1 {
+            pending.clear();
+            return Err(invalid(format!("a line of more than {max} bytes")));
+        }
+        if read == 0 {
+            pending.clear();
+            return Ok(None);
+        }
+    }
 }
 
 fn exit_reason(status: std::process::ExitStatus) -> String {
@@ -293,14 +348,22 @@ async fn serve(server: &AgentServer) -> ExitCode {
         }
     });
     let _ = out.send(FromHost::Ready);
-    let mut lines = BufReader::new(reader).lines();
+    let mut reader = BufReader::new(reader);
+    let mut pending = Vec::new();
     let mut jobs = JoinSet::new();
     let mut terminations: std::collections::HashMap<String, watch::Sender<Option<String>>> =
         std::collections::HashMap::new();
     loop {
         tokio::select! {
-            line = lines.next_line() => {
-                let Ok(Some(line)) = line else { break };
+            line = next_line(&mut reader, &mut pending, MAX_LINE) => {
+                let line = match line {
+                    Ok(Some(line)) => line,
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::error!("the channel to the worker failed: {error}");
+                        break;
+                    }
+                };
                 match serde_json::from_str::<ToHost>(&line) {
                     Ok(ToHost::Start { id, agent_name, metadata, room_name, room_sid, dispatch_id, participant_identity, url, token, identity }) => {
                         let info = JobInfo { id: id.clone(), agent_name, metadata, fake: false, room_name, room_sid, dispatch_id, participant_identity };

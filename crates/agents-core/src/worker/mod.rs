@@ -23,6 +23,10 @@
 //! the process's resident memory and its growth per running job.
 
 #[cfg(feature = "worker")]
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+#[cfg(feature = "worker")]
 mod connection;
 mod context;
 mod entrypoint;

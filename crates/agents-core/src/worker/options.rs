@@ -231,14 +231,20 @@ impl WorkerOptions {
     }
 }
 
-/// `url` without user info and query, to show.
+/// `url` without user info and query, to show: everything up to its last `@` is redacted (a
+/// password may hold `@` or `/`), with or without a scheme.
 pub(crate) fn redact(url: &str) -> String {
     let url = url.split(['?', '#']).next().unwrap_or_default();
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://<redacted>@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    let Some((userinfo, host)) = url.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    // The scheme, if the URL starts with one (letters, digits, `+-.`): never text before it.
+    let scheme = userinfo.split_once("://").map(|(scheme, _)| scheme).filter(|scheme| {
+        !scheme.is_empty()
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    });
+    match scheme {
+        Some(scheme) => format!("{scheme}://<redacted>@{host}"),
+        None => format!("<redacted>@{host}"),
     }
 }

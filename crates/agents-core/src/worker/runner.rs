@@ -648,7 +648,7 @@ async fn connection_loop(shared: Arc<Shared>, mut outgoing: mpsc::UnboundedRecei
 
 /// One connection: connect, register, migrate, then serve it until it ends.
 /// The kind of a server message, for errors and logs (never its content: tokens).
-fn message_kind(message: &server_message::Message) -> &'static str {
+pub(crate) fn message_kind(message: &server_message::Message) -> &'static str {
     match message {
         server_message::Message::Register(_) => "register",
         server_message::Message::Availability(_) => "availability",
@@ -837,9 +837,9 @@ async fn receive(
         let frame = socket.next().await;
         *last_frame = tokio::time::Instant::now();
         match frame {
-            Some(Ok(Message::Binary(bytes))) => match proto::ServerMessage::decode(&*bytes) {
-                Ok(proto::ServerMessage { message: Some(message) }) => return Ok(Some(message)),
-                Ok(_) => tracing::debug!("an empty server message"),
+            Some(Ok(Message::Binary(bytes))) => match decode_server_message(&bytes) {
+                Ok(Some(message)) => return Ok(Some(message)),
+                Ok(None) => tracing::debug!("an empty server message"),
                 Err(error) => tracing::warn!("an undecodable server message: {error}"),
             },
             Some(Ok(Message::Text(text))) => {
@@ -850,6 +850,14 @@ async fn receive(
             Some(Err(error)) => return Err(format!("the connection failed: {error}")),
         }
     }
+}
+
+/// A binary frame of the server as its message; `None` for a message without one (a newer
+/// server's kind this worker does not know).
+pub(crate) fn decode_server_message(
+    bytes: &[u8],
+) -> Result<Option<server_message::Message>, prost::DecodeError> {
+    proto::ServerMessage::decode(bytes).map(|decoded| decoded.message)
 }
 
 fn handle(shared: &Arc<Shared>, message: server_message::Message, availability: &mut JoinSet<()>) {
@@ -879,7 +887,7 @@ fn handle(shared: &Arc<Shared>, message: server_message::Message, availability: 
     }
 }
 
-fn job_info(job: &proto::Job) -> JobInfo {
+pub(crate) fn job_info(job: &proto::Job) -> JobInfo {
     let room = job.room.clone().unwrap_or_default();
     JobInfo {
         id: job.id.clone(),

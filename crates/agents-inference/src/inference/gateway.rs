@@ -289,8 +289,8 @@ impl Gateway {
         // Small JSON messages go out at once.
         let _ = tcp.set_nodelay(true);
         let stream: Box<dyn Io> = if base.scheme() == "https" {
-            let config = crate::http::platform_tls()
-                .map_err(|message| ConnectError::Connection(message, None))?;
+            let config = agents_core::tls::platform_config()
+                .map_err(|error| ConnectError::Connection(error.reason, None))?;
             let name = match host {
                 Host::Ip(ip) => rustls::pki_types::ServerName::from(ip),
                 Host::Domain(domain) => rustls::pki_types::ServerName::try_from(domain.clone())

@@ -1,0 +1,5 @@
+//! cargo-fuzz entry of [`agents_fuzz_targets::targets::worker_messages`] (its body and what it checks).
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| agents_fuzz_targets::targets::worker_messages::run(data));
