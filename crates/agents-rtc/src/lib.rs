@@ -31,6 +31,7 @@ pub use track::{
 };
 
 /// The event callback's decoding and routing, without the library (for the fuzz target).
+/// Feature `fuzzing`; not covered by the versioning policy (it may change in any release).
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing {
     use crate::dispatch::Dispatcher;
