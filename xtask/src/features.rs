@@ -48,7 +48,25 @@ pub(crate) fn matrix(krate: &Package) -> Vec<Combination> {
     combinations
 }
 
-/// Runs the matrix; every failure is reported, then the task fails.
+/// Whether rustc warned about the checked crate's code: with `--message-format=short` each
+/// such warning is a line `<file>:<line>:<column>: warning: ...` (dependencies' warnings are
+/// capped by cargo; cargo's own, such as "warning: ignoring test", start with `warning:`).
+pub(crate) fn has_warnings(stderr: &str) -> bool {
+    stderr.lines().any(|line| {
+        line.split_once(": warning: ").is_some_and(|(location, _)| {
+            let mut parts = location.rsplitn(3, ':');
+            let column = parts.next().unwrap_or_default();
+            let line = parts.next().unwrap_or_default();
+            parts.next().is_some_and(|file| !file.is_empty())
+                && !column.is_empty()
+                && column.bytes().all(|b| b.is_ascii_digit())
+                && !line.is_empty()
+                && line.bytes().all(|b| b.is_ascii_digit())
+        })
+    })
+}
+
+/// Runs the matrix; every failure (and every warning) is reported, then the task fails.
 pub(crate) fn run(cargo: &OsStr) -> Result<(), String> {
     let workspace = Workspace::load(cargo).map_err(|error| error.to_string())?;
     let started = Instant::now();
@@ -59,13 +77,19 @@ pub(crate) fn run(cargo: &OsStr) -> Result<(), String> {
             count += 1;
             let shown = format!("cargo check --locked --lib -p {} {}", krate.name, args.join(" "));
             eprintln!("xtask: {shown}");
-            let status = Command::new(cargo)
-                .args(["check", "--locked", "--lib", "--quiet", "-p", &krate.name])
+            let output = Command::new(cargo)
+                .args(["check", "--locked", "--lib", "--quiet", "--message-format=short"])
+                .args(["-p", &krate.name])
                 .args(&args)
-                .status()
+                .output()
                 .map_err(|error| format!("cannot run cargo: {error}"))?;
-            if !status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            eprint!("{stderr}");
+            if !output.status.success() {
                 failed.push(shown);
+            } else if has_warnings(&stderr) {
+                // Code one combination leaves unused (a missing `cfg`) warns only there.
+                failed.push(format!("{shown} (warnings)"));
             }
         }
     }
@@ -119,6 +143,15 @@ mod tests {
                 "--all-features",
             ]
         );
+    }
+
+    #[test]
+    fn warnings_of_the_crate_fail_the_combination() {
+        // As cargo prints them with `--quiet --message-format=short`.
+        assert!(has_warnings("crates/agents-rtc/src/lib.rs:3:5: warning: unused import: `x`\n"));
+        assert!(!has_warnings("warning: ignoring test `mcp` as `tests/mcp.rs` is not included\n"));
+        assert!(!has_warnings("warning: unused manifest key: a: warning: b\n"));
+        assert!(!has_warnings(""));
     }
 
     #[test]

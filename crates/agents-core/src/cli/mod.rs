@@ -158,7 +158,7 @@ pub fn run_app(server: AgentServer) -> ExitCode {
                 return ExitCode::from(USAGE_ERROR);
             }
             print_error(&format!(
-                "`{command}` is not built in: rebuild with agents-core's `worker` feature (on by \
+                "`{command}` is not built in: rebuild with voice-agents-core's `worker` feature (on by \
                  default), or run `{program} console --text` to talk to the agent locally"
             ));
             ExitCode::FAILURE
