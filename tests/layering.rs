@@ -11,7 +11,7 @@ use std::process::Command;
 /// Crates a plugin must never pull in: the worker's WebSocket, protocol and signing stack,
 /// and the room client over the FFI library.
 const FORBIDDEN_IN_PLUGINS: &[&str] =
-    &["tokio-tungstenite", "livekit-protocol", "livekit-api", "prost", "agents-rtc"];
+    &["tokio-tungstenite", "livekit-protocol", "livekit-api", "prost", "voice-agents-rtc"];
 
 /// The package names in the normal (non-dev, non-build) dependency tree of `package`,
 /// resolved as when `package` is built on its own.
@@ -42,8 +42,8 @@ fn forbidden_in(tree: &BTreeSet<String>) -> Vec<&'static str> {
 
 #[test]
 fn the_silero_plugin_compiles_no_websocket_protocol_or_ffi_crate() {
-    let tree = normal_dependencies("agents-plugins-silero");
-    assert!(tree.contains("agents-core"), "{tree:?}");
+    let tree = normal_dependencies("voice-agents-plugins-silero");
+    assert!(tree.contains("voice-agents-core"), "{tree:?}");
     assert_eq!(
         forbidden_in(&tree),
         Vec::<&str>::new(),
@@ -55,15 +55,15 @@ fn the_silero_plugin_compiles_no_websocket_protocol_or_ffi_crate() {
 #[test]
 fn the_silero_plugin_takes_agents_core_without_its_default_features() {
     // `macros` is a default feature of agents-core; the plugin writes no tools.
-    let tree = normal_dependencies("agents-plugins-silero");
-    assert!(!tree.contains("agents-macros"), "{tree:?}");
+    let tree = normal_dependencies("voice-agents-plugins-silero");
+    assert!(!tree.contains("voice-agents-macros"), "{tree:?}");
 }
 
 #[test]
 fn the_check_sees_a_websocket_crate_where_there_is_one() {
     // agents-inference holds the gateway's WebSocket clients: the same check flags them, so
     // an empty result above means the plugin's tree is clean, not that nothing was read.
-    let tree = normal_dependencies("agents-inference");
+    let tree = normal_dependencies("voice-agents-inference");
     assert!(forbidden_in(&tree).contains(&"tokio-tungstenite"), "{tree:?}");
-    assert!(!tree.contains("agents-macros"), "{tree:?}");
+    assert!(!tree.contains("voice-agents-macros"), "{tree:?}");
 }

@@ -13,8 +13,25 @@
 //!      put it.
 //! - `cargo xtask setup`: steps 1 and 2 only, so that plain `cargo test` works afterwards.
 //! - `cargo xtask fuzz-check [RUNS]`: the fuzz targets on stable (see `fuzz_check`).
+//!
+//! The release checks of the published crates (`.ci/run` runs them all):
+//!
+//! - `cargo xtask package [ARGS]`: each packages, ships what it needs (README, LICENSE, the
+//!   Silero models and their licence) and no tests or test data, stays under crates.io's
+//!   10 MiB, and builds from its package (`ARGS` go to `cargo package`: `--no-verify`,
+//!   `--allow-dirty`);
+//! - `cargo xtask docs`: the docs as docs.rs builds them (all features, `--cfg docsrs`),
+//!   warnings as errors;
+//! - `cargo xtask features`: the feature matrix (none, defaults, each alone, all);
+//! - `cargo xtask msrv`: each declared `rust-version` against the edition and the dependency
+//!   tree (and a build with that toolchain when rustup has it).
 
+mod docs;
+mod features;
 mod fuzz_check;
+mod metadata;
+mod msrv;
+mod package;
 mod system;
 
 use std::process::{Command, ExitCode};
@@ -34,9 +51,22 @@ Tasks:
   setup        Set the machine up only: ALSA's development files, pkg-config, cmake (apt-get, as
                root), and the tests' runtime libraries (ONNX Runtime, livekit-ffi) in the
                per-user cache
+
+Release checks of the published crates (voice-agents-*):
+  package [ARGS]  `cargo package` each (ARGS: --no-verify, --allow-dirty), check its files
+                  and size, and build it from its package
+  docs            `cargo doc` as docs.rs does (all features, --cfg docsrs), warnings as errors
+  features        `cargo check` each with no default features, its defaults, each feature
+                  alone, and all features
+  msrv            each `rust-version` against its edition and its dependencies' rust-versions
+                  (and `cargo +<msrv> check` when that toolchain is installed)
 ";
 
 fn main() -> ExitCode {
+    // `cargo xtask docs` runs this program as cargo's rustdoc.
+    if let Some(real) = std::env::var_os(docs::WRAPPER_VAR) {
+        return docs::run_as_rustdoc(real, std::env::args_os().skip(1));
+    }
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("test") => match setup() {
@@ -45,6 +75,10 @@ fn main() -> ExitCode {
         },
         Some("setup") => setup().err().unwrap_or(ExitCode::SUCCESS),
         Some("fuzz-check") => fuzz_check::run(&args.collect::<Vec<_>>()),
+        Some("package") => report(package::run(&cargo(), &args.collect::<Vec<_>>())),
+        Some("docs") => report(docs::run(&cargo())),
+        Some("features") => report(features::run(&cargo())),
+        Some("msrv") => report(msrv::run(&cargo())),
         Some("-h" | "--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -77,9 +111,22 @@ fn setup() -> Result<(), ExitCode> {
     Ok(())
 }
 
+/// The cargo that runs this task (`CARGO`), else `cargo` from `PATH`.
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// A check's outcome as the exit status, its error printed.
+fn report(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(error),
+    }
+}
+
 /// `cargo test --workspace ARGS`, with the exit status of cargo.
 fn run_tests(args: Vec<String>) -> ExitCode {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let cargo = cargo();
     eprintln!("xtask: cargo test --workspace {}", args.join(" "));
     match Command::new(cargo).args(["test", "--workspace"]).args(&args).status() {
         Ok(status) if status.success() => ExitCode::SUCCESS,

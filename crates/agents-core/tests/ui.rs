@@ -8,7 +8,7 @@
 //! The expected `.stderr` files were generated with rustc 1.95 (the toolchain of this workspace);
 //! other compilers word and lay out diagnostics differently, so run this test with rustc 1.95.
 //! After an intended change, regenerate them with
-//! `TRYBUILD=overwrite cargo test -p agents-core --test ui` and read the diff.
+//! `TRYBUILD=overwrite cargo test -p voice-agents-core --test ui` and read the diff.
 
 #[test]
 fn ui() {

@@ -1,19 +1,4 @@
-//! Procedural macros of LiveKit Agents for Rust:
-//!
-//! - [`#[function_tool]`](macro@function_tool) turns an `async fn` into a tool the LLM can call;
-//! - [`#[function_tools]`](macro@function_tools) collects the tool methods of an impl block
-//!   into `function_tools()`;
-//! - [`#[derive(Agent)]`](derive@Agent) defines an agent type: its instructions, its tools and
-//!   its hooks.
-//!
-//! Use them through `agents-core`, which re-exports them (`use agents_core::prelude::*;`);
-//! generated code reaches serde and schemars through `agents-core`, so argument types such as
-//! `String`, `i64`, `Option<T>` or `Vec<T>` need no other dependency.
-//!
-//! Each macro goes through the same stages: parse the input into a typed form, validate it
-//! (every mistake is collected, each reported on the offending token with what to do), then
-//! generate the code, or, when there were errors, a fallback with the same signatures, so that
-//! one mistake gives one error and not a cascade at the call sites.
+#![doc = include_str!("../README.md")]
 
 mod agent_derive;
 mod docs;

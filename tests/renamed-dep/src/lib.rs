@@ -1,5 +1,5 @@
-//! An agent written against `agents-core` renamed to `lk`, with no serde or schemars
-//! dependency of its own: the macros must resolve every path through `lk`.
+//! An agent written against the `voice-agents-core` package renamed to `lk`, with no serde or
+//! schemars dependency of its own: the macros must resolve every path through `lk`.
 
 use lk::prelude::*;
 

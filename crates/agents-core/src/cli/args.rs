@@ -33,8 +33,8 @@ Options:
 
 Agent replies and tool calls go to standard output, logs to standard error. Variables in a
 `.env` file in the working directory (or a parent) are loaded first. The microphone console
-(`console` alone) is built with the `audio-devices` feature of agents-core; in it, Ctrl+T (or
-a line `/text`) switches to typing, `/audio` back to the microphone.
+(`console` alone) is built with the `audio-devices` feature of voice-agents-core; in it, Ctrl+T
+(or a line `/text`) switches to typing, `/audio` back to the microphone.
 ";
 
 /// What the command line asks for.

@@ -90,7 +90,7 @@ fn install(
     let _ = writeln!(
         err,
         "error: `download-files` is not built in: rebuild with the `download-files` feature of \
-         agents-core (on by default) to install {}, or install them yourself and set {}",
+         voice-agents-core (on by default) to install {}, or install them yourself and set {}",
         names.join(", "),
         variables.join(", ")
     );

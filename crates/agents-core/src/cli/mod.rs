@@ -158,7 +158,7 @@ pub fn run_app(server: AgentServer) -> ExitCode {
                 return ExitCode::from(USAGE_ERROR);
             }
             print_error(&format!(
-                "`{command}` is not built in: rebuild with agents-core's `worker` feature (on by \
+                "`{command}` is not built in: rebuild with voice-agents-core's `worker` feature (on by \
                  default), or run `{program} console --text` to talk to the agent locally"
             ));
             ExitCode::FAILURE
@@ -179,8 +179,8 @@ pub fn run_app(server: AgentServer) -> ExitCode {
             if (microphone || devices.list) && !cfg!(feature = "audio-devices") {
                 print_error(&format!(
                     "the microphone console is not built in: rebuild with the `audio-devices` \
-                     feature of agents-core (`agents-core = {{ version = \"0.1\", features = \
-                     [\"audio-devices\"] }}`; on Linux it needs `apt-get install \
+                     feature of voice-agents-core (`voice-agents-core = {{ version = \"0.1\", \
+                     features = [\"audio-devices\"] }}`; on Linux it needs `apt-get install \
                      libasound2-dev`), or run `{program} console --text` to talk to the agent \
                      by text, or `{program} console --input-file in.wav --output-file out.wav` \
                      to talk with audio files (see docs/src/troubleshooting.md#audio-devices)"

@@ -1,5 +1,7 @@
 //! In-process fakes for testing agents without a network (Python's `fake_llm`, `fake_stt`,
-//! `fake_tts` and `fake_vad`), behind the `testing` feature.
+//! `fake_tts` and `fake_vad`), behind the `testing` feature. They are the published test
+//! fakes: an application's own agent tests use them from crates.io like any other API (they
+//! follow the crate's versioning policy), with no workspace or test-support crate needed.
 //!
 //! They implement the same traits as the real models, so a session under test runs exactly
 //! the code it runs in production — only the model at the end of the wire is scripted:
@@ -19,7 +21,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! agents-core = { version = "0.1", features = ["testing"] }
+//! voice-agents-core = { version = "0.1", features = ["testing"] }
 //! ```
 //!
 //! An agent test, in a `#[tokio::test]`:

@@ -95,7 +95,7 @@ impl ComponentError {
     message = "`{Self}` cannot be used as the session's speech-to-text",
     label = "not an `Stt`, an `Arc` of one, or a model string",
     note = "`.stt(...)` takes a type implementing `agents_core::stt::Stt`, or an `Arc` of one",
-    note = "model strings such as `\"deepgram/nova-3:en\"` need `agents-inference` in \
+    note = "model strings such as `\"deepgram/nova-3:en\"` need `voice-agents-inference` in \
             [dependencies] and the crate referenced once in your code: \
             `use agents_inference as _;` (or any `agents_inference::...` path)"
 )]
@@ -111,7 +111,7 @@ pub trait IntoStt<M> {
     message = "`{Self}` cannot be used as the session's LLM",
     label = "not an `Llm`, an `Arc` of one, or a model string",
     note = "`.llm(...)` takes a type implementing `agents_core::llm::Llm`, or an `Arc` of one",
-    note = "model strings such as `\"openai/gpt-4.1-mini\"` need `agents-inference` in \
+    note = "model strings such as `\"openai/gpt-4.1-mini\"` need `voice-agents-inference` in \
             [dependencies] and the crate referenced once in your code: \
             `use agents_inference as _;` (or any `agents_inference::...` path)"
 )]
@@ -127,7 +127,7 @@ pub trait IntoLlm<M> {
     message = "`{Self}` cannot be used as the session's text-to-speech",
     label = "not a `Tts`, an `Arc` of one, or a model string",
     note = "`.tts(...)` takes a type implementing `agents_core::tts::Tts`, or an `Arc` of one",
-    note = "model strings such as `\"cartesia/sonic-3:<voice>\"` need `agents-inference` in \
+    note = "model strings such as `\"cartesia/sonic-3:<voice>\"` need `voice-agents-inference` in \
             [dependencies] and the crate referenced once in your code: \
             `use agents_inference as _;` (or any `agents_inference::...` path)"
 )]
