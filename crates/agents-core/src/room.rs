@@ -171,6 +171,16 @@ impl Room {
         self.inner.plug.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
+    /// No room IO will be attached (the job is ending): the audio its session gave the
+    /// deferred output, waiting for the room, is dropped instead.
+    #[cfg(feature = "rtc")]
+    pub(crate) fn release_room_io(&self) {
+        if let Some(plug) = self.inner.plug.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+        {
+            plug.output.release();
+        }
+    }
+
     pub(crate) fn attach_session(&self, session: AgentSession) {
         self.inner.session.send_replace(Some(session));
     }

@@ -367,6 +367,44 @@ mod rtc_tests {
         assert_eq!(ctx.room().name(), "demo");
     }
 
+    /// A reply started before `connect` waits for the room; a job that ends without joining
+    /// it (no `connect`, or a failed one) must not wait for that reply to close its session.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reply_waiting_for_a_room_never_joined_does_not_hold_the_jobs_end() {
+        let credentials = RoomCredentials {
+            url: "ws://127.0.0.1:9".into(),
+            token: token("agent"),
+            identity: "agent".into(),
+        };
+        let mut job = JobInfo::fake("job-1", "demo");
+        job.fake = false;
+        let ctx = JobContext::with_credentials(
+            job,
+            Room::local("demo"),
+            Arc::new(JobProcess::new()),
+            Some(credentials),
+        );
+        let session = crate::voice::AgentSession::builder()
+            .llm(FakeLlm::new().then(FakeLlmResponse::text("Hello there, welcome!")))
+            .tts(Arc::new(FakeTts::new()))
+            .build();
+        session.start(crate::agent::Agent::new("Greet.")).room(ctx.room()).await.unwrap();
+        session.generate_reply(crate::voice::ReplyOptions::default());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // The greeting waits for the room …
+        assert_eq!(session.agent_state(), crate::voice::AgentState::Speaking);
+
+        // … and the job's end releases it: the session closes at once, not after the close
+        // timeout.
+        let entrypoint: Arc<super::super::entrypoint::EntrypointFn> =
+            Arc::new(|_ctx| Box::pin(std::future::pending()));
+        let job = super::super::job::RunningJob::spawn(&entrypoint, ctx.clone());
+        let started = std::time::Instant::now();
+        job.shutdown("test").await;
+        assert!(session.is_closed());
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    }
+
     fn token(identity: &str) -> String {
         AccessToken::with_api_key("devkey", SECRET)
             .with_identity(identity)

@@ -92,6 +92,10 @@ impl RunningJob {
                 Ok(_) => {}
             }
         }
+        // A reply waiting for a room that was never joined (no `connect`, or it failed) must
+        // not hold the session's close.
+        #[cfg(feature = "rtc")]
+        self.ctx.room().release_room_io();
         if let Some(session) = self.ctx.room().agent_session()
             && tokio::time::timeout(SESSION_CLOSE_TIMEOUT, session.close()).await.is_err()
         {
