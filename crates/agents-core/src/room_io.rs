@@ -163,7 +163,8 @@ pub(crate) async fn attach(
     let chat = room.register_text_stream_handler(TOPIC_CHAT).map_err(RoomIoError::Publish)?;
     session_room.own_task(tokio::spawn(publish_session(room.clone(), sessions.clone())));
     session_room.own_task(tokio::spawn(chat_input(sessions.clone(), chat)));
-    session_room.own_task(tokio::spawn(link(room, events, options, plug.frames, sessions)));
+    let ended = session_room.room_end_sender();
+    session_room.own_task(tokio::spawn(link(room, events, options, plug.frames, sessions, ended)));
     // Last: the audio waiting for the room (a greeting) plays once the session is mirrored.
     plug.output.plug(output);
     Ok(())
@@ -358,13 +359,15 @@ async fn send_transcription(
     }
 }
 
-/// Links the participant, forwards its microphone, and closes the session when it leaves.
+/// Links the participant, forwards its microphone, and closes the session when it leaves;
+/// reports the room's end to `ended`.
 async fn link(
     room: agents_rtc::Room,
     mut events: RoomEvents,
     options: RoomOptions,
     frames: mpsc::Sender<AudioFrame>,
     mut sessions: watch::Receiver<Option<AgentSession>>,
+    ended: watch::Sender<Option<crate::room::RoomEnd>>,
 ) {
     let mut stream_options = AudioStreamOptions::default();
     stream_options.sample_rate = options.input_sample_rate;
@@ -394,18 +397,34 @@ async fn link(
                         stream = open(&participant, stream_options);
                     }
                 }
-                Some(RoomEvent::ParticipantDisconnected { identity, .. })
+                Some(RoomEvent::ParticipantDisconnected { identity, reason })
                     if linked.as_deref() == Some(identity.as_str()) =>
                 {
-                    tracing::info!(participant = %identity, "the linked participant left");
+                    tracing::info!(participant = %identity, ?reason, "the linked participant left");
                     linked = None;
                     stream = None;
-                    if options.close_on_disconnect {
+                    // As in Python, only a participant that left for good closes the session:
+                    // one the library dropped while it reconnects comes back, and is linked
+                    // again then.
+                    if options.close_on_disconnect && closes_session(reason) {
                         close_session(&mut sessions).await;
                         return;
                     }
                 }
-                Some(RoomEvent::Disconnected { .. } | RoomEvent::Fatal { .. }) | None => return,
+                Some(RoomEvent::Disconnected { reason }) => {
+                    let reason = format!("{reason:?}");
+                    ended.send_replace(Some(crate::room::RoomEnd::Disconnected(reason)));
+                    return;
+                }
+                Some(RoomEvent::Fatal { message }) => {
+                    ended.send_replace(Some(crate::room::RoomEnd::Fatal(message)));
+                    return;
+                }
+                None => {
+                    let reason = "the room's events ended".to_owned();
+                    ended.send_replace(Some(crate::room::RoomEnd::Disconnected(reason)));
+                    return;
+                }
                 Some(_) => {}
             },
             frame = frame => match frame.map(to_core) {
@@ -423,6 +442,14 @@ async fn link(
             },
         }
     }
+}
+
+/// Whether the linked participant leaving for `reason` closes the session (Python's
+/// `DEFAULT_CLOSE_ON_DISCONNECT_REASONS`): it left, its room was deleted, or it rejected the
+/// call.
+fn closes_session(reason: agents_rtc::DisconnectReason) -> bool {
+    use agents_rtc::DisconnectReason as Reason;
+    matches!(reason, Reason::ClientInitiated | Reason::RoomDeleted | Reason::UserRejected)
 }
 
 /// A stream of `participant`'s microphone (following republished tracks), or `None` (logged)

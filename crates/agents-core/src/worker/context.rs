@@ -11,6 +11,13 @@ use tokio::sync::watch;
 use super::error::JobError;
 use super::process::JobProcess;
 use crate::room::Room;
+#[cfg(feature = "rtc")]
+pub(crate) use crate::room::RoomEnd;
+
+/// How a job's LiveKit room ended (without the `rtc` feature, it never does).
+#[cfg(not(feature = "rtc"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RoomEnd {}
 
 /// The job a context was created for (the parts of Python's `ctx.job` that exist so far).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,8 +210,9 @@ impl JobContext {
     ///
     /// # Errors
     ///
-    /// [`JobError::RoomConnectFailed`] when the room cannot be joined (the server is
-    /// unreachable, refused the token) or the agent's voice track cannot be published.
+    /// [`JobError::RoomTokenRefused`] when the server refuses the token;
+    /// [`JobError::RoomConnectFailed`] when the room cannot be joined otherwise (the server is
+    /// unreachable) or the agent's voice track cannot be published.
     pub async fn connect(&self) -> Result<(), JobError> {
         #[cfg(feature = "rtc")]
         if let Some(credentials) = &self.inner.credentials {
@@ -218,7 +226,12 @@ impl JobContext {
                         agents_rtc::RoomOptions::default(),
                     )
                     .await
-                    .map_err(|error| JobError::RoomConnectFailed(Arc::new(error)))?;
+                    .map_err(|error| match error {
+                        refused @ agents_rtc::ConnectError::Unauthorized { .. } => {
+                            JobError::RoomTokenRefused(Arc::new(refused))
+                        }
+                        error => JobError::RoomConnectFailed(Arc::new(error)),
+                    })?;
                     let mut options = crate::room_io::RoomOptions::default();
                     options.participant_identity.clone_from(&job.participant_identity);
                     let attached =
@@ -238,6 +251,19 @@ impl JobContext {
         }
         self.inner.connected.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Waits until the job's LiveKit room ends under it (the server dropped or ended the
+    /// connection, or the client library failed); never for a local room.
+    pub(crate) async fn room_ended(&self) -> RoomEnd {
+        #[cfg(feature = "rtc")]
+        {
+            self.inner.room.room_ended().await
+        }
+        #[cfg(not(feature = "rtc"))]
+        {
+            std::future::pending().await
+        }
     }
 
     /// Whether [`connect`](Self::connect) was called and succeeded.
@@ -357,9 +383,12 @@ mod rtc_tests {
         );
 
         let error = ctx.connect().await.unwrap_err();
-        assert!(matches!(error, JobError::RoomConnectFailed(_)), "{error:?}");
+        assert!(matches!(error, JobError::RoomTokenRefused(_)), "{error:?}");
         let message = error.to_string();
-        assert!(message.contains("LIVEKIT_URL"), "{message}");
+        assert!(
+            message.contains("LIVEKIT_API_KEY") && message.contains("LIVEKIT_API_SECRET"),
+            "{message}"
+        );
         assert!(!message.contains(&token) && !message.contains(SECRET), "{message}");
         assert!(!ctx.is_connected());
         // The server saw the client's join attempts, token in the query.
@@ -399,10 +428,24 @@ mod rtc_tests {
         let entrypoint: Arc<super::super::entrypoint::EntrypointFn> =
             Arc::new(|_ctx| Box::pin(std::future::pending()));
         let job = super::super::job::RunningJob::spawn(&entrypoint, ctx.clone());
+        let mut events = session.subscribe();
         let started = std::time::Instant::now();
         job.shutdown("test").await;
         assert!(session.is_closed());
         assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+        // The session says why it closed: the job's end.
+        let reason = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match events.recv().await {
+                    Ok(crate::voice::SessionEvent::Close { reason }) => break reason,
+                    Ok(_) => {}
+                    Err(error) => panic!("no Close event: {error:?}"),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(reason, crate::voice::CloseReason::JobShutdown);
     }
 
     fn token(identity: &str) -> String {

@@ -97,7 +97,12 @@ impl RunningJob {
         #[cfg(feature = "rtc")]
         self.ctx.room().release_room_io();
         if let Some(session) = self.ctx.room().agent_session()
-            && tokio::time::timeout(SESSION_CLOSE_TIMEOUT, session.close()).await.is_err()
+            && tokio::time::timeout(
+                SESSION_CLOSE_TIMEOUT,
+                session.close_with(crate::voice::CloseReason::JobShutdown),
+            )
+            .await
+            .is_err()
         {
             tracing::warn!(
                 parent: self.ctx.span(),
