@@ -29,6 +29,19 @@ struct RoomInner {
     /// Where room IO, once attached, plugs in the audio this room gave its session.
     #[cfg(feature = "rtc")]
     plug: Mutex<Option<RoomIoPlug>>,
+    /// How the LiveKit room under room IO ended, once it did.
+    #[cfg(feature = "rtc")]
+    ended: watch::Sender<Option<RoomEnd>>,
+}
+
+/// How the LiveKit room under room IO ended (its last event).
+#[cfg(feature = "rtc")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RoomEnd {
+    /// We left the room, or the server ended our connection: the reason.
+    Disconnected(String),
+    /// The LiveKit client library panicked: its text.
+    Fatal(String),
 }
 
 /// The far ends of the audio a room gives its session before room IO is attached: the
@@ -71,6 +84,8 @@ impl Room {
                 tasks: Mutex::new(Vec::new()),
                 #[cfg(feature = "rtc")]
                 plug: Mutex::new(None),
+                #[cfg(feature = "rtc")]
+                ended: watch::Sender::new(None),
             }),
         }
     }
@@ -169,6 +184,35 @@ impl Room {
     #[cfg(feature = "rtc")]
     pub(crate) fn take_room_io_plug(&self) -> Option<RoomIoPlug> {
         self.inner.plug.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// Where room IO reports how the LiveKit room ended (a sender that does not keep the room
+    /// alive).
+    #[cfg(feature = "rtc")]
+    pub(crate) fn room_end_sender(&self) -> watch::Sender<Option<RoomEnd>> {
+        self.inner.ended.clone()
+    }
+
+    /// Waits until the LiveKit room under room IO ends (never for a local room).
+    #[cfg(feature = "rtc")]
+    pub(crate) async fn room_ended(&self) -> RoomEnd {
+        let mut ended = self.inner.ended.subscribe();
+        let end = ended.wait_for(Option::is_some).await.map(|end| end.clone());
+        match end {
+            Ok(Some(end)) => end,
+            // The sender lives in `self`, so this cannot happen while we wait.
+            _ => std::future::pending().await,
+        }
+    }
+
+    /// No room IO will be attached (the job is ending): the audio its session gave the
+    /// deferred output, waiting for the room, is dropped instead.
+    #[cfg(feature = "rtc")]
+    pub(crate) fn release_room_io(&self) {
+        if let Some(plug) = self.inner.plug.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+        {
+            plug.output.release();
+        }
     }
 
     pub(crate) fn attach_session(&self, session: AgentSession) {

@@ -21,7 +21,8 @@ pub(super) struct Linked {
     pub(super) track_sid: Option<String>,
 }
 
-/// Links the participant, forwards its microphone, and closes the session when it leaves.
+/// Links the participant, forwards its microphone, and closes the session when it leaves;
+/// reports the room's end to `ended`.
 pub(super) async fn link(
     room: agents_rtc::Room,
     mut events: RoomEvents,
@@ -29,6 +30,7 @@ pub(super) async fn link(
     frames: mpsc::Sender<AudioFrame>,
     mut sessions: watch::Receiver<Option<AgentSession>>,
     linked_out: watch::Sender<Option<Linked>>,
+    ended: watch::Sender<Option<crate::room::RoomEnd>>,
 ) {
     let mut stream_options = AudioStreamOptions::default();
     stream_options.sample_rate = options.input_sample_rate;
@@ -75,19 +77,35 @@ pub(super) async fn link(
                 {
                     set_track(&linked_out, track.sid());
                 }
-                Some(RoomEvent::ParticipantDisconnected { identity, .. })
+                Some(RoomEvent::ParticipantDisconnected { identity, reason })
                     if linked.as_deref() == Some(identity.as_str()) =>
                 {
-                    tracing::info!(participant = %identity, "the linked participant left");
+                    tracing::info!(participant = %identity, ?reason, "the linked participant left");
                     linked = None;
                     stream = None;
                     linked_out.send_replace(None);
-                    if options.close_on_disconnect {
+                    // As in Python, only a participant that left for good closes the session:
+                    // one the library dropped while it reconnects comes back, and is linked
+                    // again then.
+                    if options.close_on_disconnect && closes_session(reason) {
                         close_session(&mut sessions).await;
                         return;
                     }
                 }
-                Some(RoomEvent::Disconnected { .. } | RoomEvent::Fatal { .. }) | None => return,
+                Some(RoomEvent::Disconnected { reason }) => {
+                    let reason = format!("{reason:?}");
+                    ended.send_replace(Some(crate::room::RoomEnd::Disconnected(reason)));
+                    return;
+                }
+                Some(RoomEvent::Fatal { message }) => {
+                    ended.send_replace(Some(crate::room::RoomEnd::Fatal(message)));
+                    return;
+                }
+                None => {
+                    let reason = "the room's events ended".to_owned();
+                    ended.send_replace(Some(crate::room::RoomEnd::Disconnected(reason)));
+                    return;
+                }
                 Some(_) => {}
             },
             frame = frame => match frame.map(to_core) {
@@ -105,6 +123,14 @@ pub(super) async fn link(
             },
         }
     }
+}
+
+/// Whether the linked participant leaving for `reason` closes the session (Python's
+/// `DEFAULT_CLOSE_ON_DISCONNECT_REASONS`): it left, its room was deleted, or it rejected the
+/// call.
+fn closes_session(reason: agents_rtc::DisconnectReason) -> bool {
+    use agents_rtc::DisconnectReason as Reason;
+    matches!(reason, Reason::ClientInitiated | Reason::RoomDeleted | Reason::UserRejected)
 }
 
 fn set_track(linked: &watch::Sender<Option<Linked>>, sid: &str) {

@@ -5,8 +5,10 @@
 //! participant* (the configured identity, or the first remote participant of the accepted
 //! kinds), delivered at the input rate and following the participant as it republishes its
 //! track; the session's audio output is a track the agent publishes, fed with back-pressure
-//! (the source's queue) and cleared on interruption. When the linked participant leaves, the
-//! session is closed (unless [`RoomOptions::close_on_disconnect`] is off).
+//! (the source's queue) and cleared on interruption. When the linked participant leaves for good
+//! (it left, its room was deleted, or it rejected the call: Python's reasons), the session is
+//! closed (unless [`RoomOptions::close_on_disconnect`] is off); one dropped while the connection
+//! recovers is linked again when it comes back.
 //!
 //! The session is mirrored in the room: its state as the agent's `lk.agent.state` attribute,
 //! and transcriptions as text streams on `lk.transcription` (attributes
@@ -52,7 +54,8 @@ pub struct RoomOptions {
     pub participant_identity: Option<String>,
     /// The kinds of participant that may be linked (SIP and standard).
     pub participant_kinds: Vec<ParticipantKind>,
-    /// Closes the session when the linked participant leaves (true).
+    /// Closes the session when the linked participant leaves for good (true): the
+    /// disconnect reasons `ClientInitiated`, `RoomDeleted` and `UserRejected`, as in Python.
     pub close_on_disconnect: bool,
     /// The sample rate of the session's audio input, in Hz (24000).
     pub input_sample_rate: u32,
@@ -169,7 +172,6 @@ pub(crate) async fn attach(
             session_room.name()
         )));
     };
-    plug.output.plug(output);
 
     let sessions = session_room.session_receiver();
     // Registered before the session starts, so no chat message is missed.
@@ -183,6 +185,7 @@ pub(crate) async fn attach(
     };
     session_room.own_task(tokio::spawn(transcription::publish_session(mirror, sessions.clone())));
     session_room.own_task(tokio::spawn(text_input::chat_input(sessions.clone(), chat)));
+    let ended = session_room.room_end_sender();
     session_room.own_task(tokio::spawn(input::link(
         room,
         events,
@@ -190,7 +193,10 @@ pub(crate) async fn attach(
         plug.frames,
         sessions,
         linked_sender,
+        ended,
     )));
+    // Last: the audio waiting for the room (a greeting) plays once the session is mirrored.
+    plug.output.plug(output);
     Ok(())
 }
 

@@ -13,24 +13,54 @@ use crate::audio::{AudioFrame, Resampler};
 use crate::types::TimedString;
 use crate::voice::{AudioOutput, PlaybackFinished};
 
-/// The output a room gives its session before room IO is attached: it drops the agent's
-/// audio (no one is in the room to hear it) until room IO plugs its voice track in, then
-/// forwards to it.
+/// The output a room gives its session before room IO is attached. Until room IO plugs its
+/// voice track in, the agent's audio waits (as Python's room output waits for its track):
+/// a greeting started before `ctx.connect()` is heard once the room is joined, not dropped.
+/// A clear (an interruption) releases the waiting audio, dropped; so does
+/// [`release`](Self::release) (the job ends without a room) for good.
 #[derive(Default)]
 pub(crate) struct DeferredOutput {
     target: std::sync::OnceLock<Arc<dyn AudioOutput>>,
+    /// No room will come: audio is dropped.
+    released: std::sync::atomic::AtomicBool,
+    /// Plugged, cleared or released.
+    wake: Notify,
 }
 
 impl DeferredOutput {
     pub(super) fn plug(&self, output: Arc<dyn AudioOutput>) {
         let _ = self.target.set(output);
+        self.wake.notify_waiters();
+    }
+
+    /// No room will be attached (the job ends): waiting and later audio is dropped.
+    pub(crate) fn release(&self) {
+        self.released.store(true, std::sync::atomic::Ordering::Release);
+        self.wake.notify_waiters();
+    }
+
+    fn is_released(&self) -> bool {
+        self.released.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The target, once plugged; `None` when a clear or the release came first.
+    async fn target(&self) -> Option<&Arc<dyn AudioOutput>> {
+        if self.target.get().is_none() && !self.is_released() {
+            let wake = self.wake.notified();
+            tokio::pin!(wake);
+            wake.as_mut().enable();
+            if self.target.get().is_none() && !self.is_released() {
+                wake.await;
+            }
+        }
+        self.target.get()
     }
 }
 
 #[async_trait]
 impl AudioOutput for DeferredOutput {
     async fn capture_frame(&self, frame: AudioFrame) {
-        if let Some(target) = self.target.get() {
+        if let Some(target) = self.target().await {
             target.capture_frame(frame).await;
         }
     }
@@ -42,8 +72,9 @@ impl AudioOutput for DeferredOutput {
     }
 
     fn clear_buffer(&self) {
-        if let Some(target) = self.target.get() {
-            target.clear_buffer();
+        match self.target.get() {
+            Some(target) => target.clear_buffer(),
+            None => self.wake.notify_waiters(),
         }
     }
 
@@ -199,5 +230,51 @@ impl AudioOutput for RoomAudioOutput {
 
     fn capture_words(&self, words: &[TimedString]) {
         let _ = self.playout.send(Playout::Words(words.to_vec()));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod deferred_output_tests {
+    use super::*;
+    use crate::testing::{FakeAudioOutput, tone};
+
+    #[tokio::test]
+    async fn audio_before_the_room_waits_for_it_and_a_clear_releases_it() {
+        let deferred = Arc::new(DeferredOutput::default());
+        let frame = tone(Duration::from_millis(20), 440.0, 24_000).remove(0);
+
+        // Captured before room IO plugs in: the frame waits …
+        let waiting = tokio::spawn({
+            let deferred = deferred.clone();
+            let frame = frame.clone();
+            async move { deferred.capture_frame(frame).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "the greeting must wait for the room, not be dropped");
+        // … and plays once it does.
+        let target = Arc::new(FakeAudioOutput::instant());
+        deferred.plug(target.clone());
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+        assert_eq!(target.frames().len(), 1);
+
+        // Without a room, a clear (an interruption) releases the waiting audio, dropped; a
+        // release (the job ends unconnected) drops what waits and what comes after.
+        let unplugged = Arc::new(DeferredOutput::default());
+        let capture = |frame: AudioFrame| {
+            let unplugged = unplugged.clone();
+            tokio::spawn(async move { unplugged.capture_frame(frame).await })
+        };
+        let waiting = capture(frame.clone());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        unplugged.clear_buffer();
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+        let waiting = capture(frame.clone());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        unplugged.release();
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), capture(frame)).await.unwrap().unwrap();
     }
 }

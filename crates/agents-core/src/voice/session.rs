@@ -436,6 +436,12 @@ impl AgentSession {
     /// wait for the end. The closing runs as a task of its own, so it completes even when called
     /// from a tool or a hook of this session (whose task the closing cancels).
     pub async fn close(&self) {
+        self.close_with(CloseReason::UserInitiated).await;
+    }
+
+    /// [`close`](Self::close), its `Close` event giving `reason` (the job's end gives
+    /// [`CloseReason::JobShutdown`]).
+    pub(crate) async fn close_with(&self, reason: CloseReason) {
         let closing = {
             let mut state = self.core.state();
             if !state.closed {
@@ -450,7 +456,8 @@ impl AgentSession {
                 let agent = state.agent.clone();
                 let core = Arc::clone(&self.core);
                 state.closer = Some(tokio::spawn(
-                    async move { finish_closing(&core, scheduler, agent).await }.in_current_span(),
+                    async move { finish_closing(&core, scheduler, agent, reason).await }
+                        .in_current_span(),
                 ));
             }
             state.closer.is_some()
@@ -492,6 +499,7 @@ async fn finish_closing(
     core: &Arc<SessionCore>,
     scheduler: Option<JoinHandle<()>>,
     agent: Option<Agent>,
+    reason: CloseReason,
 ) {
     let recognition = core.state().recognition.take();
     if let Some(recognition) = recognition {
@@ -516,5 +524,5 @@ async fn finish_closing(
     core.close_all_toolsets().await;
     core.set_agent_state(AgentState::Listening);
     core.closed.send_replace(true);
-    core.emit(SessionEvent::Close { reason: CloseReason::UserInitiated });
+    core.emit(SessionEvent::Close { reason });
 }

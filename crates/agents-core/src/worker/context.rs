@@ -11,6 +11,13 @@ use tokio::sync::watch;
 use super::error::JobError;
 use super::process::JobProcess;
 use crate::room::Room;
+#[cfg(feature = "rtc")]
+pub(crate) use crate::room::RoomEnd;
+
+/// How a job's LiveKit room ended (without the `rtc` feature, it never does).
+#[cfg(not(feature = "rtc"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RoomEnd {}
 
 /// The job a context was created for (the parts of Python's `ctx.job` that exist so far).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,8 +210,9 @@ impl JobContext {
     ///
     /// # Errors
     ///
-    /// [`JobError::RoomConnectFailed`] when the room cannot be joined (the server is
-    /// unreachable, refused the token) or the agent's voice track cannot be published.
+    /// [`JobError::RoomTokenRefused`] when the server refuses the token;
+    /// [`JobError::RoomConnectFailed`] when the room cannot be joined otherwise (the server is
+    /// unreachable) or the agent's voice track cannot be published.
     pub async fn connect(&self) -> Result<(), JobError> {
         #[cfg(feature = "rtc")]
         if let Some(credentials) = &self.inner.credentials {
@@ -218,7 +226,12 @@ impl JobContext {
                         agents_rtc::RoomOptions::default(),
                     )
                     .await
-                    .map_err(|error| JobError::RoomConnectFailed(Arc::new(error)))?;
+                    .map_err(|error| match error {
+                        refused @ agents_rtc::ConnectError::Unauthorized { .. } => {
+                            JobError::RoomTokenRefused(Arc::new(refused))
+                        }
+                        error => JobError::RoomConnectFailed(Arc::new(error)),
+                    })?;
                     let mut options = crate::room_io::RoomOptions::default();
                     options.participant_identity.clone_from(&job.participant_identity);
                     let attached =
@@ -276,6 +289,19 @@ impl JobContext {
         })
         .await
         .map_err(|_| JobError::RoomDisconnected { operation: "wait_for_participant" })
+    }
+
+    /// Waits until the job's LiveKit room ends under it (the server dropped or ended the
+    /// connection, or the client library failed); never for a local room.
+    pub(crate) async fn room_ended(&self) -> RoomEnd {
+        #[cfg(feature = "rtc")]
+        {
+            self.inner.room.room_ended().await
+        }
+        #[cfg(not(feature = "rtc"))]
+        {
+            std::future::pending().await
+        }
     }
 
     /// Whether [`connect`](Self::connect) was called and succeeded.
@@ -395,9 +421,12 @@ mod rtc_tests {
         );
 
         let error = ctx.connect().await.unwrap_err();
-        assert!(matches!(error, JobError::RoomConnectFailed(_)), "{error:?}");
+        assert!(matches!(error, JobError::RoomTokenRefused(_)), "{error:?}");
         let message = error.to_string();
-        assert!(message.contains("LIVEKIT_URL"), "{message}");
+        assert!(
+            message.contains("LIVEKIT_API_KEY") && message.contains("LIVEKIT_API_SECRET"),
+            "{message}"
+        );
         assert!(!message.contains(&token) && !message.contains(SECRET), "{message}");
         assert!(!ctx.is_connected());
         // The server saw the client's join attempts, token in the query.
@@ -416,6 +445,58 @@ mod rtc_tests {
         let error = ctx.wait_for_participant(None, None).await.unwrap_err();
         assert!(matches!(error, JobError::NoLiveKitRoom { .. }), "{error:?}");
         assert!(error.to_string().contains("ctx.connect()"), "{error}");
+    }
+
+    /// A reply started before `connect` waits for the room; a job that ends without joining
+    /// it (no `connect`, or a failed one) must not wait for that reply to close its session.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reply_waiting_for_a_room_never_joined_does_not_hold_the_jobs_end() {
+        let credentials = RoomCredentials {
+            url: "ws://127.0.0.1:9".into(),
+            token: token("agent"),
+            identity: "agent".into(),
+        };
+        let mut job = JobInfo::fake("job-1", "demo");
+        job.fake = false;
+        let ctx = JobContext::with_credentials(
+            job,
+            Room::local("demo"),
+            Arc::new(JobProcess::new()),
+            Some(credentials),
+        );
+        let session = crate::voice::AgentSession::builder()
+            .llm(FakeLlm::new().then(FakeLlmResponse::text("Hello there, welcome!")))
+            .tts(Arc::new(FakeTts::new()))
+            .build();
+        session.start(crate::agent::Agent::new("Greet.")).room(ctx.room()).await.unwrap();
+        session.generate_reply(crate::voice::ReplyOptions::default());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // The greeting waits for the room …
+        assert_eq!(session.agent_state(), crate::voice::AgentState::Speaking);
+
+        // … and the job's end releases it: the session closes at once, not after the close
+        // timeout.
+        let entrypoint: Arc<super::super::entrypoint::EntrypointFn> =
+            Arc::new(|_ctx| Box::pin(std::future::pending()));
+        let job = super::super::job::RunningJob::spawn(&entrypoint, ctx.clone());
+        let mut events = session.subscribe();
+        let started = std::time::Instant::now();
+        job.shutdown("test").await;
+        assert!(session.is_closed());
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+        // The session says why it closed: the job's end.
+        let reason = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match events.recv().await {
+                    Ok(crate::voice::SessionEvent::Close { reason }) => break reason,
+                    Ok(_) => {}
+                    Err(error) => panic!("no Close event: {error:?}"),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(reason, crate::voice::CloseReason::JobShutdown);
     }
 
     fn token(identity: &str) -> String {

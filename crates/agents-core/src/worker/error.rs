@@ -57,6 +57,23 @@ pub enum JobError {
         /// What was waiting.
         operation: &'static str,
     },
+    /// The LiveKit server refused the job's room token (HTTP 401/403).
+    #[error(
+        "the LiveKit server refused the job's room token: {}; check that LIVEKIT_API_KEY and \
+         LIVEKIT_API_SECRET are the server's (`connect` mints the token from them)",
+        crate::api_error::error_chain(&**.0)
+    )]
+    RoomTokenRefused(SharedError),
+    /// The LiveKit client library failed for good in the job's room (it panicked): the room
+    /// is gone, and the library cannot be used again in this process.
+    #[error(
+        "the LiveKit client library failed in the job's room: {message}; the job's process \
+         cannot join rooms any more (run jobs in host processes: `--job-hosts`)"
+    )]
+    RoomFailed {
+        /// The library's panic text.
+        message: String,
+    },
     /// The job's entrypoint returned an error.
     #[error("the job's entrypoint failed: {}", crate::api_error::error_chain(&**.0))]
     EntrypointFailed(SharedError),

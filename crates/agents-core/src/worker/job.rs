@@ -92,8 +92,17 @@ impl RunningJob {
                 Ok(_) => {}
             }
         }
+        // A reply waiting for a room that was never joined (no `connect`, or it failed) must
+        // not hold the session's close.
+        #[cfg(feature = "rtc")]
+        self.ctx.room().release_room_io();
         if let Some(session) = self.ctx.room().agent_session()
-            && tokio::time::timeout(SESSION_CLOSE_TIMEOUT, session.close()).await.is_err()
+            && tokio::time::timeout(
+                SESSION_CLOSE_TIMEOUT,
+                session.close_with(crate::voice::CloseReason::JobShutdown),
+            )
+            .await
+            .is_err()
         {
             tracing::warn!(
                 parent: self.ctx.span(),

@@ -1168,7 +1168,10 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
             }
             HostEvent::Exited { host, pid, reason } => {
                 let error = format!("the job host process (pid {pid}) exited: {reason}");
-                {
+                // Its jobs are taken off first, then a host that had been ready is replaced at
+                // once, before the jobs are reported failed: a job assigned right after that
+                // report goes to the new host instead of finding none (and failing too).
+                let (lost, restart) = {
                     let mut capacity = lock(&shared.capacity);
                     let lost: Vec<String> = capacity
                         .active
@@ -1176,49 +1179,76 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                         .filter(|(_, job)| job.host == Some(host))
                         .map(|(id, _)| id.clone())
                         .collect();
-                    if !lost.is_empty() {
-                        tracing::error!(pid, jobs = lost.len(), "{error}: its jobs failed");
+                    for id in &lost {
+                        capacity.active.remove(id);
                     }
-                    for id in lost {
-                        shared.send(job_status(&id, proto::JobStatus::JsFailed, error.clone()));
-                        capacity.active.remove(&id);
-                    }
+                    let mut hosts = lock(&shared.hosts);
+                    // Closing (the hosts were cleared), or an older host of this slot.
+                    let current = hosts.get(host).and_then(Option::as_ref).map(|h| h.pid);
+                    let restart = if current == Some(pid) && !*shared.closing.borrow() {
+                        hosts[host] = None;
+                        match (early_exits.get_mut(host), ready.get_mut(host)) {
+                            (Some(exits), Some(was_ready)) => {
+                                if !std::mem::replace(was_ready, false) {
+                                    *exits += 1;
+                                }
+                                Some(*exits)
+                            }
+                            _ => None,
+                        }
+                    } else {
+                        if current == Some(pid) {
+                            hosts[host] = None;
+                        }
+                        None
+                    };
+                    let restart = match restart {
+                        Some(exits) if exits >= HOST_START_ATTEMPTS => {
+                            tracing::error!(
+                                slot = host,
+                                "job host slot {host} given up: its host exited {exits} times in a \
+                                 row before it was ready (last: {reason}); check the setup \
+                                 function and the log above"
+                            );
+                            None
+                        }
+                        Some(0) => match host::spawn(host, shared.host_events.clone()) {
+                            Ok(replacement) => {
+                                tracing::info!(
+                                    slot = host,
+                                    pid = replacement.pid,
+                                    "a new job host replaces pid {pid}"
+                                );
+                                hosts[host] = Some(replacement);
+                                None
+                            }
+                            Err(spawn_error) => {
+                                tracing::error!(
+                                    slot = host,
+                                    "cannot start a job host process: {spawn_error}"
+                                );
+                                Some(host_restart_delay(1))
+                            }
+                        },
+                        Some(exits) => Some(host_restart_delay(exits)),
+                        None => None,
+                    };
+                    (lost, restart)
+                };
+                if !lost.is_empty() {
+                    tracing::error!(pid, jobs = lost.len(), "{error}: its jobs failed");
+                }
+                for id in lost {
+                    shared.send(job_status(&id, proto::JobStatus::JsFailed, error.clone()));
                 }
                 shared.jobs_changed.send_modify(|n| *n += 1);
-                let mut hosts = lock(&shared.hosts);
-                // Closing (the hosts were cleared), or an older host of this slot.
-                let current = hosts.get(host).and_then(Option::as_ref).map(|h| h.pid);
-                if current != Some(pid) {
-                    continue;
+                if let Some(delay) = restart {
+                    tracing::info!(slot = host, "a new job host replaces pid {pid} in {delay:?}");
+                    restarts.spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        host
+                    });
                 }
-                hosts[host] = None;
-                drop(hosts);
-                if *shared.closing.borrow() {
-                    continue;
-                }
-                let (Some(exits), Some(was_ready)) =
-                    (early_exits.get_mut(host), ready.get_mut(host))
-                else {
-                    continue;
-                };
-                if !std::mem::replace(was_ready, false) {
-                    *exits += 1;
-                }
-                if *exits >= HOST_START_ATTEMPTS {
-                    tracing::error!(
-                        slot = host,
-                        "job host slot {host} given up: its host exited {exits} times in a row \
-                         before it was ready (last: {reason}); check the setup function and the \
-                         log above"
-                    );
-                    continue;
-                }
-                let delay = host_restart_delay(*exits);
-                tracing::info!(slot = host, "a new job host replaces pid {pid} in {delay:?}");
-                restarts.spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    host
-                });
             }
         }
     }
@@ -1286,10 +1316,12 @@ pub(crate) async fn drive(
                         () = session.wait_for_close() => Ok("the agent session closed".to_owned()),
                         reason = ctx.shutdown_requested() => Ok(reason),
                         reason = terminate.as_mut() => Ok(reason),
+                        end = ctx.room_ended() => room_end(ctx, end),
                     },
                     None if ctx.is_connected() => tokio::select! {
                         reason = ctx.shutdown_requested() => Ok(reason),
                         reason = terminate.as_mut() => Ok(reason),
+                        end = ctx.room_ended() => room_end(ctx, end),
                     },
                     None => Ok("the entrypoint returned".to_owned()),
                 }
@@ -1297,6 +1329,27 @@ pub(crate) async fn drive(
         },
         reason = ctx.shutdown_requested() => Ok(reason),
         reason = terminate.as_mut() => Ok(reason),
+        end = ctx.room_ended() => room_end(ctx, end),
+    }
+}
+
+/// The job's end when its LiveKit room ends under it (Python shuts the job down with "room
+/// disconnected"): a disconnection ends it well, with the reason; the client library's
+/// failure fails it.
+fn room_end(ctx: &JobContext, end: super::context::RoomEnd) -> Result<String, JobError> {
+    #[cfg(not(feature = "rtc"))]
+    let _ = ctx;
+    match end {
+        #[cfg(feature = "rtc")]
+        super::context::RoomEnd::Disconnected(reason) => {
+            tracing::warn!(parent: ctx.span(), "the LiveKit room disconnected ({reason}): the job ends");
+            Ok(format!("the room disconnected ({reason})"))
+        }
+        #[cfg(feature = "rtc")]
+        super::context::RoomEnd::Fatal(message) => {
+            tracing::error!(parent: ctx.span(), "the LiveKit client library failed: {message}");
+            Err(JobError::RoomFailed { message })
+        }
     }
 }
 

@@ -348,6 +348,8 @@ impl Room {
         let Some(index) = members.iter().position(|member| member.info.sid == sid) else { return };
         let mut member = members.remove(index);
         member.info.state = participant_info::State::Disconnected as i32;
+        // It left (a real server says so too): clients tell a leave from a dropped connection.
+        member.info.disconnect_reason = livekit_protocol::DisconnectReason::ClientInitiated as i32;
         member.info.tracks.clear();
         member.info.version += 1;
         for other in members.iter() {
