@@ -43,7 +43,7 @@ fn agree(table: &str, documented: &[(String, String)], used: &[(String, String)]
     for (name, spec) in documented {
         let (_, used_spec) = used
             .iter()
-            .find(|(used, _)| used == local(name))
+            .find(|(used, _)| local(used) == local(name))
             .unwrap_or_else(|| panic!("{table}: the README lists `{name}`, tests/readme does not"));
         if name.starts_with("voice-agents-") {
             assert!(
