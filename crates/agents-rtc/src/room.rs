@@ -544,7 +544,9 @@ impl RoomEvents {
             let event = match message {
                 RoomMessage::Fatal(message) => {
                     self.ended = true;
-                    RoomEvent::Fatal { message }
+                    // The library's panic text can quote a URL with its password or token:
+                    // it goes to logs and to the job's failure status, so it is scrubbed.
+                    RoomEvent::Fatal { message: crate::error::redact(&message, "") }
                 }
                 RoomMessage::Event(event) => match self.convert(event) {
                     Some(event) => event,

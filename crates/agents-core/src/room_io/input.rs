@@ -37,6 +37,8 @@ pub(super) async fn link(
     let mut linked: Option<String> = None;
     let mut stream: Option<AudioStream> = None;
     let mut deaf = false;
+    // The linked participant left for good and its session was closed: no one is linked again.
+    let mut session_closed = false;
     let announce = |identity: &str| {
         linked_out.send_replace(Some(Linked { identity: identity.to_owned(), track_sid: None }));
     };
@@ -57,7 +59,7 @@ pub(super) async fn link(
         tokio::select! {
             event = events.recv() => match event {
                 Some(RoomEvent::ParticipantConnected(participant))
-                    if linked.is_none() && options.links(&participant) =>
+                    if linked.is_none() && !session_closed && options.links(&participant) =>
                 {
                     linked = Some(participant.identity().to_owned());
                     announce(participant.identity());
@@ -87,9 +89,13 @@ pub(super) async fn link(
                     // As in Python, only a participant that left for good closes the session:
                     // one the library dropped while it reconnects comes back, and is linked
                     // again then.
-                    if options.close_on_disconnect && closes_session(reason) {
-                        close_session(&mut sessions).await;
-                        return;
+                    // The events are still read after that: the room's end is reported to
+                    // the job, and the room keeps its view of who is present.
+                    if options.close_on_disconnect
+                        && closes_session(reason)
+                        && close_session(&mut sessions).await
+                    {
+                        session_closed = true;
                     }
                 }
                 Some(RoomEvent::Disconnected { reason }) => {

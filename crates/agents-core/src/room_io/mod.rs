@@ -172,10 +172,17 @@ pub(crate) async fn attach(
             session_room.name()
         )));
     };
+    // Registered before the session starts, so no chat message is missed. On failure the
+    // plug is released: a greeting waiting for the room must not wait for one that never comes.
+    let chat = match room.register_text_stream_handler(TOPIC_CHAT) {
+        Ok(chat) => chat,
+        Err(error) => {
+            plug.output.release();
+            return Err(RoomIoError::Publish(error));
+        }
+    };
 
     let sessions = session_room.session_receiver();
-    // Registered before the session starts, so no chat message is missed.
-    let chat = room.register_text_stream_handler(TOPIC_CHAT).map_err(RoomIoError::Publish)?;
     let (linked_sender, linked) = watch::channel(None);
     let mirror = transcription::Mirror {
         participant: room.local_participant().clone(),
@@ -224,10 +231,14 @@ async fn session_of(sessions: &mut watch::Receiver<Option<AgentSession>>) -> Opt
     }
 }
 
-/// Closes the session started in the room, if one was.
-async fn close_session(sessions: &mut watch::Receiver<Option<AgentSession>>) {
+/// Closes the session started in the room, if one was; whether one was.
+async fn close_session(sessions: &mut watch::Receiver<Option<AgentSession>>) -> bool {
     let session = sessions.borrow_and_update().clone();
-    if let Some(session) = session {
-        session.close().await;
+    match session {
+        Some(session) => {
+            session.close().await;
+            true
+        }
+        None => false,
     }
 }

@@ -25,17 +25,34 @@ pub(crate) struct DeferredOutput {
     released: std::sync::atomic::AtomicBool,
     /// Plugged, cleared or released.
     wake: Notify,
+    /// Words given before the target was plugged (they come before their frames): forwarded
+    /// when it is, dropped with the waiting audio on a clear or the release.
+    pending_words: Mutex<Vec<TimedString>>,
 }
 
 impl DeferredOutput {
     pub(super) fn plug(&self, output: Arc<dyn AudioOutput>) {
         let _ = self.target.set(output);
+        drop(self.forward_pending_words());
         self.wake.notify_waiters();
+    }
+
+    /// Forwards the words that waited for the target, in order (under the lock, so words
+    /// given meanwhile come after them).
+    fn forward_pending_words(&self) -> std::sync::MutexGuard<'_, Vec<TimedString>> {
+        let mut pending = self.pending_words.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(target) = self.target.get()
+            && !pending.is_empty()
+        {
+            target.capture_words(&std::mem::take(&mut *pending));
+        }
+        pending
     }
 
     /// No room will be attached (the job ends): waiting and later audio is dropped.
     pub(crate) fn release(&self) {
         self.released.store(true, std::sync::atomic::Ordering::Release);
+        self.pending_words.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.wake.notify_waiters();
     }
 
@@ -74,7 +91,10 @@ impl AudioOutput for DeferredOutput {
     fn clear_buffer(&self) {
         match self.target.get() {
             Some(target) => target.clear_buffer(),
-            None => self.wake.notify_waiters(),
+            None => {
+                self.pending_words.lock().unwrap_or_else(PoisonError::into_inner).clear();
+                self.wake.notify_waiters();
+            }
         }
     }
 
@@ -86,8 +106,11 @@ impl AudioOutput for DeferredOutput {
     }
 
     fn capture_words(&self, words: &[TimedString]) {
-        if let Some(target) = self.target.get() {
-            target.capture_words(words);
+        let mut pending = self.forward_pending_words();
+        match self.target.get() {
+            Some(target) => target.capture_words(words),
+            None if self.is_released() => {}
+            None => pending.extend_from_slice(words),
         }
     }
 }
@@ -276,5 +299,43 @@ mod deferred_output_tests {
         unplugged.release();
         tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
         tokio::time::timeout(Duration::from_secs(5), capture(frame)).await.unwrap().unwrap();
+    }
+
+    /// Records the words it is given.
+    #[derive(Default)]
+    struct Words(Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl AudioOutput for Words {
+        async fn capture_frame(&self, _frame: AudioFrame) {}
+        fn flush(&self) {}
+        fn clear_buffer(&self) {}
+        async fn wait_for_playout(&self) -> PlaybackFinished {
+            PlaybackFinished::new(Duration::ZERO, false)
+        }
+        fn capture_words(&self, words: &[TimedString]) {
+            self.0.lock().unwrap().extend(words.iter().map(|word| word.text.clone()));
+        }
+    }
+
+    fn timed(text: &str) -> TimedString {
+        TimedString { text: text.to_owned(), ..TimedString::default() }
+    }
+
+    #[test]
+    fn words_given_before_the_room_are_forwarded_when_it_comes_and_dropped_on_a_clear() {
+        let deferred = DeferredOutput::default();
+        deferred.capture_words(&[timed("Hello"), timed("there")]);
+        let target = Arc::new(Words::default());
+        deferred.plug(target.clone());
+        deferred.capture_words(&[timed("friend")]);
+        assert_eq!(*target.0.lock().unwrap(), ["Hello", "there", "friend"]);
+
+        let cleared = DeferredOutput::default();
+        cleared.capture_words(&[timed("Interrupted")]);
+        cleared.clear_buffer();
+        let target = Arc::new(Words::default());
+        cleared.plug(target.clone());
+        assert!(target.0.lock().unwrap().is_empty());
     }
 }

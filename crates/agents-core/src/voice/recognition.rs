@@ -216,10 +216,16 @@ pub(super) async fn run(core: &Arc<SessionCore>, recognition: Recognition) {
                         // The VAD ends speech once `silence_duration` of silence has passed:
                         // the user last spoke that long ago, and the endpointing delay counts
                         // from then (Python's `last_speaking_time`), not from this event.
+                        // Only on the wall clock: on the audio timeline (`--fast`) the VAD
+                        // runs ahead of real time, and its silence is audio time.
                         let silence = Duration::try_from_secs_f64(event.silence_duration)
                             .unwrap_or_default();
                         let now = Instant::now();
-                        turn.speech_ended = Some(now.checked_sub(silence).unwrap_or(now));
+                        turn.speech_ended = Some(if timeline.is_none() {
+                            now.checked_sub(silence).unwrap_or(now)
+                        } else {
+                            now
+                        });
                         turn.speech_ended_audio = timeline.as_ref().map(|timeline| {
                             timeline.heard.unwrap_or(timeline.pushed).min(timeline.pushed)
                         });
@@ -356,6 +362,11 @@ fn on_speech_event(
             // Python): a transcript later than the delay ends the turn at once. On the audio
             // timeline it runs from here, where the input was held for the transcript.
             if !turn.speaking && turn.speech_ended.is_some() {
+                // Without a VAD, the STT's final transcript is the last sign of speech: the
+                // delay runs from it (Python's `last_speaking_time` from the STT).
+                if !has_vad {
+                    turn.speech_ended = Some(Instant::now());
+                }
                 turn.speech_ended_audio = pushed;
                 start_preemptive(core, turn.transcript.trim());
             }
