@@ -473,9 +473,11 @@ async fn the_console_talks_with_wav_files() {
 
 /// The end-to-end latency of the first spoken turn, and how many LLM requests were made.
 async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
-    // The model takes 400 ms to answer; the turn ends 400 ms after the end of speech. The audio
-    // runs at twice real time, so the 1.5 s pause between the sentences (0.75 s) keeps the
-    // two turns apart.
+    // The model takes 400 ms to answer. The endpointing delay counts from when the user last
+    // spoke (Python's `last_speaking_time`): the VAD reports the end of speech after 0.55 s of
+    // silence, so a 900 ms delay ends the turn 350 ms after that report. The audio runs at
+    // twice real time, so the 1.5 s pause between the sentences (0.75 s) keeps the two turns
+    // apart.
     let sure = FakeLlmResponse::text("Sure.").with_ttft(Duration::from_millis(400));
     let llm = FakeLlm::new().on_input(FIRST, sure.clone()).on_input(SECOND, sure);
     let stt = scripted_stt();
@@ -484,7 +486,7 @@ async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
         .vad(silero())
         .stt(stt)
         .tts(Arc::new(ToneTts::PerCharacter))
-        .min_endpointing_delay(Duration::from_millis(400))
+        .min_endpointing_delay(Duration::from_millis(900))
         .preemptive_generation(preemptive)
         .build();
     let output = Arc::new(PlayingOutput { speed: 50.0, state: Mutex::new(Playout::default()) });
@@ -508,8 +510,8 @@ async fn first_turn_latency(preemptive: bool) -> (Duration, usize) {
 async fn preemptive_generation_starts_the_llm_before_the_end_of_the_turn() {
     let (without, requests_without) = first_turn_latency(false).await;
     let (with, requests_with) = first_turn_latency(true).await;
-    // Without it, the 400 ms endpointing delay and the 400 ms answer add up; with it, they
-    // overlap.
+    // Without it, the 350 ms left of the endpointing delay and the 400 ms answer add up; with
+    // it, they overlap.
     assert!(without >= Duration::from_millis(800), "{without:?}");
     assert!(with < without - Duration::from_millis(250), "with {with:?}, without {without:?}");
     // The prepared answer was used, not asked for again.

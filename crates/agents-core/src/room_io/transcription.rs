@@ -276,7 +276,8 @@ struct Timeline {
     words: Vec<TimedString>,
     /// How many are released.
     released: usize,
-    /// Whether the text released so far ends with whitespace (`None`: nothing released).
+    /// Whether the text released so far ends with whitespace (`None`: nothing released;
+    /// trailing whitespace is held back, so it is `Some(false)` once a word is out).
     tail_is_space: Option<bool>,
 }
 
@@ -307,8 +308,10 @@ impl Timeline {
             if self.tail_is_space == Some(false) && !word.text.starts_with(char::is_whitespace) {
                 text.push(' ');
             }
-            text.push_str(&word.text);
-            self.tail_is_space = Some(word.text.ends_with(char::is_whitespace));
+            // A word's trailing space is held back until the next word comes, so a
+            // transcript never ends with one (it reads as the message does).
+            text.push_str(word.text.trim_end());
+            self.tail_is_space = Some(false);
         }
         text
     }
@@ -333,8 +336,9 @@ mod tests {
         timeline.add(vec![word("friend.", 0.2, 0.34)]);
         assert_eq!(timeline.next_due(), Some(Duration::from_millis(60)));
         assert_eq!(timeline.take_through(Duration::from_millis(59)), "");
-        assert_eq!(timeline.take_through(Duration::from_millis(60)), "Hi ");
-        assert_eq!(timeline.take_through(Duration::from_millis(300)), "there, ");
+        // A word's trailing space comes with the next word: the text never ends with one.
+        assert_eq!(timeline.take_through(Duration::from_millis(60)), "Hi");
+        assert_eq!(timeline.take_through(Duration::from_millis(300)), " there,");
         assert_eq!(timeline.next_due(), Some(Duration::from_millis(340)));
         // Interrupted at 0.3 s: "friend." was not heard, and is never released.
         assert_eq!(timeline.take_through(Duration::from_millis(300)), "");

@@ -28,6 +28,9 @@ pub(crate) struct Speaker {
     words: Vec<(Duration, String)>,
     /// The segment being captured and where in the captured audio it starts.
     segment: Option<(String, Duration)>,
+    /// The TTS times its words (`aligned_transcript`): its untimed `delta_text` is then not
+    /// given to the output as well (the same text would be shown twice).
+    aligned: bool,
     synth_done: bool,
     failed: bool,
     /// When the first text was given, and the first audio came.
@@ -41,6 +44,7 @@ pub(crate) struct Speaker {
 impl Speaker {
     pub(crate) fn new(tts: Arc<dyn Tts>, output: Arc<dyn AudioOutput>) -> Self {
         let options = TtsOptions::default();
+        let aligned = tts.capabilities().aligned_transcript;
         let synth = if tts.capabilities().streaming {
             tts.stream(&options)
         } else {
@@ -53,6 +57,7 @@ impl Speaker {
             captured_text: 0,
             words: Vec::new(),
             segment: None,
+            aligned,
             synth_done: false,
             failed: false,
             first_text_at: None,
@@ -193,7 +198,7 @@ impl Speaker {
                 offset + word.end_time.max(0.0),
             ));
         }
-        if timed.is_empty() && !audio.delta_text.is_empty() {
+        if timed.is_empty() && !self.aligned && !audio.delta_text.is_empty() {
             // Untimed text: shown once the audio it comes with starts playing.
             let at = self.captured.as_secs_f64();
             timed.push(TimedString::new(audio.delta_text.clone(), at, at));
