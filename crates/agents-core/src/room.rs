@@ -193,8 +193,9 @@ impl Room {
         self.inner.ended.clone()
     }
 
-    /// Waits until the LiveKit room under room IO ends (never for a local room).
-    #[cfg(feature = "rtc")]
+    /// Waits until the LiveKit room under room IO ends (never for a local room); the
+    /// worker's job driver waits for it.
+    #[cfg(all(feature = "rtc", feature = "worker"))]
     pub(crate) async fn room_ended(&self) -> RoomEnd {
         let mut ended = self.inner.ended.subscribe();
         let end = ended.wait_for(Option::is_some).await.map(|end| end.clone());

@@ -11,11 +11,11 @@ use tokio::sync::watch;
 use super::error::JobError;
 use super::process::JobProcess;
 use crate::room::Room;
-#[cfg(feature = "rtc")]
+#[cfg(all(feature = "rtc", feature = "worker"))]
 pub(crate) use crate::room::RoomEnd;
 
 /// How a job's LiveKit room ended (without the `rtc` feature, it never does).
-#[cfg(not(feature = "rtc"))]
+#[cfg(all(not(feature = "rtc"), feature = "worker"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RoomEnd {}
 
@@ -292,7 +292,9 @@ impl JobContext {
     }
 
     /// Waits until the job's LiveKit room ends under it (the server dropped or ended the
-    /// connection, or the client library failed); never for a local room.
+    /// connection, or the client library failed); never for a local room. Only the worker's
+    /// job driver waits for it.
+    #[cfg(feature = "worker")]
     pub(crate) async fn room_ended(&self) -> RoomEnd {
         #[cfg(feature = "rtc")]
         {
