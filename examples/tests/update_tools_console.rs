@@ -13,30 +13,9 @@ use agents_test_support::{
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-/// The example binary `cargo test` built beside this test.
-fn example_binary() -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).expect("target dir");
-    let binary = profile_dir.join("examples").join("update_tools");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p examples --example update_tools` \
-         (`cargo test --workspace` does)",
-        binary.display()
-    );
-    binary
-}
+mod common;
 
-fn last_user_text(request: &RecordedRequest) -> String {
-    request
-        .messages()
-        .iter()
-        .rev()
-        .find(|m| m["role"] == "user")
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or("")
-        .to_owned()
-}
+use common::{KEY, SECRET, example_binary, last_user_text};
 
 /// A model that greets, calls the tools it is asked for, and reports their output.
 fn scripted_model(request: &RecordedRequest) -> FakeResponse {
@@ -57,11 +36,11 @@ fn scripted_model(request: &RecordedRequest) -> FakeResponse {
 #[tokio::test]
 async fn the_seed_runs_in_the_text_console() {
     let fake = FakeOpenAi::with_handler(scripted_model).await.unwrap();
-    let mut child = Command::new(example_binary())
+    let mut child = Command::new(example_binary("update_tools"))
         .args(["console", "--text"])
         .env("LIVEKIT_INFERENCE_URL", fake.base_url())
-        .env("LIVEKIT_API_KEY", "devkey")
-        .env("LIVEKIT_API_SECRET", "secret-secret-secret-secret-secret")
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
         .env("LIVEKIT_LOG_LEVEL", "info")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -122,7 +101,7 @@ async fn the_seed_runs_in_the_text_console() {
 
 #[tokio::test]
 async fn missing_credentials_name_the_variables_to_set() {
-    let child = Command::new(example_binary())
+    let child = Command::new(example_binary("update_tools"))
         .args(["console", "--text"])
         .env_remove("LIVEKIT_API_KEY")
         .env_remove("LIVEKIT_INFERENCE_API_KEY")
@@ -167,7 +146,7 @@ async fn the_seed_talks_from_a_wav_file_to_a_wav_file() {
         .join("../crates/agents-plugins-silero/tests/data/speech_16k.wav");
     let output =
         std::env::temp_dir().join(format!("update_tools_voice_{}.wav", std::process::id()));
-    let child = Command::new(example_binary())
+    let child = Command::new(example_binary("update_tools"))
         .args(["console", "--input-file"])
         .arg(&input)
         .arg("--output-file")

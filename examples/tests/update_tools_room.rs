@@ -12,6 +12,7 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod room_support;
 
 use std::time::Duration;

@@ -10,11 +10,13 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod room_support;
 
 use agents_test_support::livekit::WorkerHandle;
 use agents_test_support::livekit::rtc::RtcFault;
-use room_support::{AGENT_GREETING, SECRET, WAIT, World, in_namespace};
+use common::SECRET;
+use room_support::{AGENT_GREETING, WAIT, World, in_namespace};
 
 /// Dispatches a job for `room` (where `user` waits) and waits until the agent greets there;
 /// returns the job's id.

@@ -18,8 +18,8 @@ use agents_test_support::{
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
-pub(crate) const KEY: &str = "devkey";
-pub(crate) const SECRET: &str = "secret-secret-secret-secret-secret";
+use crate::common::{KEY, SECRET, example_binary, last_user_text};
+
 /// How long any one step may take.
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
 /// What the fake model answers to anything but a request for a tool.
@@ -44,31 +44,6 @@ where
         })
         .unwrap();
     thread.join().unwrap().unwrap();
-}
-
-/// The example binary `cargo test` built beside this test.
-pub(crate) fn example_binary() -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).expect("target dir");
-    let binary = profile_dir.join("examples").join("update_tools");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p examples --example update_tools` \
-         (`cargo test --workspace` does)",
-        binary.display()
-    );
-    binary
-}
-
-fn last_user_text(request: &RecordedRequest) -> String {
-    request
-        .messages()
-        .iter()
-        .rev()
-        .find(|m| m["role"] == "user")
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or("")
-        .to_owned()
 }
 
 /// A model that greets, calls the tool it is asked for, and reports its output.
@@ -149,7 +124,7 @@ impl World {
 
     /// Starts the example with `args`, pointed at the test server and the gateway.
     pub(crate) fn spawn_agent(&self, args: &[&str]) {
-        let mut child = Command::new(example_binary())
+        let mut child = Command::new(example_binary("update_tools"))
             .args(args)
             .current_dir(std::env::temp_dir())
             .env("LIVEKIT_URL", self.server.url())
