@@ -124,11 +124,14 @@ fn report(result: Result<(), String>) -> ExitCode {
     }
 }
 
-/// `cargo test --workspace ARGS`, with the exit status of cargo.
+/// `cargo test --workspace --no-fail-fast ARGS`, with the exit status of cargo: every test
+/// binary runs even after one fails, so a run reports all its failures at once.
 fn run_tests(args: Vec<String>) -> ExitCode {
     let cargo = cargo();
-    eprintln!("xtask: cargo test --workspace {}", args.join(" "));
-    match Command::new(cargo).args(["test", "--workspace"]).args(&args).status() {
+    eprintln!("xtask: cargo test --workspace --no-fail-fast {}", args.join(" "));
+    let mut command = Command::new(cargo);
+    command.args(["test", "--workspace", "--no-fail-fast"]).args(&args);
+    match command.status() {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)),
         Err(error) => fail(format!("cannot run cargo: {error}")),
