@@ -17,10 +17,12 @@ use agents_core::llm::{ChatItem, ChatRole};
 use agents_core::prelude::*;
 use agents_core::room_io::{RoomOptions, room_io};
 use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad, silence, tone};
-use agents_core::voice::{AgentState, SessionEvent, UserState};
+use agents_core::tts::{ChunkedStream, Tts, TtsCapabilities, TtsError, TtsOptions};
+use agents_core::voice::{AgentState, SayOptions, SessionEvent, UserState};
 use agents_test_support::NetNs;
 use agents_test_support::TestServer;
 use agents_test_support::livekit::rtc::RtcConfig;
+use futures::StreamExt;
 use livekit_api::access_token::{AccessToken, VideoGrants};
 
 const KEY: &str = "devkey";
@@ -462,6 +464,103 @@ fn a_reply_with_no_audio_is_transcribed_whole() {
             reply.attributes.get("lk.transcription_final").map(String::as_str),
             Some("true")
         );
+        rtc_room.disconnect().await.unwrap();
+    });
+}
+
+/// A TTS that speaks as [`FakeTts`] does, but fails the texts containing `fail_on` and, unless
+/// `timed`, gives no word timings (it has no aligned transcript: its text comes as whole
+/// chunks, one per sentence).
+#[derive(Debug, Clone)]
+struct TestTts {
+    voice: FakeTts,
+    timed: bool,
+    fail_on: Option<&'static str>,
+}
+
+impl Tts for TestTts {
+    fn capabilities(&self) -> TtsCapabilities {
+        TtsCapabilities::new(false, self.timed)
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.voice.sample_rate()
+    }
+
+    fn num_channels(&self) -> u16 {
+        1
+    }
+
+    fn synthesize(&self, text: &str, options: &TtsOptions) -> ChunkedStream {
+        if self.fail_on.is_some_and(|fail_on| text.contains(fail_on)) {
+            return ChunkedStream::failed(text, TtsError::bad_response("no voice for this text"));
+        }
+        let timed = self.timed;
+        let audio = self.voice.synthesize(text, options).map(move |audio| {
+            audio.map(|mut audio| {
+                if !timed {
+                    audio.timed_transcript.clear();
+                }
+                audio
+            })
+        });
+        ChunkedStream::new(text, audio)
+    }
+}
+
+fn is_final(stream: &agents_test_support::livekit::rtc::TextStream) -> bool {
+    stream.attributes.get("lk.transcription_final").is_some_and(|f| f == "true")
+}
+
+#[test]
+fn a_say_left_out_of_the_history_does_not_hide_the_next_reply_from_the_transcript() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        let llm = FakeLlm::new().on_input("hi", FakeLlmResponse::text("Sorry, text only."));
+        // The reply has no audio (its synthesis fails): the room shows it whole.
+        let tts = TestTts {
+            voice: FakeTts::new().with_char_duration(Duration::from_millis(10)),
+            timed: true,
+            fail_on: Some("text only"),
+        };
+        let session = AgentSession::builder().llm(llm).tts(Arc::new(tts)).build();
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        user.wait_participant("agent", WAIT).await.unwrap();
+
+        // Spoken and shown in the room, but not added to the history.
+        let welcome =
+            session.say_with("Welcome aboard.", SayOptions::default().with_add_to_chat_ctx(false));
+        tokio::time::timeout(WAIT, welcome.wait_for_playout()).await.unwrap();
+        let shown = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && is_final(s),
+                WAIT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown.text.trim(), "Welcome aboard.");
+        assert!(transcript(&session).is_empty(), "{:?}", transcript(&session));
+
+        // The next message added is not the welcome's: it is shown, whole.
+        user.send_chat("hi");
+        until("a reply to the chat message", || replied_to(&session, "hi")).await;
+        let reply = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && s.text == "Sorry, text only.",
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("the reply with no audio was not shown in the room");
+        assert!(is_final(&reply));
         rtc_room.disconnect().await.unwrap();
     });
 }

@@ -10,7 +10,7 @@
 //! clock ([`PlaybackFinished::position`]), so the transcript and the history agree. A reply
 //! with no audio (no TTS, or it failed) is sent whole when the session adds it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, mpsc, watch};
@@ -70,7 +70,7 @@ pub(super) async fn publish_session(
                 Ok(SessionEvent::ConversationItemAdded { item: ChatItem::Message(message) })
                     if message.role == ChatRole::Assistant =>
                 {
-                    agent.on_message(&mirror.participant, &message.text()).await;
+                    agent.on_message(&mirror.participant, &message.id, &message.text()).await;
                 }
                 Ok(SessionEvent::Close { .. }) | Err(broadcast::error::RecvError::Closed) => {
                     agent.close(&mirror.participant).await;
@@ -164,9 +164,16 @@ struct AgentTranscript {
     /// The open stream, once a word was released.
     writer: Option<TextStreamWriter>,
     segment: String,
-    /// Segments whose words were shown since the last message: their messages need no more.
-    voiced: usize,
+    /// The message the segment speaks (its item id).
+    item: Option<String>,
+    /// The messages whose words were shown (the last few: a message not added to the history
+    /// leaves its id here until it is pushed out). Their messages need no more.
+    voiced: VecDeque<String>,
 }
+
+/// How many voiced messages are remembered until the session adds them (it adds each right
+/// after its segment ends).
+const VOICED_KEPT: usize = 16;
 
 impl AgentTranscript {
     fn new(voice_track_sid: String) -> Self {
@@ -176,7 +183,8 @@ impl AgentTranscript {
             words: Timeline::default(),
             writer: None,
             segment: segment_id("agent"),
-            voiced: 0,
+            item: None,
+            voiced: VecDeque::new(),
         }
     }
 
@@ -187,6 +195,7 @@ impl AgentTranscript {
 
     async fn on_playout(&mut self, participant: &LocalParticipant, playout: Playout) {
         match playout {
+            Playout::Segment(item) => self.item = Some(item),
             Playout::Started(at) => self.started = Some(at),
             Playout::Words(words) => self.words.add(words),
             Playout::Ended(finished) => self.end(participant, finished).await,
@@ -230,8 +239,14 @@ impl AgentTranscript {
         if self.started.is_some() {
             self.release_through(participant, finished.position).await;
         }
-        if self.writer.is_some() {
-            self.voiced += 1;
+        let item = self.item.take();
+        if let Some(item) = item
+            && self.writer.is_some()
+        {
+            if self.voiced.len() == VOICED_KEPT {
+                self.voiced.pop_front();
+            }
+            self.voiced.push_back(item);
         }
         self.close(participant).await;
         self.started = None;
@@ -251,11 +266,11 @@ impl AgentTranscript {
         }
     }
 
-    /// The session added the agent's message: shown already if it was voiced, else sent
-    /// whole now (a reply with no audio).
-    async fn on_message(&mut self, participant: &LocalParticipant, text: &str) {
-        if self.voiced > 0 {
-            self.voiced -= 1;
+    /// The session added the agent's message `item`: shown already if its segment was
+    /// voiced, else sent whole now (a reply with no audio).
+    async fn on_message(&mut self, participant: &LocalParticipant, item: &str, text: &str) {
+        if let Some(at) = self.voiced.iter().position(|voiced| voiced == item) {
+            self.voiced.remove(at);
             return;
         }
         if text.trim().is_empty() {

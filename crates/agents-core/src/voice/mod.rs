@@ -110,7 +110,7 @@ pub use events::{
 };
 pub use mock::{MockTool, MockTools};
 pub use model_input::{ComponentError, ComponentKind, IntoLlm, IntoStt, IntoTts, input};
-pub use options::{ReplyOptions, SessionOptions};
+pub use options::{ReplyOptions, SayOptions, SessionOptions};
 pub use output::{AudioOutput, PlaybackFinished};
 pub use run_result::{
     EventAssert, FunctionCallAssert, FunctionCallOutputAssert, MessageAssert, RunAssert, RunEvent,

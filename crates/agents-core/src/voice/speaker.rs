@@ -42,7 +42,9 @@ pub(crate) struct Speaker {
 }
 
 impl Speaker {
-    pub(crate) fn new(tts: Arc<dyn Tts>, output: Arc<dyn AudioOutput>) -> Self {
+    /// A speaker of the agent's message `item_id` (its id in the history, if it is added).
+    pub(crate) fn new(tts: Arc<dyn Tts>, output: Arc<dyn AudioOutput>, item_id: &str) -> Self {
+        output.begin_segment(item_id);
         let options = TtsOptions::default();
         let aligned = tts.capabilities().aligned_transcript;
         let synth = if tts.capabilities().streaming {
