@@ -564,3 +564,74 @@ fn a_say_left_out_of_the_history_does_not_hide_the_next_reply_from_the_transcrip
         rtc_room.disconnect().await.unwrap();
     });
 }
+
+#[test]
+fn an_interrupted_reply_of_a_tts_without_word_timings_is_transcribed_as_the_history_keeps_it() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        // No word timings: the TTS gives its text a sentence at a time. About 8 s of speech.
+        let long = "Let me tell you a long story about a lighthouse keeper who lived alone on a \
+                    small rocky island far out at sea.";
+        let tts = TestTts {
+            voice: FakeTts::new().with_char_duration(Duration::from_millis(70)),
+            timed: false,
+            fail_on: None,
+        };
+        let session = AgentSession::builder().llm(FakeLlm::new()).tts(Arc::new(tts)).build();
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        user.wait_participant("agent", WAIT).await.unwrap();
+
+        // A first sentence, heard whole (the room's first text stream is open when the long
+        // one starts: its words are not held up by it).
+        let hello = session.say("Hello.");
+        tokio::time::timeout(WAIT, hello.wait_for_playout()).await.unwrap();
+        let shown = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && is_final(s),
+                WAIT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown.text, "Hello.");
+
+        let speech = session.say(long);
+        user.wait_attribute("agent", "lk.agent.state", "speaking", WAIT).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(3_000)).await;
+        session.interrupt();
+        tokio::time::timeout(WAIT, speech.wait_for_playout()).await.unwrap();
+
+        let kept = until_value("the interrupted say in the history", || {
+            session.history().items().iter().find_map(|item| match item {
+                ChatItem::Message(m) if m.role == ChatRole::Assistant && m.interrupted => {
+                    Some(m.text())
+                }
+                _ => None,
+            })
+        })
+        .await;
+        assert!(!kept.is_empty() && kept.len() < long.len(), "kept {kept:?}");
+        let shown = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && is_final(s) && s.text != "Hello.",
+                WAIT,
+            )
+            .await
+            .unwrap();
+        eprintln!("kept {kept:?}; lk.transcription {:?}", shown.text);
+        // The words heard, as the history keeps them, shown word by word as they were heard
+        // (not the whole sentence when its audio started).
+        assert_eq!(shown.text.trim(), kept.trim());
+        let chunks = chunks_of(&user, &shown.stream_id);
+        assert!(chunks >= 3, "the transcript came in {chunks} chunk(s), not word by word");
+        rtc_room.disconnect().await.unwrap();
+    });
+}

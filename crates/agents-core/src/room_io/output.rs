@@ -265,7 +265,10 @@ impl AudioOutput for RoomAudioOutput {
         }
         let mut segment = self.segment();
         let played = segment.started.map_or(Duration::ZERO, |started| started.elapsed());
-        let finished = PlaybackFinished::new(played.min(segment.queued), segment.cleared);
+        let played = played.min(segment.queued);
+        // A clear after the last frame played cut nothing short.
+        let interrupted = segment.cleared && played < segment.queued;
+        let finished = PlaybackFinished::new(played, interrupted);
         *segment = Segment { resampler: segment.resampler.take(), ..Segment::default() };
         // Sent under the lock, so the next segment's start comes after this end.
         let _ = self.playout.send(Playout::Ended(finished));

@@ -3,12 +3,15 @@
 //! audio the user hears (Python's `TranscriptSynchronizer`).
 //!
 //! The agent's words are released as the playout of its voice passes their end (the timings
-//! its TTS gave, on the playout clock of the room's audio output), one text stream per
-//! segment, written word by word and closed with `lk.transcription_final` when the segment
-//! ends. An interrupted segment releases the words whose end had played by the interruption:
-//! the rule by which the session keeps the heard words in its chat context, on the same
-//! clock ([`PlaybackFinished::position`]), so the transcript and the history agree. A reply
-//! with no audio (no TTS, or it failed) is sent whole when the session adds it.
+//! its TTS gave, or for a TTS without word timings the session's estimate of them, on the
+//! playout clock of the room's audio output), one text stream per segment, written word by
+//! word and closed with `lk.transcription_final` when the segment ends. An interrupted
+//! segment releases the words whose end had played by the interruption: the rule by which
+//! the session keeps the heard words in its chat context, on the same clock
+//! ([`PlaybackFinished::position`]) and the same timings, so the transcript and the history
+//! agree. A reply with no audio (no TTS, or it failed) is sent whole when the session adds
+//! it: each segment says which message it speaks, so a voiced speech the history does not
+//! keep (a `say` not added to it) is never taken for another.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -237,7 +240,9 @@ impl AgentTranscript {
     /// The segment ended: its heard words are sent, its stream closed as final.
     async fn end(&mut self, participant: &LocalParticipant, finished: PlaybackFinished) {
         if self.started.is_some() {
-            self.release_through(participant, finished.position).await;
+            // Played to the end, all its words were heard (even those timed past its audio).
+            let heard = if finished.interrupted { finished.position } else { Duration::MAX };
+            self.release_through(participant, heard).await;
         }
         let item = self.item.take();
         if let Some(item) = item

@@ -11,6 +11,7 @@ use super::events::{
 };
 use super::output::{AudioOutput, PlaybackFinished};
 use super::speech::SpeechHandle;
+use super::untimed::WordEstimator;
 use crate::tokenize::SentenceTokenizer;
 use crate::tts::{StreamAdapter, SynthesizeStream, SynthesizedAudio, Tts, TtsError, TtsOptions};
 use crate::types::TimedString;
@@ -31,6 +32,8 @@ pub(crate) struct Speaker {
     /// The TTS times its words (`aligned_transcript`): its untimed `delta_text` is then not
     /// given to the output as well (the same text would be shown twice).
     aligned: bool,
+    /// Times the words of a TTS that does not (the output and the history cut use them).
+    untimed: WordEstimator,
     synth_done: bool,
     failed: bool,
     /// When the first text was given, and the first audio came.
@@ -60,6 +63,7 @@ impl Speaker {
             words: Vec::new(),
             segment: None,
             aligned,
+            untimed: WordEstimator::default(),
             synth_done: false,
             failed: false,
             first_text_at: None,
@@ -201,21 +205,29 @@ impl Speaker {
             ));
         }
         if timed.is_empty() && !self.aligned && !audio.delta_text.is_empty() {
-            // Untimed text: shown once the audio it comes with starts playing.
-            let at = self.captured.as_secs_f64();
-            timed.push(TimedString::new(audio.delta_text.clone(), at, at));
+            // Untimed text: its words are timed by an estimate from where its audio starts,
+            // shown by those timings and kept by them when the reply is interrupted.
+            for word in self.untimed.words(&audio.delta_text, self.captured) {
+                let end = Duration::try_from_secs_f64(word.end_time).unwrap_or(Duration::MAX);
+                self.words.push((end, word.text.clone()));
+                timed.push(word);
+            }
         }
         if !timed.is_empty() {
             self.output.capture_words(&timed);
         }
     }
 
-    /// The part of `text` the user heard, given how much audio played: the words the TTS
-    /// timed that ended before the playout stopped, when it timed them; else the share of the
+    /// The part of `text` the user heard, given how much audio played: all of it when all
+    /// the audio played; else the words that ended before the playout stopped, as the TTS
+    /// timed them (or as they were estimated, for a TTS that does not); else the share of the
     /// text the share of the audio played speaks. Cut at a whole word.
     pub(crate) fn heard<'t>(&self, text: &'t str, playback: PlaybackFinished) -> &'t str {
         if self.captured.is_zero() {
             return "";
+        }
+        if playback.position >= self.captured {
+            return text;
         }
         if !self.words.is_empty() {
             let played = self
