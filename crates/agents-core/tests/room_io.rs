@@ -635,3 +635,57 @@ fn an_interrupted_reply_of_a_tts_without_word_timings_is_transcribed_as_the_hist
         rtc_room.disconnect().await.unwrap();
     });
 }
+
+#[test]
+fn interrupted_after_its_audio_played_a_sentence_of_a_tts_without_word_timings_is_kept_whole() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        // A fast voice (the estimate times its words past the end of their audio) that takes
+        // 1.5 s to start each sentence: the user interrupts between the two.
+        let tts = TestTts {
+            voice: FakeTts::new()
+                .with_char_duration(Duration::from_millis(5))
+                .with_ttfb(Duration::from_millis(1_500)),
+            timed: false,
+            fail_on: None,
+        };
+        let session = AgentSession::builder().llm(FakeLlm::new()).tts(Arc::new(tts)).build();
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        user.wait_participant("agent", WAIT).await.unwrap();
+
+        let speech = session.say("Here is the first sentence. And here comes the second one.");
+        user.wait_attribute("agent", "lk.agent.state", "speaking", WAIT).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        session.interrupt();
+        tokio::time::timeout(WAIT, speech.wait_for_playout()).await.unwrap();
+
+        // The first sentence played to its end: heard whole, in the history and the room.
+        let kept = until_value("the interrupted say in the history", || {
+            session.history().items().iter().find_map(|item| match item {
+                ChatItem::Message(m) if m.role == ChatRole::Assistant && m.interrupted => {
+                    Some(m.text())
+                }
+                _ => None,
+            })
+        })
+        .await;
+        assert_eq!(kept, "Here is the first sentence.");
+        let shown = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && is_final(s),
+                WAIT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown.text, kept);
+        rtc_room.disconnect().await.unwrap();
+    });
+}

@@ -240,7 +240,8 @@ impl AgentTranscript {
     /// The segment ended: its heard words are sent, its stream closed as final.
     async fn end(&mut self, participant: &LocalParticipant, finished: PlaybackFinished) {
         if self.started.is_some() {
-            // Played to the end, all its words were heard (even those timed past its audio).
+            // All its audio played (not cut short): all the words given with it were heard,
+            // even those an estimate timed past its end (the session's history keeps them too).
             let heard = if finished.interrupted { finished.position } else { Duration::MAX };
             self.release_through(participant, heard).await;
         }

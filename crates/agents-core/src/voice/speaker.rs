@@ -218,22 +218,22 @@ impl Speaker {
         }
     }
 
-    /// The part of `text` the user heard, given how much audio played: all of it when all
-    /// the audio played; else the words that ended before the playout stopped, as the TTS
-    /// timed them (or as they were estimated, for a TTS that does not); else the share of the
-    /// text the share of the audio played speaks. Cut at a whole word.
+    /// The part of `text` the user heard, given how much audio played: the words that ended
+    /// before the playout stopped (all the words given, when all the captured audio played),
+    /// as the TTS timed them or, for a TTS that does not, as they were estimated; else the
+    /// share of the text the share of the audio played speaks. Cut at a whole word.
     pub(crate) fn heard<'t>(&self, text: &'t str, playback: PlaybackFinished) -> &'t str {
         if self.captured.is_zero() {
             return "";
         }
-        if playback.position >= self.captured {
-            return text;
-        }
         if !self.words.is_empty() {
+            // All the captured audio played: every word given with it was heard (an estimate
+            // may time a word past the end of its audio), as the room shows them.
+            let all_played = playback.position >= self.captured;
             let played = self
                 .words
                 .iter()
-                .filter(|(end, _)| *end <= playback.position)
+                .filter(|(end, _)| all_played || *end <= playback.position)
                 .map(|(_, word)| word.as_str());
             if let Some(heard) = prefix_of_words(text, played) {
                 return heard;
