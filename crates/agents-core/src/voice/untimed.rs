@@ -100,7 +100,7 @@ mod tests {
         estimator.words("Twenty characters!! ", Duration::ZERO);
         let words = estimator.words("Ten a second", Duration::from_millis(2_000));
         assert!(close(words[0].start_time, 2.0));
-        assert!(close(words.last().unwrap().end_time, 3.2), "{:?}", timings(&words));
+        assert!(words.last().is_some_and(|w| close(w.end_time, 3.2)), "{:?}", timings(&words));
 
         // A chunk starting before the words before it end (the estimate was slow) starts
         // after them.
