@@ -17,10 +17,12 @@ use agents_core::llm::{ChatItem, ChatRole};
 use agents_core::prelude::*;
 use agents_core::room_io::{RoomOptions, room_io};
 use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad, silence, tone};
-use agents_core::voice::{AgentState, SessionEvent, UserState};
+use agents_core::tts::{ChunkedStream, Tts, TtsCapabilities, TtsError, TtsOptions};
+use agents_core::voice::{AgentState, SayOptions, SessionEvent, UserState};
 use agents_test_support::NetNs;
 use agents_test_support::TestServer;
 use agents_test_support::livekit::rtc::RtcConfig;
+use futures::StreamExt;
 use livekit_api::access_token::{AccessToken, VideoGrants};
 
 const KEY: &str = "devkey";
@@ -462,6 +464,228 @@ fn a_reply_with_no_audio_is_transcribed_whole() {
             reply.attributes.get("lk.transcription_final").map(String::as_str),
             Some("true")
         );
+        rtc_room.disconnect().await.unwrap();
+    });
+}
+
+/// A TTS that speaks as [`FakeTts`] does, but fails the texts containing `fail_on` and, unless
+/// `timed`, gives no word timings (it has no aligned transcript: its text comes as whole
+/// chunks, one per sentence).
+#[derive(Debug, Clone)]
+struct TestTts {
+    voice: FakeTts,
+    timed: bool,
+    fail_on: Option<&'static str>,
+}
+
+impl Tts for TestTts {
+    fn capabilities(&self) -> TtsCapabilities {
+        TtsCapabilities::new(false, self.timed)
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.voice.sample_rate()
+    }
+
+    fn num_channels(&self) -> u16 {
+        1
+    }
+
+    fn synthesize(&self, text: &str, options: &TtsOptions) -> ChunkedStream {
+        if self.fail_on.is_some_and(|fail_on| text.contains(fail_on)) {
+            return ChunkedStream::failed(text, TtsError::bad_response("no voice for this text"));
+        }
+        let timed = self.timed;
+        let audio = self.voice.synthesize(text, options).map(move |audio| {
+            audio.map(|mut audio| {
+                if !timed {
+                    audio.timed_transcript.clear();
+                }
+                audio
+            })
+        });
+        ChunkedStream::new(text, audio)
+    }
+}
+
+fn is_final(stream: &agents_test_support::livekit::rtc::TextStream) -> bool {
+    stream.attributes.get("lk.transcription_final").is_some_and(|f| f == "true")
+}
+
+#[test]
+fn a_say_left_out_of_the_history_does_not_hide_the_next_reply_from_the_transcript() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        let llm = FakeLlm::new().on_input("hi", FakeLlmResponse::text("Sorry, text only."));
+        // The reply has no audio (its synthesis fails): the room shows it whole.
+        let tts = TestTts {
+            voice: FakeTts::new().with_char_duration(Duration::from_millis(10)),
+            timed: true,
+            fail_on: Some("text only"),
+        };
+        let session = AgentSession::builder().llm(llm).tts(Arc::new(tts)).build();
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        user.wait_participant("agent", WAIT).await.unwrap();
+
+        // Spoken and shown in the room, but not added to the history.
+        let welcome =
+            session.say_with("Welcome aboard.", SayOptions::default().with_add_to_chat_ctx(false));
+        tokio::time::timeout(WAIT, welcome.wait_for_playout()).await.unwrap();
+        let shown = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && is_final(s),
+                WAIT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown.text.trim(), "Welcome aboard.");
+        assert!(transcript(&session).is_empty(), "{:?}", transcript(&session));
+
+        // The next message added is not the welcome's: it is shown, whole.
+        user.send_chat("hi");
+        until("a reply to the chat message", || replied_to(&session, "hi")).await;
+        let reply = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && s.text == "Sorry, text only.",
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("the reply with no audio was not shown in the room");
+        assert!(is_final(&reply));
+        rtc_room.disconnect().await.unwrap();
+    });
+}
+
+#[test]
+fn an_interrupted_reply_of_a_tts_without_word_timings_is_transcribed_as_the_history_keeps_it() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        // No word timings: the TTS gives its text a sentence at a time. About 8 s of speech.
+        let long = "Let me tell you a long story about a lighthouse keeper who lived alone on a \
+                    small rocky island far out at sea.";
+        let tts = TestTts {
+            voice: FakeTts::new().with_char_duration(Duration::from_millis(70)),
+            timed: false,
+            fail_on: None,
+        };
+        let session = AgentSession::builder().llm(FakeLlm::new()).tts(Arc::new(tts)).build();
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        user.wait_participant("agent", WAIT).await.unwrap();
+
+        // A first sentence, heard whole (the room's first text stream is open when the long
+        // one starts: its words are not held up by it).
+        let hello = session.say("Hello.");
+        tokio::time::timeout(WAIT, hello.wait_for_playout()).await.unwrap();
+        let shown = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && is_final(s),
+                WAIT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown.text, "Hello.");
+
+        let speech = session.say(long);
+        user.wait_attribute("agent", "lk.agent.state", "speaking", WAIT).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(3_000)).await;
+        session.interrupt();
+        tokio::time::timeout(WAIT, speech.wait_for_playout()).await.unwrap();
+
+        let kept = until_value("the interrupted say in the history", || {
+            session.history().items().iter().find_map(|item| match item {
+                ChatItem::Message(m) if m.role == ChatRole::Assistant && m.interrupted => {
+                    Some(m.text())
+                }
+                _ => None,
+            })
+        })
+        .await;
+        assert!(!kept.is_empty() && kept.len() < long.len(), "kept {kept:?}");
+        let shown = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && is_final(s) && s.text != "Hello.",
+                WAIT,
+            )
+            .await
+            .unwrap();
+        eprintln!("kept {kept:?}; lk.transcription {:?}", shown.text);
+        // The words heard, as the history keeps them, shown word by word as they were heard
+        // (not the whole sentence when its audio started).
+        assert_eq!(shown.text.trim(), kept.trim());
+        let chunks = chunks_of(&user, &shown.stream_id);
+        assert!(chunks >= 3, "the transcript came in {chunks} chunk(s), not word by word");
+        rtc_room.disconnect().await.unwrap();
+    });
+}
+
+#[test]
+fn interrupted_after_its_audio_played_a_sentence_of_a_tts_without_word_timings_is_kept_whole() {
+    in_netns(|| async {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = TestServer::start_with(address, RtcConfig::new(KEY, SECRET)).await.unwrap();
+        let user = server.rtc().join("demo", "user").unwrap();
+        let (rtc_room, events) =
+            agents_rtc::Room::connect(&server.ws_url(), &token("agent"), Default::default())
+                .await
+                .unwrap();
+        let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
+        // A fast voice (the estimate times its words past the end of their audio) that takes
+        // 1.5 s to start each sentence: the user interrupts between the two.
+        let tts = TestTts {
+            voice: FakeTts::new()
+                .with_char_duration(Duration::from_millis(5))
+                .with_ttfb(Duration::from_millis(1_500)),
+            timed: false,
+            fail_on: None,
+        };
+        let session = AgentSession::builder().llm(FakeLlm::new()).tts(Arc::new(tts)).build();
+        session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+        user.wait_participant("agent", WAIT).await.unwrap();
+
+        let speech = session.say("Here is the first sentence. And here comes the second one.");
+        user.wait_attribute("agent", "lk.agent.state", "speaking", WAIT).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        session.interrupt();
+        tokio::time::timeout(WAIT, speech.wait_for_playout()).await.unwrap();
+
+        // The first sentence played to its end: heard whole, in the history and the room.
+        let kept = until_value("the interrupted say in the history", || {
+            session.history().items().iter().find_map(|item| match item {
+                ChatItem::Message(m) if m.role == ChatRole::Assistant && m.interrupted => {
+                    Some(m.text())
+                }
+                _ => None,
+            })
+        })
+        .await;
+        assert_eq!(kept, "Here is the first sentence.");
+        let shown = user
+            .wait_text_stream(
+                "lk.transcription",
+                |s| s.sender_identity == "agent" && is_final(s),
+                WAIT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown.text, kept);
         rtc_room.disconnect().await.unwrap();
     });
 }

@@ -25,9 +25,16 @@ pub(crate) struct DeferredOutput {
     released: std::sync::atomic::AtomicBool,
     /// Plugged, cleared or released.
     wake: Notify,
-    /// Words given before the target was plugged (they come before their frames): forwarded
-    /// when it is, dropped with the waiting audio on a clear or the release.
-    pending_words: Mutex<Vec<TimedString>>,
+    /// Segment starts and words given before the target was plugged (they come before their
+    /// frames): forwarded in order when it is, dropped with the waiting audio on a clear or
+    /// the release.
+    pending_words: Mutex<Vec<Pending>>,
+}
+
+/// What waits for the target besides audio.
+enum Pending {
+    Segment(String),
+    Words(Vec<TimedString>),
 }
 
 impl DeferredOutput {
@@ -37,14 +44,17 @@ impl DeferredOutput {
         self.wake.notify_waiters();
     }
 
-    /// Forwards the words that waited for the target, in order (under the lock, so words
-    /// given meanwhile come after them).
-    fn forward_pending_words(&self) -> std::sync::MutexGuard<'_, Vec<TimedString>> {
+    /// Forwards the segment starts and words that waited for the target, in order (under
+    /// the lock, so those given meanwhile come after them).
+    fn forward_pending_words(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
         let mut pending = self.pending_words.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(target) = self.target.get()
-            && !pending.is_empty()
-        {
-            target.capture_words(&std::mem::take(&mut *pending));
+        if let Some(target) = self.target.get() {
+            for waiting in pending.drain(..) {
+                match waiting {
+                    Pending::Segment(item_id) => target.begin_segment(&item_id),
+                    Pending::Words(words) => target.capture_words(&words),
+                }
+            }
         }
         pending
     }
@@ -110,7 +120,16 @@ impl AudioOutput for DeferredOutput {
         match self.target.get() {
             Some(target) => target.capture_words(words),
             None if self.is_released() => {}
-            None => pending.extend_from_slice(words),
+            None => pending.push(Pending::Words(words.to_vec())),
+        }
+    }
+
+    fn begin_segment(&self, item_id: &str) {
+        let mut pending = self.forward_pending_words();
+        match self.target.get() {
+            Some(target) => target.begin_segment(item_id),
+            None if self.is_released() => {}
+            None => pending.push(Pending::Segment(item_id.to_owned())),
         }
     }
 }
@@ -118,6 +137,8 @@ impl AudioOutput for DeferredOutput {
 /// What the playout of the agent's voice tells the transcript synchronizer.
 #[derive(Debug)]
 pub(super) enum Playout {
+    /// A segment speaking the message `String` (its item id) begins.
+    Segment(String),
     /// A segment's first frame was queued: its audio plays from `Instant` on.
     Started(Instant),
     /// Words the segment speaks, timed from its start.
@@ -244,7 +265,10 @@ impl AudioOutput for RoomAudioOutput {
         }
         let mut segment = self.segment();
         let played = segment.started.map_or(Duration::ZERO, |started| started.elapsed());
-        let finished = PlaybackFinished::new(played.min(segment.queued), segment.cleared);
+        let played = played.min(segment.queued);
+        // A clear after the last frame played cut nothing short.
+        let interrupted = segment.cleared && played < segment.queued;
+        let finished = PlaybackFinished::new(played, interrupted);
         *segment = Segment { resampler: segment.resampler.take(), ..Segment::default() };
         // Sent under the lock, so the next segment's start comes after this end.
         let _ = self.playout.send(Playout::Ended(finished));
@@ -253,6 +277,10 @@ impl AudioOutput for RoomAudioOutput {
 
     fn capture_words(&self, words: &[TimedString]) {
         let _ = self.playout.send(Playout::Words(words.to_vec()));
+    }
+
+    fn begin_segment(&self, item_id: &str) {
+        let _ = self.playout.send(Playout::Segment(item_id.to_owned()));
     }
 }
 
@@ -316,6 +344,9 @@ mod deferred_output_tests {
         fn capture_words(&self, words: &[TimedString]) {
             self.0.lock().unwrap().extend(words.iter().map(|word| word.text.clone()));
         }
+        fn begin_segment(&self, item_id: &str) {
+            self.0.lock().unwrap().push(format!("[{item_id}]"));
+        }
     }
 
     fn timed(text: &str) -> TimedString {
@@ -325,13 +356,17 @@ mod deferred_output_tests {
     #[test]
     fn words_given_before_the_room_are_forwarded_when_it_comes_and_dropped_on_a_clear() {
         let deferred = DeferredOutput::default();
+        deferred.begin_segment("item_1");
         deferred.capture_words(&[timed("Hello"), timed("there")]);
         let target = Arc::new(Words::default());
         deferred.plug(target.clone());
         deferred.capture_words(&[timed("friend")]);
-        assert_eq!(*target.0.lock().unwrap(), ["Hello", "there", "friend"]);
+        deferred.begin_segment("item_2");
+        // In order: the segment's start (which message it speaks) before its words.
+        assert_eq!(*target.0.lock().unwrap(), ["[item_1]", "Hello", "there", "friend", "[item_2]"]);
 
         let cleared = DeferredOutput::default();
+        cleared.begin_segment("item_3");
         cleared.capture_words(&[timed("Interrupted")]);
         cleared.clear_buffer();
         let target = Arc::new(Words::default());

@@ -3,14 +3,17 @@
 //! audio the user hears (Python's `TranscriptSynchronizer`).
 //!
 //! The agent's words are released as the playout of its voice passes their end (the timings
-//! its TTS gave, on the playout clock of the room's audio output), one text stream per
-//! segment, written word by word and closed with `lk.transcription_final` when the segment
-//! ends. An interrupted segment releases the words whose end had played by the interruption:
-//! the rule by which the session keeps the heard words in its chat context, on the same
-//! clock ([`PlaybackFinished::position`]), so the transcript and the history agree. A reply
-//! with no audio (no TTS, or it failed) is sent whole when the session adds it.
+//! its TTS gave, or for a TTS without word timings the session's estimate of them, on the
+//! playout clock of the room's audio output), one text stream per segment, written word by
+//! word and closed with `lk.transcription_final` when the segment ends. An interrupted
+//! segment releases the words whose end had played by the interruption: the rule by which
+//! the session keeps the heard words in its chat context, on the same clock
+//! ([`PlaybackFinished::position`]) and the same timings, so the transcript and the history
+//! agree. A reply with no audio (no TTS, or it failed) is sent whole when the session adds
+//! it: each segment says which message it speaks, so a voiced speech the history does not
+//! keep (a `say` not added to it) is never taken for another.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, mpsc, watch};
@@ -70,7 +73,7 @@ pub(super) async fn publish_session(
                 Ok(SessionEvent::ConversationItemAdded { item: ChatItem::Message(message) })
                     if message.role == ChatRole::Assistant =>
                 {
-                    agent.on_message(&mirror.participant, &message.text()).await;
+                    agent.on_message(&mirror.participant, &message.id, &message.text()).await;
                 }
                 Ok(SessionEvent::Close { .. }) | Err(broadcast::error::RecvError::Closed) => {
                     agent.close(&mirror.participant).await;
@@ -164,9 +167,16 @@ struct AgentTranscript {
     /// The open stream, once a word was released.
     writer: Option<TextStreamWriter>,
     segment: String,
-    /// Segments whose words were shown since the last message: their messages need no more.
-    voiced: usize,
+    /// The message the segment speaks (its item id).
+    item: Option<String>,
+    /// The messages whose words were shown (the last few: a message not added to the history
+    /// leaves its id here until it is pushed out). Their messages need no more.
+    voiced: VecDeque<String>,
 }
+
+/// How many voiced messages are remembered until the session adds them (it adds each right
+/// after its segment ends).
+const VOICED_KEPT: usize = 16;
 
 impl AgentTranscript {
     fn new(voice_track_sid: String) -> Self {
@@ -176,7 +186,8 @@ impl AgentTranscript {
             words: Timeline::default(),
             writer: None,
             segment: segment_id("agent"),
-            voiced: 0,
+            item: None,
+            voiced: VecDeque::new(),
         }
     }
 
@@ -187,6 +198,7 @@ impl AgentTranscript {
 
     async fn on_playout(&mut self, participant: &LocalParticipant, playout: Playout) {
         match playout {
+            Playout::Segment(item) => self.item = Some(item),
             Playout::Started(at) => self.started = Some(at),
             Playout::Words(words) => self.words.add(words),
             Playout::Ended(finished) => self.end(participant, finished).await,
@@ -228,10 +240,19 @@ impl AgentTranscript {
     /// The segment ended: its heard words are sent, its stream closed as final.
     async fn end(&mut self, participant: &LocalParticipant, finished: PlaybackFinished) {
         if self.started.is_some() {
-            self.release_through(participant, finished.position).await;
+            // All its audio played (not cut short): all the words given with it were heard,
+            // even those an estimate timed past its end (the session's history keeps them too).
+            let heard = if finished.interrupted { finished.position } else { Duration::MAX };
+            self.release_through(participant, heard).await;
         }
-        if self.writer.is_some() {
-            self.voiced += 1;
+        let item = self.item.take();
+        if let Some(item) = item
+            && self.writer.is_some()
+        {
+            if self.voiced.len() == VOICED_KEPT {
+                self.voiced.pop_front();
+            }
+            self.voiced.push_back(item);
         }
         self.close(participant).await;
         self.started = None;
@@ -251,11 +272,11 @@ impl AgentTranscript {
         }
     }
 
-    /// The session added the agent's message: shown already if it was voiced, else sent
-    /// whole now (a reply with no audio).
-    async fn on_message(&mut self, participant: &LocalParticipant, text: &str) {
-        if self.voiced > 0 {
-            self.voiced -= 1;
+    /// The session added the agent's message `item`: shown already if its segment was
+    /// voiced, else sent whole now (a reply with no audio).
+    async fn on_message(&mut self, participant: &LocalParticipant, item: &str, text: &str) {
+        if let Some(at) = self.voiced.iter().position(|voiced| voiced == item) {
+            self.voiced.remove(at);
             return;
         }
         if text.trim().is_empty() {

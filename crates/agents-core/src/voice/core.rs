@@ -147,7 +147,8 @@ pub(super) struct RunCollector {
 /// What a queued job does.
 pub(super) enum JobKind {
     Reply(ReplyOptions),
-    Say(String),
+    /// The text, and whether it is added to the history.
+    Say(String, bool),
     Handoff(Agent),
 }
 

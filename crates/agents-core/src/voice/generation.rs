@@ -86,10 +86,11 @@ pub(crate) async fn run_reply(
             Step { number: step, end_of_speech, prepared },
         )
         .await;
-        let StepOutcome { text, calls, mut executions, interrupted, failed } = outcome;
+        let StepOutcome { item_id, text, calls, mut executions, interrupted, failed } = outcome;
 
         if !text.is_empty() {
             let mut message = ChatMessage::new(ChatRole::Assistant, text);
+            message.id = item_id;
             // A stream that broke off mid-reply was cut short as surely as an interruption.
             message.interrupted = interrupted || failed;
             reply_ctx.push(message.clone());
@@ -234,6 +235,7 @@ async fn final_reply(
     .await;
     if !outcome.text.is_empty() {
         let mut message = ChatMessage::new(ChatRole::Assistant, outcome.text);
+        message.id = outcome.item_id;
         message.interrupted = outcome.interrupted || outcome.failed;
         reply_ctx.push(message.clone());
         core.commit(ChatItem::Message(message), Some(agent));
@@ -251,6 +253,8 @@ struct Step {
 }
 
 struct StepOutcome {
+    /// The id of the step's message (given to the audio output before its words).
+    item_id: String,
     text: String,
     calls: Vec<FunctionCall>,
     /// The running calls, each with its position in `calls`.
@@ -274,6 +278,7 @@ async fn stream_step(
     let mut ttft: Option<Duration> = None;
     let mut usage = CompletionUsage::default();
     let mut outcome = StepOutcome {
+        item_id: crate::llm::new_id("item"),
         text: String::new(),
         calls: Vec::new(),
         executions: JoinSet::new(),
@@ -286,9 +291,9 @@ async fn stream_step(
         None => ctx.agent().hooks().llm_node(ctx, request_ctx, tools, settings),
     };
     // With a TTS and an audio output, the text is spoken as it streams.
-    let mut speaker = core
-        .voice()
-        .map(|(tts, output)| Speaker::new(tts, output).with_end_of_speech(end_of_speech));
+    let mut speaker = core.voice().map(|(tts, output)| {
+        Speaker::new(tts, output, &outcome.item_id).with_end_of_speech(end_of_speech)
+    });
     loop {
         let next = tokio::select! {
             biased;

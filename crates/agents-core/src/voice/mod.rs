@@ -22,8 +22,8 @@
 //! core, busy, preemptive  `SessionCore`, the shared state and its operations (emit, commit,
 //!    │                    report_error, the state setters, the job queue); busy counting;
 //!    │                    the preemptive LLM request
-//! error, events, options, speech, run_result, mock, output, instructions
-//!                         data types
+//! error, events, options, speech, run_result, mock, output, instructions, untimed
+//!                         data types (untimed: word timings estimated for a TTS without)
 //! ```
 //!
 //! `AgentSession` is only a handle on the core (`Arc<SessionCore>`), declared next to it so
@@ -95,6 +95,7 @@ mod session;
 mod speaker;
 mod speech;
 mod toolsets;
+mod untimed;
 
 pub use self::core::AgentSession;
 /// The agent types, defined in [`agent`](crate::agent) and used by the session.
@@ -110,7 +111,7 @@ pub use events::{
 };
 pub use mock::{MockTool, MockTools};
 pub use model_input::{ComponentError, ComponentKind, IntoLlm, IntoStt, IntoTts, input};
-pub use options::{ReplyOptions, SessionOptions};
+pub use options::{ReplyOptions, SayOptions, SessionOptions};
 pub use output::{AudioOutput, PlaybackFinished};
 pub use run_result::{
     EventAssert, FunctionCallAssert, FunctionCallOutputAssert, MessageAssert, RunAssert, RunEvent,

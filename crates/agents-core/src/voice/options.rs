@@ -44,6 +44,37 @@ impl ReplyOptions {
     }
 }
 
+/// Options of one `say` (Python's `say` keyword arguments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SayOptions {
+    /// Whether the user may interrupt it; defaults to the session's setting.
+    pub allow_interruptions: Option<bool>,
+    /// Whether what was said (what was heard of it, if interrupted) is added to the history
+    /// and the agent's conversation (true, as in Python).
+    pub add_to_chat_ctx: bool,
+}
+
+impl Default for SayOptions {
+    fn default() -> Self {
+        Self { allow_interruptions: None, add_to_chat_ctx: true }
+    }
+}
+
+impl SayOptions {
+    /// Sets whether what was said is added to the history.
+    pub fn with_add_to_chat_ctx(mut self, add_to_chat_ctx: bool) -> Self {
+        self.add_to_chat_ctx = add_to_chat_ctx;
+        self
+    }
+
+    /// Sets whether the user may interrupt it.
+    pub fn with_allow_interruptions(mut self, allow_interruptions: bool) -> Self {
+        self.allow_interruptions = Some(allow_interruptions);
+        self
+    }
+}
+
 /// Options of a session (Python's `AgentSession(...)` keyword arguments that exist so far).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -48,4 +48,14 @@ pub trait AudioOutput: Send + Sync + 'static {
     fn capture_words(&self, words: &[TimedString]) {
         let _ = words;
     }
+
+    /// A new segment starts: its audio speaks the agent's message `item_id` (the id the
+    /// message has in the history, if the session adds it; a `say` that is not added, or a
+    /// reply the user interrupted before a word was heard, is never added). Called before the
+    /// segment's words and frames. An output that shows the agent's transcript uses it to
+    /// know which messages it has shown already (a LiveKit room sends the others whole when
+    /// the session adds them). The default ignores it.
+    fn begin_segment(&self, item_id: &str) {
+        let _ = item_id;
+    }
 }

@@ -116,11 +116,11 @@ async fn run_job(
         (JobKind::Reply(options), Some(agent)) => {
             generation::run_reply(core, &handle, &agent, options).await;
         }
-        (JobKind::Say(text), Some(agent)) => {
+        (JobKind::Say(text, add_to_chat_ctx), Some(agent)) => {
             let mut message = ChatMessage::new(ChatRole::Assistant, text.clone());
             if let Some((tts, output)) = core.voice() {
                 // Spoken through the TTS; interrupted, only what was heard is kept.
-                let mut speaker = Speaker::new(tts, output);
+                let mut speaker = Speaker::new(tts, output, &message.id);
                 speaker.push_text(&text);
                 let playback = speaker.finish(core, &handle).await;
                 speaker.report(core, playback.interrupted);
@@ -129,7 +129,7 @@ async fn run_job(
                     message.interrupted = true;
                 }
             }
-            if !message.text().is_empty() {
+            if add_to_chat_ctx && !message.text().is_empty() {
                 core.commit(ChatItem::Message(message), Some(&agent));
             }
         }

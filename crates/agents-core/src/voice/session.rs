@@ -23,7 +23,7 @@ use super::events::{
     AgentState, CloseReason, ErrorSource, SessionErrorEvent, SessionEvent, UserState,
 };
 use super::mock::MockTools;
-use super::options::{ReplyOptions, SessionOptions};
+use super::options::{ReplyOptions, SayOptions, SessionOptions};
 use super::output::AudioOutput;
 use super::recognition::{InputClock, Recognition};
 use super::run_result::RunResult;
@@ -358,7 +358,16 @@ impl AgentSession {
     /// TTS when the session has audio output, and added to the conversation (only what was
     /// heard, if the user interrupts it).
     pub fn say(&self, text: impl Into<String>) -> SpeechHandle {
-        self.core.enqueue(JobKind::Say(text.into()), self.core.options.allow_interruptions)
+        self.say_with(text, SayOptions::default())
+    }
+
+    /// Says `text` as [`say`](Self::say) does, with `options` (Python's `say` keyword
+    /// arguments): with `add_to_chat_ctx` off it is spoken (and transcribed in a room) but
+    /// not added to the history.
+    pub fn say_with(&self, text: impl Into<String>, options: SayOptions) -> SpeechHandle {
+        let allow_interruptions =
+            options.allow_interruptions.unwrap_or(self.core.options.allow_interruptions);
+        self.core.enqueue(JobKind::Say(text.into(), options.add_to_chat_ctx), allow_interruptions)
     }
 
     /// Hands the session over to `agent` after the current reply (Python's `update_agent`):

@@ -11,6 +11,7 @@ use super::events::{
 };
 use super::output::{AudioOutput, PlaybackFinished};
 use super::speech::SpeechHandle;
+use super::untimed::WordEstimator;
 use crate::tokenize::SentenceTokenizer;
 use crate::tts::{StreamAdapter, SynthesizeStream, SynthesizedAudio, Tts, TtsError, TtsOptions};
 use crate::types::TimedString;
@@ -31,6 +32,8 @@ pub(crate) struct Speaker {
     /// The TTS times its words (`aligned_transcript`): its untimed `delta_text` is then not
     /// given to the output as well (the same text would be shown twice).
     aligned: bool,
+    /// Times the words of a TTS that does not (the output and the history cut use them).
+    untimed: WordEstimator,
     synth_done: bool,
     failed: bool,
     /// When the first text was given, and the first audio came.
@@ -42,7 +45,9 @@ pub(crate) struct Speaker {
 }
 
 impl Speaker {
-    pub(crate) fn new(tts: Arc<dyn Tts>, output: Arc<dyn AudioOutput>) -> Self {
+    /// A speaker of the agent's message `item_id` (its id in the history, if it is added).
+    pub(crate) fn new(tts: Arc<dyn Tts>, output: Arc<dyn AudioOutput>, item_id: &str) -> Self {
+        output.begin_segment(item_id);
         let options = TtsOptions::default();
         let aligned = tts.capabilities().aligned_transcript;
         let synth = if tts.capabilities().streaming {
@@ -58,6 +63,7 @@ impl Speaker {
             words: Vec::new(),
             segment: None,
             aligned,
+            untimed: WordEstimator::default(),
             synth_done: false,
             failed: false,
             first_text_at: None,
@@ -199,27 +205,35 @@ impl Speaker {
             ));
         }
         if timed.is_empty() && !self.aligned && !audio.delta_text.is_empty() {
-            // Untimed text: shown once the audio it comes with starts playing.
-            let at = self.captured.as_secs_f64();
-            timed.push(TimedString::new(audio.delta_text.clone(), at, at));
+            // Untimed text: its words are timed by an estimate from where its audio starts,
+            // shown by those timings and kept by them when the reply is interrupted.
+            for word in self.untimed.words(&audio.delta_text, self.captured) {
+                let end = Duration::try_from_secs_f64(word.end_time).unwrap_or(Duration::MAX);
+                self.words.push((end, word.text.clone()));
+                timed.push(word);
+            }
         }
         if !timed.is_empty() {
             self.output.capture_words(&timed);
         }
     }
 
-    /// The part of `text` the user heard, given how much audio played: the words the TTS
-    /// timed that ended before the playout stopped, when it timed them; else the share of the
-    /// text the share of the audio played speaks. Cut at a whole word.
+    /// The part of `text` the user heard, given how much audio played: the words that ended
+    /// before the playout stopped (all the words given, when all the captured audio played),
+    /// as the TTS timed them or, for a TTS that does not, as they were estimated; else the
+    /// share of the text the share of the audio played speaks. Cut at a whole word.
     pub(crate) fn heard<'t>(&self, text: &'t str, playback: PlaybackFinished) -> &'t str {
         if self.captured.is_zero() {
             return "";
         }
         if !self.words.is_empty() {
+            // All the captured audio played: every word given with it was heard (an estimate
+            // may time a word past the end of its audio), as the room shows them.
+            let all_played = playback.position >= self.captured;
             let played = self
                 .words
                 .iter()
-                .filter(|(end, _)| *end <= playback.position)
+                .filter(|(end, _)| all_played || *end <= playback.position)
                 .map(|(_, word)| word.as_str());
             if let Some(heard) = prefix_of_words(text, played) {
                 return heard;
