@@ -1,17 +1,23 @@
-//! A job's session started before `ctx.connect()` (Python's order: the agent greets from
-//! `on_enter`, then the job joins the room): its voice waits for the room, and an
-//! interruption while it waits ends the speech at once, with nothing heard and nothing kept.
-//! Against the LiveKit test server's `/agent` endpoint; the room is never joined, so no
-//! network namespace is needed.
+//! The agent's voice waiting in its output — for the room, in a job's session started before
+//! `ctx.connect()` (Python's order: the agent greets from `on_enter`, then the job joins the
+//! room), or for room in a full buffer: an interruption while it waits (`interrupt()`, or
+//! the user speaking) ends the speech at once, with nothing heard and nothing kept.
+//!
+//! The job runs against the LiveKit test server's `/agent` endpoint; its room is never joined,
+//! so no network namespace is needed.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use agents_core::audio::AudioFrame;
 use agents_core::llm::{ChatItem, ChatRole};
 use agents_core::prelude::*;
-use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad};
-use agents_core::voice::{AgentMetrics, AgentState, SessionEvent, SpeechHandle};
+use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad, silence, tone};
+use agents_core::voice::{
+    AgentMetrics, AgentState, AudioOutput, PlaybackFinished, SessionEvent, SpeechHandle,
+};
 use agents_core::worker::{BoxError, Worker, WorkerOptions};
 use agents_test_support::livekit::TestServer;
 use livekit_protocol::JobStatus;
@@ -131,4 +137,86 @@ async fn an_interruption_before_the_room_is_joined_ends_the_waiting_greeting() {
     }
     connection.terminate(&id);
     server.agent().wait_for_status(&id, JobStatus::JsSuccess, WAIT).await.unwrap();
+}
+
+/// An output whose buffer never has room (a sink that stopped draining): each frame waits.
+#[derive(Default)]
+struct Full {
+    waiting: AtomicUsize,
+    cleared: AtomicBool,
+    clears: AtomicUsize,
+}
+
+#[async_trait]
+impl AudioOutput for Full {
+    async fn capture_frame(&self, _frame: AudioFrame) {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        std::future::pending::<()>().await;
+    }
+    fn flush(&self) {}
+    fn clear_buffer(&self) {
+        self.clears.fetch_add(1, Ordering::SeqCst);
+        self.cleared.store(true, Ordering::SeqCst);
+    }
+    async fn wait_for_playout(&self) -> PlaybackFinished {
+        PlaybackFinished::new(Duration::ZERO, self.cleared.swap(false, Ordering::SeqCst))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_speaking_ends_a_greeting_waiting_for_room_in_the_output() {
+    let output = Arc::new(Full::default());
+    let (microphone, mut frames) = tokio::sync::mpsc::channel::<AudioFrame>(16);
+    let input = futures::stream::poll_fn(move |cx| frames.poll_recv(cx));
+    let room = Room::local_with_audio(
+        "full",
+        Some(futures::StreamExt::boxed(input)),
+        Some(output.clone() as Arc<dyn AudioOutput>),
+    );
+    let session = AgentSession::builder()
+        .llm(FakeLlm::new())
+        .stt(Arc::new(FakeStt::new(["Wait."])))
+        .vad(Arc::new(FakeVad::new()))
+        .tts(Arc::new(FakeTts::new().with_char_duration(Duration::from_millis(20))))
+        .min_interruption_duration(Duration::from_millis(100))
+        .build();
+    session.start(Agent::new("You are friendly.")).room(&room).await.unwrap();
+
+    let greeting = session.say("Hello there, and welcome to the demo.");
+    until_speaking(&session).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(output.waiting.load(Ordering::SeqCst) > 0, "the greeting's audio is waiting");
+    assert!(!greeting.done());
+
+    // The user speaks over it, in real time, until the greeting ends (at most 3 s).
+    let spoke_at = tokio::time::Instant::now();
+    let speaking = tokio::spawn(async move {
+        let speech = tone(Duration::from_secs(3), 300.0, 16_000);
+        for frame in speech.into_iter().chain(silence(Duration::from_millis(500), 16_000)) {
+            if microphone.send(frame).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        microphone
+    });
+    tokio::time::timeout(Duration::from_secs(2), greeting.wait_for_playout())
+        .await
+        .expect("the user spoke for 2 s and the greeting still waited in the output");
+    let ended_after = spoke_at.elapsed();
+    // 100 ms of speech to interrupt, and the VAD's frames: well under a second.
+    assert!(ended_after < Duration::from_secs(1), "done {ended_after:?} after the user spoke");
+    assert!(greeting.interrupted());
+    assert!(output.clears.load(Ordering::SeqCst) > 0, "its waiting audio was cleared");
+    let said: Vec<String> = session
+        .history()
+        .items()
+        .iter()
+        .filter_map(|item| match item {
+            ChatItem::Message(m) if m.role == ChatRole::Assistant => Some(m.text()),
+            _ => None,
+        })
+        .collect();
+    assert!(said.is_empty(), "nothing was heard, nothing is kept: {said:?}");
+    speaking.abort();
 }
