@@ -162,9 +162,9 @@ impl HostHandle {
 }
 
 /// Starts host `instance` of `slot`: this program with [`HOST_ENV`] set; its messages and
-/// its exit go to `events`. Returns at once, without blocking: the channel's port is bound and
-/// the process forked and executed on the blocking pool, by the host's task, so a caller may
-/// hold locks and runs on the executor. A host that cannot be started is reported as exited
+/// its exit go to `events`. Returns at once: the host's task binds the channel's port and
+/// forks and executes the process on the blocking pool, so a caller on the executor, even one
+/// holding locks, is not held up. A host that cannot be started is reported as exited
 /// (without a pid).
 pub(crate) fn spawn(
     slot: usize,
@@ -176,7 +176,7 @@ pub(crate) fn spawn(
     let task = tokio::spawn(async move {
         let launched = match tokio::task::spawn_blocking(move || launch(slot)).await {
             Ok(launched) => launched,
-            Err(error) => Err(io::Error::other(format!("its start failed: {error}"))),
+            Err(error) => Err(io::Error::other(format!("the task starting it failed: {error}"))),
         };
         match launched {
             Ok((listener, key, child)) => {
@@ -186,7 +186,7 @@ pub(crate) fn spawn(
                 carry(slot, instance, listener, &key, child, queued, &events).await;
             }
             Err(error) => {
-                let reason = format!("it could not be started: {error}");
+                let reason = error.to_string();
                 started_sender.send_replace(Some(Err(reason.clone())));
                 let _ = events.send(HostEvent::Exited { host: slot, instance, pid: None, reason });
             }

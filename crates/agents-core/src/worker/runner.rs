@@ -1183,7 +1183,7 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                         format!("pid {pid}"),
                     ),
                     None => (
-                        format!("the job host process: {reason}"),
+                        format!("the job host process could not be started: {reason}"),
                         "the host that could not start".to_owned(),
                     ),
                 };
