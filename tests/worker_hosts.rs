@@ -245,3 +245,142 @@ async fn a_host_that_never_gets_ready_is_given_up() {
     let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// Kills the worker (and so its hosts) if the test fails while it runs.
+struct KillOnPanic(u32);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new("kill").args(["-9", &self.0.to_string()]).status();
+        }
+    }
+}
+
+/// A host is started off the worker's executor and outside its locks: while a replacement
+/// host's `exec` is slow (held 5 s here by `strace`'s fault injection), the worker, on a
+/// single runtime thread, still answers its health endpoint and the server, reports the dead
+/// host's jobs failed, and queues a job assigned meanwhile for the new host.
+///
+/// Needs `strace` and the right to trace the worker (root): `apt-get install strace`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_host_start_does_not_stall_the_worker() {
+    const EXEC_DELAY: Duration = Duration::from_secs(5);
+    let server = TestServer::start(KEY, SECRET).await.unwrap();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = server.url();
+    let mut child = Command::new(PROGRAM)
+        .args(["dev", "--job-hosts", "1", "--port", &port.to_string()])
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", &url)
+        .env("LIVEKIT_API_KEY", KEY)
+        .env("LIVEKIT_API_SECRET", SECRET)
+        .env("LIVEKIT_LOG_LEVEL", "warn")
+        .env("OPENAI_API_KEY", "sk-test")
+        // One runtime thread: a blocking call on it stalls the whole worker.
+        .env("TOKIO_WORKER_THREADS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _worker = KillOnPanic(child.id());
+    let connection = server.agent().registered(0, WAIT).await.unwrap();
+    let jobs: Vec<_> = (0..2).map(|n| server.agent().new_job(&format!("room-{n}"))).collect();
+    let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
+    for job in jobs {
+        assert!(connection.dispatch(job, WAIT).await.unwrap().available);
+    }
+    for id in &ids {
+        server.agent().wait_for_status(id, JobStatus::JsRunning, WAIT).await.unwrap();
+    }
+    let pids = host_pids(&worker_info(port).await);
+    assert_eq!(pids.len(), 1);
+
+    // Every `exec` the worker's processes make from now on takes 5 s more.
+    let mut strace = tokio::process::Command::new("strace")
+        .args(["-f", "-o", "/dev/null", "-e", "trace=execve"])
+        .arg(format!("--inject=execve:delay_enter={}s", EXEC_DELAY.as_secs()))
+        .args(["-p", &child.id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("this test needs strace: apt-get install strace");
+    let mut strace_err = tokio::io::BufReader::new(strace.stderr.take().unwrap());
+    let mut line = String::new();
+    tokio::time::timeout(WAIT, tokio::io::AsyncBufReadExt::read_line(&mut strace_err, &mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(line.contains("attached"), "strace could not trace the worker (run as root): {line}");
+
+    let killed = pids[0];
+    assert!(Command::new("kill").args(["-9", &killed.to_string()]).status().unwrap().success());
+    let killed_at = std::time::Instant::now();
+
+    // While the new host's `exec` waits, the worker answers at once ...
+    let mut reported = false;
+    let mut later = None;
+    while killed_at.elapsed() < EXEC_DELAY - Duration::from_secs(1) {
+        let asked = std::time::Instant::now();
+        let info = tokio::time::timeout(Duration::from_secs(2), worker_info(port))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the worker stopped answering while it started a host ({:?} in)",
+                    asked.duration_since(killed_at)
+                )
+            });
+        // ... reports the dead host's jobs failed ...
+        if !reported
+            && ids.iter().all(|id| {
+                server.agent().job(id).is_some_and(|job| job.status() == JobStatus::JsFailed)
+            })
+        {
+            reported = true;
+            assert_eq!(info["active_jobs"], 0, "{info}");
+            for id in &ids {
+                let error = server.agent().job(id).unwrap().error().to_owned();
+                assert!(error.contains(&format!("pid {killed}")), "{error}");
+            }
+            // ... and takes a job, which waits for the new host.
+            let job = server.agent().new_job("meanwhile");
+            later = Some(job.id.clone());
+            let answer =
+                tokio::time::timeout(Duration::from_secs(2), connection.dispatch(job, WAIT))
+                    .await
+                    .expect("the worker did not answer an availability request in 2 s")
+                    .unwrap();
+            assert!(answer.available);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        reported,
+        "the dead host's jobs were not reported failed within {:?}",
+        killed_at.elapsed()
+    );
+    let later = later.unwrap();
+    let status = server.agent().job(&later).unwrap().status();
+    assert_ne!(status, JobStatus::JsFailed, "{}", server.agent().job(&later).unwrap().error());
+
+    // Once the new host runs, the job assigned meanwhile runs in it.
+    server.agent().wait_for_status(&later, JobStatus::JsRunning, WAIT + EXEC_DELAY).await.unwrap();
+    // Interrupted, strace detaches from the worker and its new host (killed, it might not).
+    let strace_pid = strace.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-INT", &strace_pid]).status().unwrap().success());
+    tokio::time::timeout(WAIT, strace.wait()).await.unwrap().unwrap();
+    let replaced = host_pids(&worker_info(port).await);
+    assert_eq!(replaced.len(), 1);
+    assert_ne!(replaced[0], killed);
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(server.violations().is_empty(), "{:?}", server.violations());
+}

@@ -1,11 +1,12 @@
 //! The system packages the tests build against, on Linux: ALSA's development files and
 //! pkg-config (the audio console's tests, through cpal's `alsa-sys`), and cmake (the LiveKit
-//! test server's Opus codec: the `opus` crate builds libopus with it).
+//! test server's Opus codec: the `opus` crate builds libopus with it), and strace (a job-host
+//! test holds a replacement host's `exec` with it, to show the worker keeps answering).
 
 use std::process::{Command, Stdio};
 
 /// The Debian packages that provide what the tests build against.
-const PACKAGES: [&str; 4] = ["libasound2-dev", "libasound2-data", "pkg-config", "cmake"];
+const PACKAGES: [&str; 5] = ["libasound2-dev", "libasound2-data", "pkg-config", "cmake", "strace"];
 
 /// The guide's section on the system packages, which every error here ends with.
 const GUIDE: &str = "see docs/src/troubleshooting.md#system-packages";
@@ -68,6 +69,8 @@ pub(crate) struct Machine {
     pub(crate) alsa_data: bool,
     /// `cmake` runs (libopus is built with it).
     pub(crate) cmake: bool,
+    /// `strace` runs.
+    pub(crate) strace: bool,
     /// The program runs as root.
     pub(crate) root: bool,
     /// `apt-get` runs.
@@ -104,6 +107,7 @@ impl Machine {
             alsa: runs("pkg-config", &["--exists", "alsa"]),
             alsa_data: std::path::Path::new("/usr/share/alsa/alsa.conf").is_file(),
             cmake: runs("cmake", &["--version"]),
+            strace: runs("strace", &["-V"]),
             root,
             apt: runs("apt-get", &["--version"]),
         }
@@ -117,6 +121,7 @@ impl Machine {
                 "libasound2-dev" => !self.alsa,
                 "libasound2-data" => !self.alsa_data,
                 "cmake" => !self.cmake,
+                "strace" => !self.strace,
                 _ => !self.pkg_config,
             })
             .collect();
@@ -170,6 +175,7 @@ fn describe(missing: &[&str]) -> String {
             "libasound2-dev" => "ALSA's development files (libasound2-dev)",
             "libasound2-data" => "ALSA's configuration (libasound2-data)",
             "cmake" => "cmake (to build libopus)",
+            "strace" => "strace (a job-host test slows `exec` with it)",
             _ => "pkg-config",
         })
         .collect();
@@ -189,13 +195,21 @@ mod tests {
         alsa: false,
         alsa_data: false,
         cmake: false,
+        strace: false,
         root: true,
         apt: true,
     };
 
     #[test]
     fn a_ready_machine_needs_nothing() {
-        let ready = Machine { pkg_config: true, alsa: true, alsa_data: true, cmake: true, ..FRESH };
+        let ready = Machine {
+            pkg_config: true,
+            alsa: true,
+            alsa_data: true,
+            cmake: true,
+            strace: true,
+            ..FRESH
+        };
         assert_eq!(ready.plan().ok(), Some(Plan::Ready));
         let ready = Machine { root: false, apt: false, ..ready };
         assert_eq!(ready.plan().ok(), Some(Plan::Ready));
@@ -205,9 +219,16 @@ mod tests {
     fn root_with_apt_installs_what_is_missing() {
         assert_eq!(
             FRESH.plan().ok(),
-            Some(Plan::Install(vec!["libasound2-dev", "libasound2-data", "pkg-config", "cmake"]))
+            Some(Plan::Install(vec![
+                "libasound2-dev",
+                "libasound2-data",
+                "pkg-config",
+                "cmake",
+                "strace"
+            ]))
         );
-        let some = Machine { pkg_config: true, alsa_data: true, cmake: true, ..FRESH };
+        let some =
+            Machine { pkg_config: true, alsa_data: true, cmake: true, strace: true, ..FRESH };
         assert_eq!(some.plan().ok(), Some(Plan::Install(vec!["libasound2-dev"])));
     }
 
@@ -218,12 +239,13 @@ mod tests {
         assert_eq!(
             message,
             "the tests need ALSA's development files (libasound2-dev), ALSA's configuration \
-             (libasound2-data), pkg-config and cmake (to build libopus), which this machine does \
-             not have; install them with `sudo apt-get update && sudo apt-get install -y \
-             libasound2-dev libasound2-data pkg-config cmake`, then run `cargo xtask test` again \
-             (see docs/src/troubleshooting.md#system-packages)"
+             (libasound2-data), pkg-config, cmake (to build libopus) and strace (a job-host test \
+             slows `exec` with it), which this machine does not have; install them with `sudo \
+             apt-get update && sudo apt-get install -y libasound2-dev libasound2-data pkg-config \
+             cmake strace`, then run `cargo xtask test` again (see \
+             docs/src/troubleshooting.md#system-packages)"
         );
-        let user = Machine { pkg_config: true, alsa_data: true, cmake: true, ..user };
+        let user = Machine { pkg_config: true, alsa_data: true, cmake: true, strace: true, ..user };
         let message = user.plan().err().map(|e| e.to_string()).unwrap_or_default();
         // A fresh image's package lists are empty: `apt-get update` first, or "Unable to
         // locate package".
@@ -237,7 +259,14 @@ mod tests {
 
     #[test]
     fn without_apt_it_names_the_packages_of_other_systems() {
-        let other = Machine { apt: false, pkg_config: true, alsa_data: true, cmake: true, ..FRESH };
+        let other = Machine {
+            apt: false,
+            pkg_config: true,
+            alsa_data: true,
+            cmake: true,
+            strace: true,
+            ..FRESH
+        };
         let message = other.plan().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.starts_with(
             "the tests need ALSA's development files (libasound2-dev), which this machine does \

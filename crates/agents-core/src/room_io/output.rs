@@ -25,6 +25,8 @@ pub(crate) struct DeferredOutput {
     released: std::sync::atomic::AtomicBool,
     /// Plugged, cleared or released.
     wake: Notify,
+    /// Cleared before the target was plugged: the segment's playout ends interrupted.
+    cleared: std::sync::atomic::AtomicBool,
     /// Segment starts and words given before the target was plugged (they come before their
     /// frames): forwarded in order when it is, dropped with the waiting audio on a clear or
     /// the release.
@@ -103,6 +105,7 @@ impl AudioOutput for DeferredOutput {
             Some(target) => target.clear_buffer(),
             None => {
                 self.pending_words.lock().unwrap_or_else(PoisonError::into_inner).clear();
+                self.cleared.store(true, std::sync::atomic::Ordering::Release);
                 self.wake.notify_waiters();
             }
         }
@@ -111,7 +114,11 @@ impl AudioOutput for DeferredOutput {
     async fn wait_for_playout(&self) -> PlaybackFinished {
         match self.target.get() {
             Some(target) => target.wait_for_playout().await,
-            None => PlaybackFinished::new(Duration::ZERO, false),
+            // Nothing was played; the segment ends here, cut short if it was cleared.
+            None => PlaybackFinished::new(
+                Duration::ZERO,
+                self.cleared.swap(false, std::sync::atomic::Ordering::AcqRel),
+            ),
         }
     }
 

@@ -303,7 +303,7 @@ async fn stream_step(
             }
             audio = next_audio(&mut speaker) => {
                 if let Some(speaker) = speaker.as_mut() {
-                    speaker.play(core, audio).await;
+                    speaker.play(core, handle, audio).await;
                 }
                 continue;
             }

@@ -29,6 +29,10 @@ impl PlaybackFinished {
 #[async_trait]
 pub trait AudioOutput: Send + Sync + 'static {
     /// Queues `frame` for playout (may wait while the sink's buffer is full).
+    ///
+    /// The session drops this future when the speech is interrupted while it waits (then
+    /// calls [`clear_buffer`](Self::clear_buffer)): it must be cancellation-safe, leaving the
+    /// frame either queued whole or not at all.
     async fn capture_frame(&self, frame: AudioFrame);
 
     /// The current segment has no more frames.

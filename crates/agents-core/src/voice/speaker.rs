@@ -115,9 +115,14 @@ impl Speaker {
     }
 
     /// Plays synthesized audio (or reports a failed synthesis; the reply goes on as text).
+    ///
+    /// The output may make the frame wait (its buffer is full, or it waits for the room to be
+    /// joined): an interruption of `handle` ends the wait and the frame is dropped, so the
+    /// caller sees the interruption at once and [`stop`](Self::stop) clears what was queued.
     pub(crate) async fn play(
         &mut self,
         core: &SessionCore,
+        handle: &SpeechHandle,
         audio: Option<Result<SynthesizedAudio, TtsError>>,
     ) {
         match audio {
@@ -137,7 +142,13 @@ impl Speaker {
                 self.timed_words(&audio);
                 self.captured += audio.frame.duration();
                 self.captured_text += audio.delta_text.chars().count();
-                self.output.capture_frame(audio.frame).await;
+                // `capture_frame` is dropped at an interruption: a frame it was waiting to
+                // queue is not played, one it queued is cleared by `stop`.
+                tokio::select! {
+                    biased;
+                    () = handle.wait_for_interruption() => {}
+                    () = self.output.capture_frame(audio.frame) => {}
+                }
             }
             Some(Err(error)) => {
                 self.failed = true;
@@ -165,7 +176,7 @@ impl Speaker {
                 biased;
                 () = handle.wait_for_interruption() => return self.stop().await,
                 audio = self.next_audio(), if !self.synth_done && !self.failed => {
-                    self.play(core, audio).await;
+                    self.play(core, handle, audio).await;
                 }
                 () = std::future::ready(()), if self.synth_done || self.failed => break,
             }

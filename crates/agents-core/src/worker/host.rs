@@ -108,37 +108,95 @@ pub(crate) enum HostJobStatus {
 /// What a host's I/O task tells the worker.
 #[derive(Debug)]
 pub(crate) enum HostEvent {
-    Message { host: usize, message: FromHost },
-    Exited { host: usize, pid: u32, reason: String },
+    Message {
+        host: usize,
+        message: FromHost,
+    },
+    /// Host `instance` of slot `host` exited (`pid`), or could not be started (no `pid`).
+    Exited {
+        host: usize,
+        instance: u64,
+        pid: Option<u32>,
+        reason: String,
+    },
 }
 
-/// A running host, as the worker sees it.
+/// A host, as the worker sees it: messages sent to it wait until its process has started
+/// and connected.
 pub(crate) struct HostHandle {
-    pub(crate) pid: u32,
+    /// Which host of its slot this is (a replacement is another instance).
+    pub(crate) instance: u64,
+    /// Its process id once started, or why it could not be.
+    started: watch::Receiver<Option<Result<u32, String>>>,
     commands: mpsc::UnboundedSender<ToHost>,
     task: JoinHandle<()>,
 }
 
 impl Drop for HostHandle {
     fn drop(&mut self) {
-        // The task owns the child (killed on drop).
+        // The task owns the child (killed on drop, also when it is still being started).
         self.task.abort();
     }
 }
 
 impl HostHandle {
-    /// Sends `message` to the host; `false` if it is gone.
+    /// Sends `message` to the host (queued until it connects); `false` if it is gone.
     pub(crate) fn send(&self, message: ToHost) -> bool {
         self.commands.send(message).is_ok()
     }
+
+    /// Its process id, once its process has started.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.started.borrow().as_ref().and_then(|started| started.as_ref().ok().copied())
+    }
+
+    /// Waits until its process has started: its pid, or why it could not be started.
+    pub(crate) async fn started(&self) -> Result<u32, String> {
+        let mut started = self.started.clone();
+        match started.wait_for(Option::is_some).await {
+            Ok(started) => started.clone().unwrap_or_else(|| Err("not started".to_owned())),
+            // The task ended without saying (aborted).
+            Err(_) => Err("its start was cancelled".to_owned()),
+        }
+    }
 }
 
-/// Starts host `slot`: this program with [`HOST_ENV`] set; its messages and its exit go to
-/// `events`.
+/// Starts host `instance` of `slot`: this program with [`HOST_ENV`] set; its messages and
+/// its exit go to `events`. Returns at once: the host's task binds the channel's port and
+/// forks and executes the process on the blocking pool, so a caller on the executor, even one
+/// holding locks, is not held up. A host that cannot be started is reported as exited
+/// (without a pid).
 pub(crate) fn spawn(
     slot: usize,
+    instance: u64,
     events: mpsc::UnboundedSender<HostEvent>,
-) -> io::Result<HostHandle> {
+) -> HostHandle {
+    let (started_sender, started) = watch::channel(None);
+    let (commands, queued) = mpsc::unbounded_channel::<ToHost>();
+    let task = tokio::spawn(async move {
+        let launched = match tokio::task::spawn_blocking(move || launch(slot)).await {
+            Ok(launched) => launched,
+            Err(error) => Err(io::Error::other(format!("the task starting it failed: {error}"))),
+        };
+        match launched {
+            Ok((listener, key, child)) => {
+                let pid = child.id().unwrap_or_default();
+                tracing::debug!(slot, pid, "job host started");
+                started_sender.send_replace(Some(Ok(pid)));
+                carry(slot, instance, listener, &key, child, queued, &events).await;
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                started_sender.send_replace(Some(Err(reason.clone())));
+                let _ = events.send(HostEvent::Exited { host: slot, instance, pid: None, reason });
+            }
+        }
+    });
+    HostHandle { instance, started, commands, task }
+}
+
+/// Binds the host's channel and starts its process (blocking: bind, fork and exec).
+fn launch(slot: usize) -> io::Result<(tokio::net::TcpListener, String, tokio::process::Child)> {
     let program = std::env::current_exe()?;
     let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
     listener.set_nonblocking(true)?;
@@ -155,7 +213,7 @@ pub(crate) fn spawn(
     // must reach the worker only (which ends the hosts' jobs gracefully), not kill the hosts.
     #[cfg(unix)]
     command.process_group(0);
-    let mut child = command
+    let child = command
         .env(HOST_ENV, slot.to_string())
         .env(CHANNEL_ENV, address.to_string())
         .env(CHANNEL_KEY_ENV, &key)
@@ -164,55 +222,65 @@ pub(crate) fn spawn(
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()?;
+    Ok((listener, key, child))
+}
+
+/// Carries a started host's channel: waits for its connection, then carries `queued` messages to it and
+/// its messages to `events`, until it exits (reported with `instance`).
+async fn carry(
+    slot: usize,
+    instance: u64,
+    listener: tokio::net::TcpListener,
+    key: &str,
+    mut child: tokio::process::Child,
+    mut queued: mpsc::UnboundedReceiver<ToHost>,
+    events: &mpsc::UnboundedSender<HostEvent>,
+) {
     let pid = child.id().unwrap_or_default();
-    let (commands, mut queued) = mpsc::unbounded_channel::<ToHost>();
-    let task = tokio::spawn(async move {
-        let connected = tokio::select! {
-            stream = accept(&listener, &key) => stream,
-            _ = child.wait() => None,
-        };
-        drop(listener);
-        if let Some(stream) = connected {
-            let (reader, mut writer) = tokio::io::split(stream);
-            let mut reader = BufReader::new(reader);
-            let mut pending = Vec::new();
-            loop {
-                tokio::select! {
-                    command = queued.recv() => {
-                        let Some(command) = command else { break };
-                        let Ok(mut line) = serde_json::to_string(&command) else { continue };
-                        line.push('\n');
-                        if writer.write_all(line.as_bytes()).await.is_err() {
-                            break;
-                        }
+    let connected = tokio::select! {
+        stream = accept(&listener, key) => stream,
+        _ = child.wait() => None,
+    };
+    drop(listener);
+    if let Some(stream) = connected {
+        let (reader, mut writer) = tokio::io::split(stream);
+        let mut reader = BufReader::new(reader);
+        let mut pending = Vec::new();
+        loop {
+            tokio::select! {
+                command = queued.recv() => {
+                    let Some(command) = command else { break };
+                    let Ok(mut line) = serde_json::to_string(&command) else { continue };
+                    line.push('\n');
+                    if writer.write_all(line.as_bytes()).await.is_err() {
+                        break;
                     }
-                    line = next_line(&mut reader, &mut pending, MAX_LINE) => match line {
-                        Ok(Some(line)) => match serde_json::from_str::<FromHost>(&line) {
-                            Ok(message) => {
-                                let _ = events.send(HostEvent::Message { host: slot, message });
-                            }
-                            Err(error) => tracing::warn!(pid, "an unreadable line from a job host: {error}"),
-                        },
-                        Ok(None) => break,
-                        Err(error) => {
-                            tracing::warn!(pid, "the channel of a job host failed: {error}");
-                            break;
-                        }
-                    },
                 }
+                line = next_line(&mut reader, &mut pending, MAX_LINE) => match line {
+                    Ok(Some(line)) => match serde_json::from_str::<FromHost>(&line) {
+                        Ok(message) => {
+                            let _ = events.send(HostEvent::Message { host: slot, message });
+                        }
+                        Err(error) => tracing::warn!(pid, "an unreadable line from a job host: {error}"),
+                    },
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::warn!(pid, "the channel of a job host failed: {error}");
+                        break;
+                    }
+                },
             }
-            drop(writer);
-        } else {
-            // It exited before connecting, or never connected.
-            let _ = child.start_kill();
         }
-        let reason = match child.wait().await {
-            Ok(status) => exit_reason(status),
-            Err(error) => format!("cannot wait for it: {error}"),
-        };
-        let _ = events.send(HostEvent::Exited { host: slot, pid, reason });
-    });
-    Ok(HostHandle { pid, commands, task })
+        drop(writer);
+    } else {
+        // It exited before connecting, or never connected.
+        let _ = child.start_kill();
+    }
+    let reason = match child.wait().await {
+        Ok(status) => exit_reason(status),
+        Err(error) => format!("cannot wait for it: {error}"),
+    };
+    let _ = events.send(HostEvent::Exited { host: slot, instance, pid: Some(pid), reason });
 }
 
 /// Accepts the host's connection: the first that sends `key` (within [`CONNECT_TIMEOUT`]).

@@ -115,6 +115,8 @@ struct Shared {
     /// The job host processes, by slot (empty with [`Isolation::Tasks`]).
     hosts: Mutex<Vec<Option<HostHandle>>>,
     host_events: mpsc::UnboundedSender<HostEvent>,
+    /// The instance number of the next host started (see [`HostHandle::instance`]).
+    next_host: AtomicU64,
 }
 
 /// An [`AgentServer`] registered with a LiveKit server as an agent worker (Python's
@@ -209,14 +211,18 @@ impl Worker {
         let (host_events, host_messages) = mpsc::unbounded_channel();
         let mut hosts = Vec::new();
         if let Isolation::Processes { hosts: count } = options.isolation {
-            for slot in 0..count.max(1) {
-                let host = host::spawn(slot, host_events.clone()).map_err(|error| {
+            // Started together (each on the blocking pool); a host that cannot start at all
+            // fails the worker's start.
+            hosts = (0..count.max(1))
+                .map(|slot| Some(host::spawn(slot, slot as u64, host_events.clone())))
+                .collect();
+            for host in hosts.iter().flatten() {
+                host.started().await.map_err(|error| {
                     WorkerError::Host(format!("cannot start a job host process: {error}"))
                 })?;
-                tracing::debug!(slot, pid = host.pid, "job host started");
-                hosts.push(Some(host));
             }
         }
+        let next_host = AtomicU64::new(hosts.len() as u64);
         let shared = Arc::new(Shared {
             url,
             process,
@@ -234,6 +240,7 @@ impl Worker {
             failure: Mutex::new(None),
             hosts: Mutex::new(hosts),
             host_events,
+            next_host,
             options,
         });
         let mut tasks = vec![
@@ -489,6 +496,12 @@ impl Shared {
         }
     }
 
+    /// Starts a new host in `slot` (without blocking: see [`host::spawn`]).
+    fn spawn_host(&self, slot: usize) -> HostHandle {
+        let instance = self.next_host.fetch_add(1, Ordering::Relaxed);
+        host::spawn(slot, instance, self.host_events.clone())
+    }
+
     fn running_job_ids(&self) -> Vec<String> {
         lock(&self.capacity).active.keys().cloned().collect()
     }
@@ -532,7 +545,7 @@ impl HealthSource for Shared {
             "job_hosts": lock(&self.hosts)
                 .iter()
                 .flatten()
-                .map(|host| host.pid)
+                .filter_map(HostHandle::pid)
                 .collect::<Vec<_>>(),
         })
     }
@@ -1128,13 +1141,10 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                 if *shared.closing.borrow() || hosts.get(slot).is_none_or(Option::is_some) {
                     continue;
                 }
-                match host::spawn(slot, shared.host_events.clone()) {
-                    Ok(replacement) => {
-                        tracing::info!(slot, pid = replacement.pid, "a new job host started");
-                        hosts[slot] = Some(replacement);
-                    }
-                    Err(error) => tracing::error!(slot, "cannot start a job host process: {error}"),
-                }
+                // Returns at once: the process starts on the blocking pool (a failure to
+                // start comes back as an exit).
+                hosts[slot] = Some(shared.spawn_host(slot));
+                tracing::info!(slot, "a new job host is starting");
                 continue;
             }
         };
@@ -1166,8 +1176,17 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                     }
                 }
             }
-            HostEvent::Exited { host, pid, reason } => {
-                let error = format!("the job host process (pid {pid}) exited: {reason}");
+            HostEvent::Exited { host, instance, pid, reason } => {
+                let (error, which) = match pid {
+                    Some(pid) => (
+                        format!("the job host process (pid {pid}) exited: {reason}"),
+                        format!("pid {pid}"),
+                    ),
+                    None => (
+                        format!("the job host process could not be started: {reason}"),
+                        "the host that could not start".to_owned(),
+                    ),
+                };
                 // Its jobs are taken off first, then a host that had been ready is replaced at
                 // once, before the jobs are reported failed: a job assigned right after that
                 // report goes to the new host instead of finding none (and failing too).
@@ -1184,8 +1203,8 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                     }
                     let mut hosts = lock(&shared.hosts);
                     // Closing (the hosts were cleared), or an older host of this slot.
-                    let current = hosts.get(host).and_then(Option::as_ref).map(|h| h.pid);
-                    let restart = if current == Some(pid) && !*shared.closing.borrow() {
+                    let current = hosts.get(host).and_then(Option::as_ref).map(|h| h.instance);
+                    let restart = if current == Some(instance) && !*shared.closing.borrow() {
                         hosts[host] = None;
                         match (early_exits.get_mut(host), ready.get_mut(host)) {
                             (Some(exits), Some(was_ready)) => {
@@ -1197,7 +1216,7 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                             _ => None,
                         }
                     } else {
-                        if current == Some(pid) {
+                        if current == Some(instance) {
                             hosts[host] = None;
                         }
                         None
@@ -1212,24 +1231,13 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                             );
                             None
                         }
-                        Some(0) => match host::spawn(host, shared.host_events.clone()) {
-                            Ok(replacement) => {
-                                tracing::info!(
-                                    slot = host,
-                                    pid = replacement.pid,
-                                    "a new job host replaces pid {pid}"
-                                );
-                                hosts[host] = Some(replacement);
-                                None
-                            }
-                            Err(spawn_error) => {
-                                tracing::error!(
-                                    slot = host,
-                                    "cannot start a job host process: {spawn_error}"
-                                );
-                                Some(host_restart_delay(1))
-                            }
-                        },
+                        Some(0) => {
+                            // Returns at once (the process starts on the blocking pool), so
+                            // the replacement is in its slot before the jobs are reported.
+                            hosts[host] = Some(shared.spawn_host(host));
+                            tracing::info!(slot = host, "a new job host replaces {which}");
+                            None
+                        }
                         Some(exits) => Some(host_restart_delay(exits)),
                         None => None,
                     };
@@ -1243,7 +1251,7 @@ async fn supervise_hosts(shared: Arc<Shared>, mut events: mpsc::UnboundedReceive
                 }
                 shared.jobs_changed.send_modify(|n| *n += 1);
                 if let Some(delay) = restart {
-                    tracing::info!(slot = host, "a new job host replaces pid {pid} in {delay:?}");
+                    tracing::info!(slot = host, "a new job host replaces {which} in {delay:?}");
                     restarts.spawn(async move {
                         tokio::time::sleep(delay).await;
                         host
