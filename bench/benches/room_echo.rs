@@ -1,16 +1,20 @@
 //! The library's floor for `room_latency`: the same room, the same user, but the agent is
 //! only `agents_rtc` (the FFI crate over `liblivekit_ffi.so`: `Room`, `AudioStream`,
-//! `AudioSource`), with no session, no VAD and no room IO. It forwards every 10 ms frame of
-//! the user's microphone (24 kHz, as room IO reads it) straight into its published source
-//! (24 kHz, the default queue of 1000 ms, as room IO publishes it): an echo. What the user
-//! hears back late is what any agent on liblivekit_ffi pays, Python's included.
+//! `AudioSource`), with no session, no VAD and no room IO. It forwards every loud 10 ms frame
+//! of the user's microphone (24 kHz, as room IO reads it) straight into its published source
+//! (24 kHz, the default queue of 1000 ms, as room IO publishes it): an echo of the speech.
+//! Quiet frames are not forwarded, so each echo starts on an idle source as an agent's answer
+//! does (forwarding them too keeps a standing queue in the source, a frame or two, that no
+//! agent has). What the user hears back late is what any agent on liblivekit_ffi pays,
+//! Python's included.
 //!
-//! The edge is the same as `room_latency`'s: the user's end of speech (its last loud packet
-//! sent), through the library's input path, and then one sample through the library's output
-//! path into a packet the user receives (here the echo's last loud sample; there the agent's
-//! first). Per turn: the user's last loud packet sent → the packet holding the echo's last
-//! loud sample arrives at the server. Split at the agent: the frame holding the last loud
-//! sample out of the agent's `AudioStream` (the input), then → that arrival (the output).
+//! The edges are `room_latency`'s. The input: the user's end of speech (its last loud packet
+//! sent) → the frame holding the last loud sample out of the agent's `AudioStream` (the
+//! earliest an agent can know). The output: a frame captured into the idle source → the first
+//! packet of it holding a loud sample arrives at the server (here the echo's first frame;
+//! there the first TTS frame). The floor is their sum, per turn. The echo's own end (the
+//! packet with its last loud sample) is shown too: it crosses the output on the trailing
+//! edge, which waits for the rest of its 20 ms packet and Opus's look-ahead.
 //!
 //! Needs root (a network namespace) and the library (`cargo xtask setup`).
 //!
@@ -66,12 +70,16 @@ fn silence(duration: Duration) -> Vec<i16> {
     vec![0; (duration.as_secs_f64() * f64::from(RATE)) as usize]
 }
 
-/// A frame out of the agent's `AudioStream`: when, and the time of its last loud sample had
-/// the frame come out sample by sample (`at` − the samples after it).
+/// A frame out of the agent's `AudioStream`: when, the time of its last loud sample had the
+/// frame come out sample by sample (`at` − the samples after it), and when it was captured
+/// into the source (loud frames only).
 #[derive(Debug, Clone, Copy)]
 struct Heard {
     at: Instant,
     last_loud: Option<Instant>,
+    captured: Option<Instant>,
+    /// Where its first loud sample is, from its start.
+    first_loud: Duration,
 }
 
 fn heard(frame: &agents_rtc::AudioFrame, at: Instant) -> Heard {
@@ -80,14 +88,24 @@ fn heard(frame: &agents_rtc::AudioFrame, at: Instant) -> Heard {
         let after = frame.data.len() / channels - 1 - i / channels;
         at - Duration::from_secs_f64(after as f64 / f64::from(frame.sample_rate.max(1)))
     });
-    Heard { at, last_loud }
+    let first_loud =
+        frame.data.iter().position(|&s| i32::from(s).abs() > AUDIBLE).map_or(Duration::ZERO, |i| {
+            Duration::from_secs_f64((i / channels) as f64 / f64::from(frame.sample_rate.max(1)))
+        });
+    Heard { at, last_loud, captured: None, first_loud }
 }
 
 /// One measured turn, in ms from the user's last loud packet sent.
 #[derive(Debug, Clone, Copy)]
 struct Turn {
     /// → the packet holding the echo's last loud sample arrives at the server.
-    total: f64,
+    echo_end: f64,
+    /// The first loud frame captured into the idle source → the first packet holding a loud
+    /// sample of the echo arrives at the server.
+    output: f64,
+    /// The same from the frame's first loud sample (the frame's start + its offset): the edge
+    /// of a TTS frame, whose first sample is its answer's first.
+    output_sample: f64,
     /// → the frame holding the last loud sample comes out of the agent's `AudioStream`.
     input_frame: f64,
     /// → the last loud sample, had that frame come out sample by sample.
@@ -163,8 +181,14 @@ async fn scenario() -> Vec<Turn> {
         let frames = frames.clone();
         tokio::spawn(async move {
             while let Some(frame) = stream.next().await {
-                frames.lock().unwrap().push(heard(&frame, Instant::now()));
-                source.capture_frame(&frame).await.unwrap();
+                let mut heard = heard(&frame, Instant::now());
+                if heard.last_loud.is_some() {
+                    heard.captured = Some(Instant::now());
+                    frames.lock().unwrap().push(heard);
+                    source.capture_frame(&frame).await.unwrap();
+                } else {
+                    frames.lock().unwrap().push(heard);
+                }
             }
         })
     };
@@ -200,12 +224,20 @@ async fn one_turn(user: &ServerParticipant, frames: &Mutex<Vec<Heard>>) -> Turn 
         .iter()
         .rposition(|&s| i32::from(s).abs() > AUDIBLE)
         .unwrap_or_else(|| panic!("no echo came back ({} samples)", pcm.len()));
-    let arrived = arrivals
-        .iter()
-        .find(|(_, end)| *end > last)
-        .map(|(at, _)| *at)
-        .expect("an arrival for every captured sample");
+    let first = pcm.iter().position(|&s| i32::from(s).abs() > AUDIBLE).unwrap();
+    let arrival = |sample: usize| {
+        arrivals
+            .iter()
+            .find(|(_, end)| *end > sample)
+            .map(|(at, _)| *at)
+            .expect("an arrival for every captured sample")
+    };
+    let arrived = arrival(last);
     let heard = frames.lock().unwrap();
+    let (first_captured, first_offset) = heard
+        .iter()
+        .find_map(|frame| Some((frame.captured?, frame.first_loud)))
+        .expect("the agent echoed the speech");
     let input = heard
         .iter()
         .filter(|frame| frame.last_loud.is_some() && frame.at < arrived)
@@ -213,7 +245,9 @@ async fn one_turn(user: &ServerParticipant, frames: &Mutex<Vec<Heard>>) -> Turn 
         .expect("the agent heard the speech");
     let ms = |at: Instant| signed_ms(at, speech_end);
     Turn {
-        total: ms(arrived),
+        echo_end: ms(arrived),
+        output: signed_ms(arrival(first), first_captured),
+        output_sample: signed_ms(arrival(first), first_captured + first_offset),
         input_frame: ms(input.at),
         input_sample: ms(input.last_loud.unwrap()),
     }
@@ -254,19 +288,31 @@ fn report(turns: &[Turn]) {
     println!("| piece | min | p50 | p90 | p99 | max |");
     println!("|---|---|---|---|---|---|");
     row(
-        "floor: last loud packet sent → packet with the echo's last loud sample received",
-        turns.iter().map(|t| t.total).collect(),
+        "floor: input + output (sample-exact), per turn",
+        turns.iter().map(|t| t.input_frame + t.output_sample).collect(),
     );
     row(
-        "  input: → the frame with the last loud sample out of the agent's AudioStream (24 kHz)",
+        "  input: last loud packet sent → the frame with the last loud sample out of the agent's AudioStream (24 kHz)",
         turns.iter().map(|t| t.input_frame).collect(),
     );
     row(
-        "  input, sample-exact: → that sample, had the frame come out sample by sample",
+        "    the same, sample-exact: → that sample, had the frame come out sample by sample",
         turns.iter().map(|t| t.input_sample).collect(),
     );
     row(
-        "  output: that frame → its packet received (capture_frame, the source's queue and 10 ms tick, Opus 20 ms)",
-        turns.iter().map(|t| t.total - t.input_frame).collect(),
+        "  output: first loud frame captured into the idle source → first loud packet received (capture_frame, the source's 10 ms tick, Opus 20 ms)",
+        turns.iter().map(|t| t.output).collect(),
+    );
+    row(
+        "    the same from the frame's first loud sample (a TTS frame starts loud)",
+        turns.iter().map(|t| t.output_sample).collect(),
+    );
+    row(
+        "the echo's end: last loud packet sent → packet with the echo's last loud sample received",
+        turns.iter().map(|t| t.echo_end).collect(),
+    );
+    row(
+        "  of which after the input frame (the trailing edge through the output)",
+        turns.iter().map(|t| t.echo_end - t.input_frame).collect(),
     );
 }
