@@ -240,8 +240,7 @@ async fn one_turn(user: &ServerParticipant, frames: &Mutex<Vec<Heard>>) -> Turn 
         .expect("the agent echoed the speech");
     let input = heard
         .iter()
-        .filter(|frame| frame.last_loud.is_some() && frame.at < arrived)
-        .next_back()
+        .rfind(|frame| frame.last_loud.is_some() && frame.at < arrived)
         .expect("the agent heard the speech");
     let ms = |at: Instant| signed_ms(at, speech_end);
     Turn {

@@ -117,8 +117,7 @@ fn last_loud(probe: &Probe, before: Instant) -> Option<Heard> {
         .lock()
         .unwrap()
         .iter()
-        .filter(|frame| frame.last_loud.is_some() && frame.at < before)
-        .next_back()
+        .rfind(|frame| frame.last_loud.is_some() && frame.at < before)
         .copied()
 }
 
