@@ -5,7 +5,10 @@
 //! (24 kHz, the default queue of 1000 ms, as room IO publishes it): an echo of the speech.
 //! Quiet frames are not forwarded, so each echo starts on an idle source as an agent's answer
 //! does (forwarding them too keeps a standing queue in the source, a frame or two, that no
-//! agent has). What the user hears back late is what any agent on liblivekit_ffi pays,
+//! agent has), and each echo starts 0–20 ms late, a different offset each turn, so that its
+//! first frame meets the source's 10 ms tick and the encoder's 20 ms packet at every phase, as
+//! an answer does (the echo's frames come in phase with the jitter buffer's pull: without the
+//! offset, one run measures one phase, 10 ms in one run and 22 ms in the next). What the user hears back late is what any agent on liblivekit_ffi pays,
 //! Python's included.
 //!
 //! The edges are `room_latency`'s. The input: the user's end of speech (its last loud packet
@@ -14,7 +17,8 @@
 //! packet of it holding a loud sample arrives at the server (here the echo's first frame;
 //! there the first TTS frame). The floor is their sum, per turn. The echo's own end (the
 //! packet with its last loud sample) is shown too: it crosses the output on the trailing
-//! edge, which waits for the rest of its 20 ms packet and Opus's look-ahead.
+//! edge, which waits for the rest of its 20 ms packet and Opus's look-ahead, and behind the
+//! start's offset, which the frames after the first keep in the source's queue.
 //!
 //! Needs root (a network namespace) and the library (`cargo xtask setup`).
 //!
@@ -180,10 +184,24 @@ async fn scenario() -> Vec<Turn> {
     let echo = {
         let frames = frames.clone();
         tokio::spawn(async move {
+            let mut quiet = true;
+            let mut echoes = 0u64;
             while let Some(frame) = stream.next().await {
                 let mut heard = heard(&frame, Instant::now());
+                if heard.last_loud.is_some() && quiet {
+                    // An answer starts at any moment of the source's 10 ms tick and of the
+                    // encoder's 20 ms packet; the echo's frames come in phase with the
+                    // jitter buffer's pull, the same phase every turn. Starting each echo
+                    // 0–20 ms later (a different offset each turn) samples all phases, as
+                    // answers do; the output is timed from the capture.
+                    echoes += 1;
+                    let offset = Duration::from_micros(echoes * 7_919 % 20_000);
+                    tokio::time::sleep(offset).await;
+                }
+                quiet = heard.last_loud.is_none();
                 if heard.last_loud.is_some() {
                     heard.captured = Some(Instant::now());
+                    // (Frames that came during the offset wait in the stream, then follow.)
                     frames.lock().unwrap().push(heard);
                     source.capture_frame(&frame).await.unwrap();
                 } else {
