@@ -17,6 +17,13 @@
 //! `speaking`), so the total splits into the input path, the endpointing wait, the pipeline
 //! and the output path.
 //!
+//! The input path is dissected with two bare `AudioStream`s of the user's microphone opened
+//! in the agent's room (no session behind them), at room IO's 24 kHz and at the track's 48 kHz:
+//! each frame's last loud sample is timed as if the frame had come out sample by sample, so
+//! the 10 ms frames' granularity, the library's resampling and (with Opus's own delay, computed
+//! offline with the same encoder settings) the jitter buffer each get their exact share. The
+//! library's floor for the whole path is `room_echo` (the same room, an agent that echoes).
+//!
 //! Needs root (to create the network namespace) and the library (`cargo xtask setup`);
 //! without either it fails saying so.
 //!
@@ -82,9 +89,37 @@ struct Marks {
     listening_again: Option<Instant>,
 }
 
-/// The user's audio as the library delivers it to a second `AudioStream` of the agent's
-/// room (no session behind it): when each 10 ms frame came out, and whether it was loud.
-type Probe = Arc<Mutex<Vec<(Instant, bool)>>>;
+/// A frame of the user's audio as the library delivers it to a bare `AudioStream` of the
+/// agent's room (no session behind it): when it came out, and the time of its last loud
+/// sample had the frame come out sample by sample (`at` − the samples after it), which
+/// takes the 10 ms frames' granularity out of the latency.
+#[derive(Debug, Clone, Copy)]
+struct Heard {
+    at: Instant,
+    last_loud: Option<Instant>,
+}
+
+fn heard(frame: &agents_rtc::AudioFrame, at: Instant) -> Heard {
+    let channels = frame.num_channels.max(1) as usize;
+    let last_loud = frame.data.iter().rposition(|&s| i32::from(s).abs() > AUDIBLE).map(|i| {
+        let after = frame.data.len() / channels - 1 - i / channels;
+        at - Duration::from_secs_f64(after as f64 / f64::from(frame.sample_rate.max(1)))
+    });
+    Heard { at, last_loud }
+}
+
+/// The frames of one probe stream.
+type Probe = Arc<Mutex<Vec<Heard>>>;
+
+/// The last loud frame heard before `before`.
+fn last_loud(probe: &Probe, before: Instant) -> Option<Heard> {
+    probe
+        .lock()
+        .unwrap()
+        .iter()
+        .rfind(|frame| frame.last_loud.is_some() && frame.at < before)
+        .copied()
+}
 
 /// One measured turn.
 #[derive(Debug, Clone, Copy)]
@@ -94,8 +129,10 @@ struct Turn {
     marks: Marks,
     speech_end: Instant,
     first_packet: Instant,
-    /// When the probe stream gave the last loud frame of the user's speech.
-    probe_last_loud: Option<Instant>,
+    /// The probe (24 kHz, room IO's rate) frame holding the user's last loud sample.
+    probe: Option<Heard>,
+    /// The same from a probe at 48 kHz (the track's rate: the library does not resample).
+    probe_48k: Option<Heard>,
 }
 
 fn main() {
@@ -189,30 +226,36 @@ async fn scenario() -> Vec<Turn> {
     // The agent subscribes to the user's microphone once it exists: publish some silence.
     user.publish_pcm(&silence(Duration::from_millis(500)), RATE).await.unwrap();
 
-    let probe: Probe = Arc::default();
     let user_in_room =
         rtc_room.remote_participants().remove("user").expect("the user is in the room");
-    let mut options = agents_rtc::AudioStreamOptions::default();
-    options.sample_rate = RoomOptions::default().input_sample_rate;
-    let mut stream = agents_rtc::AudioStream::from_participant(
-        &user_in_room,
-        agents_rtc::TrackSource::Microphone,
-        options,
-    )
-    .unwrap();
-    let prober = {
-        let probe = probe.clone();
-        tokio::spawn(async move {
-            while let Some(frame) = stream.next().await {
-                let loud = frame.data.iter().any(|&s| i32::from(s).abs() > AUDIBLE);
-                probe.lock().unwrap().push((Instant::now(), loud));
-            }
-        })
+    let probe_at = |rate: u32| {
+        let probe: Probe = Arc::default();
+        let mut options = agents_rtc::AudioStreamOptions::default();
+        options.sample_rate = rate;
+        let mut stream = agents_rtc::AudioStream::from_participant(
+            &user_in_room,
+            agents_rtc::TrackSource::Microphone,
+            options,
+        )
+        .unwrap();
+        let task = {
+            let probe = probe.clone();
+            tokio::spawn(async move {
+                while let Some(frame) = stream.next().await {
+                    let frame = heard(&frame, Instant::now());
+                    probe.lock().unwrap().push(frame);
+                }
+            })
+        };
+        (probe, task)
     };
+    let (probe, prober) = probe_at(RoomOptions::default().input_sample_rate);
+    let (probe_48k, prober_48k) = probe_at(RATE);
+    let probes = [probe, probe_48k];
 
     let mut turns = Vec::with_capacity(TURNS);
     for index in 0..all {
-        let turn = one_turn(&user, &marks, &probe).await;
+        let turn = one_turn(&user, &marks, &probes).await;
         if index >= WARM_UP {
             turns.push(turn);
         }
@@ -221,14 +264,17 @@ async fn scenario() -> Vec<Turn> {
     session.close().await;
     watcher.abort();
     prober.abort();
+    prober_48k.abort();
     rtc_room.disconnect().await.unwrap();
     turns
 }
 
-async fn one_turn(user: &ServerParticipant, marks: &Mutex<Marks>, probe: &Probe) -> Turn {
+async fn one_turn(user: &ServerParticipant, marks: &Mutex<Marks>, probes: &[Probe; 2]) -> Turn {
     user.clear_captured();
     *marks.lock().unwrap() = Marks::default();
-    probe.lock().unwrap().clear();
+    for probe in probes {
+        probe.lock().unwrap().clear();
+    }
     // `publish_pcm` returns once the last packet is sent: a client sends a 20 ms packet once
     // its audio was captured, so this is when the user stopped speaking.
     user.publish_pcm(&tone(SPEECH), RATE).await.unwrap();
@@ -262,21 +308,40 @@ async fn one_turn(user: &ServerParticipant, marks: &Mutex<Marks>, probe: &Probe)
         .expect("an arrival for every captured sample");
     assert!(first_packet > speech_end, "the agent answered before the user finished");
     // The last loud frame of the speech: the last loud one before the agent's answer could
-    // have been heard back (the probe hears only the user).
-    let probe_last_loud = probe
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(at, loud)| *loud && *at < first_packet)
-        .map(|(at, _)| *at)
-        .next_back();
+    // have been heard back (the probes hear only the user).
     Turn {
-        probe_last_loud,
+        probe: last_loud(&probes[0], first_packet),
+        probe_48k: last_loud(&probes[1], first_packet),
         total: first_packet - speech_end,
         marks: *marks.lock().unwrap(),
         speech_end,
         first_packet,
     }
+}
+
+/// How much later than in the input the tone's last loud sample comes out of an Opus
+/// encoder and decoder set as the test server's participant encodes (48 kHz mono, VoIP,
+/// 20 ms frames), in ms: the codec's share of the input path, the same in any client.
+fn opus_trailing_delay() -> f64 {
+    let mut encoder =
+        opus::Encoder::new(RATE, opus::Channels::Mono, opus::Application::Voip).unwrap();
+    let mut decoder = opus::Decoder::new(RATE, opus::Channels::Mono).unwrap();
+    let mut input = silence(Duration::from_millis(200));
+    input.extend(tone(SPEECH));
+    input.extend(silence(Duration::from_millis(200)));
+    let frame = (RATE / 50) as usize;
+    let mut output = Vec::with_capacity(input.len());
+    for chunk in input.chunks(frame) {
+        let mut padded = vec![0_i16; frame];
+        padded[..chunk.len()].copy_from_slice(chunk);
+        let mut packet = [0_u8; 1500];
+        let len = encoder.encode(&padded, &mut packet).unwrap();
+        let mut pcm = [0_i16; 5760];
+        let decoded = decoder.decode(&packet[..len], &mut pcm, false).unwrap();
+        output.extend_from_slice(&pcm[..decoded]);
+    }
+    let last = |pcm: &[i16]| pcm.iter().rposition(|&s| i32::from(s).abs() > AUDIBLE).unwrap();
+    (last(&output) as f64 - last(&input) as f64) * 1e3 / f64::from(RATE)
 }
 
 fn ms(duration: Duration) -> String {
@@ -366,19 +431,42 @@ fn report(turns: &[Turn]) {
         "last loud packet sent → VAD end of speech",
         complete.iter().map(|t| signed_ms(vad_end(t), t.speech_end)).collect(),
     );
-    let probed: Vec<&&Turn> = complete.iter().filter(|t| t.probe_last_loud.is_some()).collect();
+    let probed: Vec<(&Turn, Heard, Heard)> =
+        complete.iter().filter_map(|t| Some((*t, t.probe?, t.probe_48k?))).collect();
+    let sample = |h: Heard| h.last_loud.unwrap();
+    let silence_ms = VAD_SILENCE.as_secs_f64() * 1e3;
     row(
-        "  of which: last loud packet sent → last loud 10 ms frame out of a bare AudioStream (SFU, libwebrtc's jitter buffer, the FFI)",
-        probed.iter().map(|t| signed_ms(t.probe_last_loud.unwrap(), t.speech_end)).collect(),
+        "  of which: last loud packet sent → last loud 10 ms frame out of a bare AudioStream at 24 kHz (SFU, libwebrtc's jitter buffer, the FFI)",
+        probed.iter().map(|(t, p, _)| signed_ms(p.at, t.speech_end)).collect(),
+    );
+    row(
+        "    the same, sample-exact: → the last loud sample, had the frame come out sample by sample",
+        probed.iter().map(|(t, p, _)| signed_ms(sample(*p), t.speech_end)).collect(),
+    );
+    row(
+        "    the same at 48 kHz (the track's rate, no resampling), sample-exact",
+        probed.iter().map(|(t, _, p)| signed_ms(sample(*p), t.speech_end)).collect(),
+    );
+    row(
+        "    the library's resampling to 24 kHz: sample-exact 24 kHz − 48 kHz",
+        probed.iter().map(|(_, p, p48)| signed_ms(sample(*p), sample(*p48))).collect(),
+    );
+    row(
+        "    the 10 ms frames' granularity: frame − sample-exact (24 kHz)",
+        probed.iter().map(|(_, p, _)| signed_ms(p.at, sample(*p))).collect(),
+    );
+    let codec = opus_trailing_delay();
+    row(
+        "    jitter buffer (NetEq), playout pull and FFI: sample-exact 48 kHz − Opus's delay (offline, below)",
+        probed.iter().map(|(t, _, p)| signed_ms(sample(*p), t.speech_end) - codec).collect(),
     );
     row(
         "  of which: that frame → VAD end of speech, minus the VAD's silence window (room IO, the session's input, the VAD's frames)",
-        probed
-            .iter()
-            .map(|t| {
-                signed_ms(vad_end(t), t.probe_last_loud.unwrap()) - VAD_SILENCE.as_secs_f64() * 1e3
-            })
-            .collect(),
+        probed.iter().map(|(t, p, _)| signed_ms(vad_end(t), p.at) - silence_ms).collect(),
+    );
+    row(
+        "  the last loud sample (sample-exact, 24 kHz) → VAD end − its silence window: ours, with the VAD's 10 ms frame granularity",
+        probed.iter().map(|(t, p, _)| signed_ms(vad_end(t), sample(*p)) - silence_ms).collect(),
     );
     row(
         "VAD end of speech → turn committed (agent `thinking`)",
@@ -398,6 +486,10 @@ fn report(turns: &[Turn]) {
     row(
         "first TTS frame to the output → first loud packet received",
         complete.iter().map(|t| signed_ms(t.first_packet, first_frame(t))).collect(),
+    );
+    println!();
+    println!(
+        "Opus (as the test server's participant encodes: 48 kHz mono, VoIP, 20 ms), offline: the tone's last loud sample comes out of the decoder {codec:.2} ms late (the encoder's look-ahead, the decoder)"
     );
     if complete.len() < turns.len() {
         println!(

@@ -102,6 +102,50 @@ struct Turn {
     speaking: bool,
 }
 
+/// The audio pushed to the VAD on the wall clock, to place its events in time.
+///
+/// A VAD decides on whole windows (Silero: 32 ms at 16 kHz) of resampled audio (the
+/// resampler holds back its look-ahead) and may run them on another thread: its end of speech
+/// is read after audio past the silence it reports has been pushed. Its event's `timestamp`
+/// (the audio it has processed, on the input's timeline) tells how much: the user last spoke
+/// `silence_duration` before the processed audio's end, which is `pushed − timestamp` before
+/// the last frame pushed, and that frame was pushed as it came, in real time.
+#[derive(Debug, Default)]
+struct VadFed {
+    /// The audio pushed.
+    pushed: Duration,
+    /// When the last frame was pushed.
+    at: Option<Instant>,
+}
+
+impl VadFed {
+    /// A frame of `duration` was pushed now.
+    fn pushed(&mut self, duration: Duration) {
+        self.pushed += duration;
+        self.at = Some(Instant::now());
+    }
+
+    /// When the user last spoke, by an end of speech read at `now` after `silence` of silence
+    /// ending at the VAD's `timestamp` (seconds of audio processed).
+    ///
+    /// A VAD whose `timestamp` does not count the audio pushed (0, or more than was pushed)
+    /// is taken as having processed all of it, as when its event is read.
+    fn last_spoke(&self, timestamp: f64, silence: Duration, now: Instant) -> Instant {
+        let processed = Duration::try_from_secs_f64(timestamp).unwrap_or_default();
+        let (anchor, unprocessed) = match self.at {
+            // Half a microsecond of rounding (the timestamp is a float sum of windows).
+            Some(at) if !processed.is_zero() && processed <= self.pushed + ROUNDING => {
+                (at, self.pushed.saturating_sub(processed))
+            }
+            _ => (now, Duration::ZERO),
+        };
+        anchor.checked_sub(silence + unprocessed).unwrap_or(anchor)
+    }
+}
+
+/// Tolerance between a VAD's float `timestamp` and the audio pushed.
+const ROUNDING: Duration = Duration::from_micros(1);
+
 /// VAD inference counts between two reports (about one second of audio at 32 ms a window).
 const VAD_REPORT_EVERY: u32 = 31;
 
@@ -121,6 +165,9 @@ pub(super) async fn run(core: &Arc<SessionCore>, recognition: Recognition) {
     let mut stt_done = false;
     let mut vad_inferences = 0u32;
     let mut vad_inference_time = Duration::ZERO;
+    // The audio pushed to the VAD, and when its last frame was pushed: where the VAD's own
+    // timeline (its events' `timestamp`) meets the wall clock.
+    let mut vad_fed = VadFed::default();
     loop {
         let heard_something = !turn.transcript.trim().is_empty();
         // On the audio timeline, a turn with a transcript ends once enough audio has come
@@ -169,6 +216,7 @@ pub(super) async fn run(core: &Arc<SessionCore>, recognition: Recognition) {
                     }
                     if let Some(vad) = vad.as_mut() {
                         vad.push_frame(&frame);
+                        vad_fed.pushed(frame.duration());
                     }
                     stt.push_frame(&frame);
                 }
@@ -222,7 +270,7 @@ pub(super) async fn run(core: &Arc<SessionCore>, recognition: Recognition) {
                             .unwrap_or_default();
                         let now = Instant::now();
                         turn.speech_ended = Some(if timeline.is_none() {
-                            now.checked_sub(silence).unwrap_or(now)
+                            vad_fed.last_spoke(event.timestamp, silence, now)
                         } else {
                             now
                         });
