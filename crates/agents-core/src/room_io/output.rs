@@ -173,7 +173,68 @@ struct Segment {
     /// How much audio it has.
     queued: Duration,
     cleared: bool,
+    /// What the resampler held back at the segment's end, to queue before its playout ends.
+    tail: Vec<i16>,
+    /// The segment's audio at the source's rate.
+    converter: Converter,
+}
+
+/// The session's audio as mono at the source's rate, one segment at a time. A resampler
+/// holds back its look-ahead (about 1 ms): the segment's end pushes it out
+/// ([`finish`](Self::finish)), so the last words of a reply are neither lost nor played at the
+/// start of the next one, and an interruption drops it ([`clear`](Self::clear)).
+#[derive(Default)]
+struct Converter {
     resampler: Option<Resampler>,
+}
+
+impl Converter {
+    /// `frame` as mono at `rate`, less what the resampler holds back.
+    fn convert(&mut self, frame: &AudioFrame, rate: u32) -> Vec<i16> {
+        let mono = frame.to_mono();
+        if mono.sample_rate() == rate {
+            return mono.data().to_vec();
+        }
+        let resampler = match self.resampler.take() {
+            Some(resampler)
+                if resampler.input_rate() == mono.sample_rate()
+                    && resampler.output_rate() == rate =>
+            {
+                resampler
+            }
+            _ => match Resampler::new(mono.sample_rate(), rate) {
+                Ok(resampler) => resampler,
+                Err(error) => {
+                    tracing::warn!("the agent's audio cannot be resampled: {error}");
+                    return Vec::new();
+                }
+            },
+        };
+        let mut out = Vec::new();
+        self.resampler.insert(resampler).process_i16(mono.data(), &mut out);
+        to_i16(out)
+    }
+
+    /// The segment ended: what the resampler held back.
+    fn finish(&mut self) -> Vec<i16> {
+        let mut out = Vec::new();
+        if let Some(resampler) = self.resampler.as_mut() {
+            // Flushing also resets it for the next segment.
+            resampler.flush(&mut out);
+        }
+        to_i16(out)
+    }
+
+    /// The segment was cut short: what the resampler held back is dropped.
+    fn clear(&mut self) {
+        if let Some(resampler) = self.resampler.as_mut() {
+            resampler.reset();
+        }
+    }
+}
+
+fn to_i16(samples: Vec<f32>) -> Vec<i16> {
+    samples.into_iter().map(|s| s.round().clamp(-32768.0, 32767.0) as i16).collect()
 }
 
 impl RoomAudioOutput {
@@ -197,26 +258,16 @@ impl RoomAudioOutput {
 
     /// `frame` as mono at the source's rate.
     fn convert(&self, frame: &AudioFrame) -> Vec<i16> {
-        let mono = frame.to_mono();
         let rate = self.source.sample_rate();
-        if mono.sample_rate() == rate {
-            return mono.data().to_vec();
+        self.segment().converter.convert(frame, rate)
+    }
+
+    /// Queues `samples` (at the source's rate) on the source.
+    async fn publish(&self, samples: Vec<i16>) {
+        let frame = agents_rtc::AudioFrame::new(samples, self.source.sample_rate(), 1);
+        if let Err(error) = self.source.capture_frame(&frame).await {
+            tracing::warn!("the agent's audio could not be published: {error}");
         }
-        let mut segment = self.segment();
-        let resampler = match segment.resampler.take() {
-            Some(resampler) if resampler.input_rate() == mono.sample_rate() => resampler,
-            _ => match Resampler::new(mono.sample_rate(), rate) {
-                Ok(resampler) => resampler,
-                Err(error) => {
-                    tracing::warn!("the agent's audio cannot be resampled: {error}");
-                    return Vec::new();
-                }
-            },
-        };
-        let resampler = segment.resampler.insert(resampler);
-        let mut out = Vec::new();
-        resampler.process_i16(mono.data(), &mut out);
-        out.into_iter().map(|s| s.round().clamp(-32768.0, 32767.0) as i16).collect()
     }
 }
 
@@ -236,25 +287,48 @@ impl AudioOutput for RoomAudioOutput {
             }
             segment.queued += frame.duration();
         }
-        let frame = agents_rtc::AudioFrame::new(samples, self.source.sample_rate(), 1);
-        if let Err(error) = self.source.capture_frame(&frame).await {
-            tracing::warn!("the agent's audio could not be published: {error}");
-        }
+        self.publish(samples).await;
     }
 
-    fn flush(&self) {}
+    fn flush(&self) {
+        // The resampler's look-ahead is pushed out by `wait_for_playout`, which may await
+        // the source; its duration is already in `queued` (the input's).
+        let tail = self.segment().converter.finish();
+        if !tail.is_empty() {
+            self.segment().tail = tail;
+        }
+    }
 
     fn clear_buffer(&self) {
         if let Err(error) = self.source.clear_queue() {
             tracing::warn!("the agent's queued audio could not be cleared: {error}");
         }
-        self.segment().cleared = true;
+        {
+            let mut segment = self.segment();
+            segment.cleared = true;
+            segment.tail.clear();
+            segment.converter.clear();
+        }
         self.cleared.notify_waiters();
     }
 
     async fn wait_for_playout(&self) -> PlaybackFinished {
         // The source plays its queue in real time from the first frame: the segment ends
         // when its audio has had the time to play, or when it is cleared.
+        let tail = {
+            let mut segment = self.segment();
+            let tail = std::mem::take(&mut segment.tail);
+            if !tail.is_empty() && segment.started.is_none() {
+                // A segment shorter than the look-ahead starts with its tail.
+                let now = Instant::now();
+                segment.started = Some(now);
+                let _ = self.playout.send(Playout::Started(now));
+            }
+            tail
+        };
+        if !tail.is_empty() {
+            self.publish(tail).await;
+        }
         let cleared = self.cleared.notified();
         let end = {
             let segment = self.segment();
@@ -276,7 +350,8 @@ impl AudioOutput for RoomAudioOutput {
         // A clear after the last frame played cut nothing short.
         let interrupted = segment.cleared && played < segment.queued;
         let finished = PlaybackFinished::new(played, interrupted);
-        *segment = Segment { resampler: segment.resampler.take(), ..Segment::default() };
+        *segment =
+            Segment { converter: std::mem::take(&mut segment.converter), ..Segment::default() };
         // Sent under the lock, so the next segment's start comes after this end.
         let _ = self.playout.send(Playout::Ended(finished));
         finished
@@ -379,5 +454,61 @@ mod deferred_output_tests {
         let target = Arc::new(Words::default());
         cleared.plug(target.clone());
         assert!(target.0.lock().unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod converter_tests {
+    use super::*;
+
+    fn frames(rate: u32, millis: u32, value: i16) -> Vec<AudioFrame> {
+        let per_frame = (rate / 100) as usize;
+        (0..millis / 10)
+            .map(|_| AudioFrame::new(vec![value; per_frame], rate, 1).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_resampled_segment_comes_out_whole_at_its_end() {
+        let mut converter = Converter::default();
+        let mut out = Vec::new();
+        for frame in frames(16_000, 300, 8_000) {
+            out.extend(converter.convert(&frame, 24_000));
+        }
+        let held_back = 300 * 24 - out.len();
+        assert!(held_back > 0, "a resampler holds back its look-ahead");
+        out.extend(converter.finish());
+        assert_eq!(out.len(), 300 * 24, "300 ms at 24 kHz, the look-ahead included");
+        // The end is the segment's own audio, not silence or the next segment's.
+        // (It fades towards the silence taken to follow the end, half way at the very end.)
+        assert!(out[out.len() - held_back..].iter().all(|&s| s > 3_000), "{out:?}");
+        // The next segment starts fresh: no leftover of this one before its first sample
+        // (a resampler's ringing at the step from silence stays far below it).
+        let next: Vec<i16> =
+            frames(16_000, 100, -8_000).iter().flat_map(|f| converter.convert(f, 24_000)).collect();
+        assert!(next.iter().all(|&s| s < 1_000), "{next:?}");
+    }
+
+    #[test]
+    fn an_interrupted_segment_leaves_nothing_for_the_next() {
+        let mut converter = Converter::default();
+        for frame in frames(16_000, 100, 8_000) {
+            converter.convert(&frame, 24_000);
+        }
+        converter.clear();
+        assert!(converter.finish().is_empty());
+        let next: Vec<i16> =
+            frames(16_000, 100, -8_000).iter().flat_map(|f| converter.convert(f, 24_000)).collect();
+        assert!(next.iter().all(|&s| s < 1_000), "{next:?}");
+    }
+
+    #[test]
+    fn audio_at_the_source_rate_passes_through() {
+        let mut converter = Converter::default();
+        let out: Vec<i16> =
+            frames(24_000, 50, 1_234).iter().flat_map(|f| converter.convert(f, 24_000)).collect();
+        assert_eq!(out, vec![1_234; 50 * 24]);
+        assert!(converter.finish().is_empty());
     }
 }
