@@ -2,8 +2,8 @@
 //!
 //! - `cargo xtask test [ARGS]`: the README's test command. It sets the machine up, then runs
 //!   `cargo test --workspace [ARGS]`, then the test server's tests against LiveKit's Python
-//!   SDK (`cargo test -p agents-test-support --test rtc_python_sdk --test rtc_python_faults
-//!   [ARGS] -- --ignored`, with `LK_PYTHON` set to the venv of step 3):
+//!   SDK (`cargo test --workspace --test rtc_python_sdk --test rtc_python_faults [ARGS] --
+//!   --ignored`, with `LK_PYTHON` set to the venv of step 3):
 //!   1. on Linux, ALSA's development files, its configuration and pkg-config (the audio
 //!      console's tests build against ALSA), and cmake (libopus, for the LiveKit test
 //!      server's Opus): installed with apt-get when running as root;
@@ -157,17 +157,12 @@ fn python_sdk_test_args(args: &[String]) -> Vec<String> {
         Some(split) => (&args[..split], &args[split + 1..]),
         None => (args, &[][..]),
     };
-    let mut all: Vec<String> = [
-        "test",
-        "-p",
-        "agents-test-support",
-        "--test",
-        "rtc_python_sdk",
-        "--test",
-        "rtc_python_faults",
-    ]
-    .map(String::from)
-    .into();
+    // `--workspace`, not `-p agents-test-support`: the features stay unified as in the first
+    // run, so nothing is built again.
+    let mut all: Vec<String> =
+        ["test", "--workspace", "--test", "rtc_python_sdk", "--test", "rtc_python_faults"]
+            .map(String::from)
+            .into();
     all.extend(cargo_args.iter().cloned());
     all.extend(["--".into(), "--ignored".into()]);
     all.extend(test_args.iter().cloned());
@@ -209,7 +204,7 @@ mod tests {
 
     #[test]
     fn the_python_sdk_tests_run_ignored_with_the_users_arguments() {
-        let base = "test -p agents-test-support --test rtc_python_sdk --test rtc_python_faults";
+        let base = "test --workspace --test rtc_python_sdk --test rtc_python_faults";
         let joined = |args: &[&str]| python_sdk_test_args(&strings(args)).join(" ");
         assert_eq!(joined(&[]), format!("{base} -- --ignored"));
         assert_eq!(joined(&["--locked"]), format!("{base} --locked -- --ignored"));
