@@ -44,8 +44,9 @@
 //!   session), the test server's (a runtime of its own, excluded: it encodes the Opus and
 //!   plays the SFU), and the rest — the library's threads (its async runtime, libwebrtc's
 //!   network and worker threads, Opus decoding, the resampler, the callback that runs our
-//!   routing). Each consumer is first watched for 3 s with no audio (the idle rates); the
-//!   table gives CPU per second of audio received, and the same net of the idle rates.
+//!   routing). Each consumer is first watched for 3 s while no packet arrives (the idle
+//!   rates: the library delivers 10 ms frames of silence all the same); the table gives CPU
+//!   per second of speech received, the idle rates, and their difference.
 //!
 //! Needs the library (`cargo xtask setup`), and root for the network namespace of **in**.
 //! `cargo bench -p agents-bench --bench rtc_audio` runs both (about two minutes); `-- out` or
