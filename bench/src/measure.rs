@@ -7,9 +7,12 @@
 //! * [`task_cpu`]: another thread's CPU time, from the first field of
 //!   `/proc/self/task/<tid>/schedstat` (`sum_exec_runtime`, in nanoseconds). Used to take a
 //!   helper thread (the fake server's) out of the process's total.
+//! * [`ThreadGroup`]: the summed CPU time of a set of threads (one tokio runtime's, registered
+//!   from its start and stop hooks), to split a process's CPU between runtimes sharing it.
 //! * [`Summary`]: mean and nearest-rank percentiles of a set of durations.
 
 use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The CPU time the calling thread has used (user + system).
@@ -41,6 +44,71 @@ pub fn task_cpu(tid: i32) -> io::Result<Duration> {
             || io::Error::new(io::ErrorKind::InvalidData, format!("schedstat: {text}")),
         )?;
     Ok(Duration::from_nanos(nanos))
+}
+
+/// A set of threads whose CPU time is summed, such as the worker threads of one tokio
+/// runtime: its builder's `on_thread_start` calls [`join`](Self::join) and `on_thread_stop`
+/// calls [`leave`](Self::leave). Clones share the set.
+///
+/// A benchmark running two runtimes and a native library with threads of its own in one
+/// process splits the process's CPU ([`process_cpu`]) this way: each runtime's group, and
+/// the rest (the library's threads, whatever their names; threads they start inherit
+/// nothing from the group).
+#[derive(Debug, Clone, Default)]
+pub struct ThreadGroup {
+    threads: Arc<Mutex<GroupThreads>>,
+}
+
+#[derive(Debug, Default)]
+struct GroupThreads {
+    live: Vec<i32>,
+    /// The CPU time of the threads that left.
+    left: Duration,
+}
+
+impl ThreadGroup {
+    /// An empty group.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the calling thread.
+    pub fn join(&self) {
+        let tid = current_tid();
+        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        if !threads.live.contains(&tid) {
+            threads.live.push(tid);
+        }
+    }
+
+    /// Removes the calling thread (about to exit), keeping the CPU time it used.
+    pub fn leave(&self) {
+        let tid = current_tid();
+        let used = thread_cpu();
+        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(index) = threads.live.iter().position(|&live| live == tid) {
+            threads.live.swap_remove(index);
+            threads.left += used;
+        }
+    }
+
+    /// How many threads are in the group now.
+    pub fn len(&self) -> usize {
+        self.threads.lock().unwrap_or_else(PoisonError::into_inner).live.len()
+    }
+
+    /// Whether the group has no thread now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The CPU time the group's threads have used, those that left included.
+    pub fn cpu(&self) -> Duration {
+        let threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        let live: Duration =
+            threads.live.iter().map(|&tid| task_cpu(tid).unwrap_or_default()).sum();
+        threads.left + live
+    }
 }
 
 /// What reading the thread CPU clock twice costs, in CPU time: the median of `rounds` pairs of
@@ -163,5 +231,42 @@ mod tests {
         assert!(process_cpu() >= thread_cpu());
         let own = task_cpu(current_tid()).expect("schedstat is readable");
         assert!(own > Duration::ZERO);
+    }
+
+    fn spin(cpu: Duration) {
+        let start = thread_cpu();
+        while thread_cpu() - start < cpu {
+            std::hint::black_box(0);
+        }
+    }
+
+    #[test]
+    fn a_thread_group_counts_its_threads_only_and_keeps_those_that_left() {
+        let group = ThreadGroup::new();
+        assert!(group.is_empty());
+        // The calling thread is not in the group: its spinning does not count.
+        spin(Duration::from_millis(30));
+        assert_eq!(group.cpu(), Duration::ZERO);
+
+        let (joined, stop) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                group.join();
+                group.join();
+                spin(Duration::from_millis(40));
+                joined.wait();
+                stop.wait();
+                group.leave();
+            });
+            joined.wait();
+            assert_eq!(group.len(), 1, "joining twice adds the thread once");
+            let live = group.cpu();
+            assert!(live >= Duration::from_millis(40), "{live:?}");
+            assert!(live < Duration::from_millis(1000), "{live:?}");
+            stop.wait();
+        });
+        // The thread left (and exited): its time stays counted.
+        assert!(group.is_empty());
+        assert!(group.cpu() >= Duration::from_millis(40));
     }
 }

@@ -1,7 +1,9 @@
 //! The repository's tasks, run as `cargo xtask <task>` (the alias is in `.cargo/config.toml`).
 //!
 //! - `cargo xtask test [ARGS]`: the README's test command. It sets the machine up, then runs
-//!   `cargo test --workspace [ARGS]`:
+//!   `cargo test --workspace [ARGS]`, then the test server's tests against LiveKit's Python
+//!   SDK (`cargo test --workspace --test rtc_python_sdk --test rtc_python_faults [ARGS] --
+//!   --ignored`, with `LK_PYTHON` set to the venv of step 3):
 //!   1. on Linux, ALSA's development files, its configuration and pkg-config (the audio
 //!      console's tests build against ALSA), and cmake (libopus, for the LiveKit test
 //!      server's Opus): installed with apt-get when running as root;
@@ -10,8 +12,12 @@
 //!      for the room client), found or
 //!      installed into the per-user cache by the same code as `<agent> download-files`; when
 //!      that cannot work (offline, no pip), it stops and says what to download and where to
-//!      put it.
-//! - `cargo xtask setup`: steps 1 and 2 only, so that plain `cargo test` works afterwards.
+//!      put it;
+//!   3. a venv in the per-user cache with LiveKit's Python SDK (`livekit` 1.2.1, numpy;
+//!      pinned), made once and reused (`LK_PYTHON` names another Python instead); without
+//!      python3 or its venv module it stops and says what to install (see `python_sdk`).
+//! - `cargo xtask setup`: steps 1 to 3 only, so that plain `cargo test` works afterwards
+//!   (which leaves the Python SDK's tests out: they are `#[ignore]`d without `LK_PYTHON`).
 //! - `cargo xtask fuzz-check [RUNS]`: the fuzz targets on stable (see `fuzz_check`).
 //!
 //! The release checks of the published crates (`.ci/run` runs them all):
@@ -32,8 +38,10 @@ mod fuzz_check;
 mod metadata;
 mod msrv;
 mod package;
+mod python_sdk;
 mod system;
 
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use agents_runtime_libs::{Installer, LIVEKIT_FFI, ONNX_RUNTIME, RuntimeLibrary};
@@ -45,12 +53,14 @@ const USAGE: &str = "\
 Usage: cargo xtask <TASK>
 
 Tasks:
-  test [ARGS]  Set the machine up, then run `cargo test --workspace [ARGS]`
+  test [ARGS]  Set the machine up, then run `cargo test --workspace [ARGS]` and the test
+               server's tests against LiveKit's Python SDK (the ignored ones of
+               agents-test-support's rtc_python_sdk and rtc_python_faults)
   fuzz-check [RUNS]  Build the cargo-fuzz targets on stable and run each over its seeds and
                RUNS (default 5000) random and mutated inputs
   setup        Set the machine up only: ALSA's development files, pkg-config, cmake (apt-get, as
-               root), and the tests' runtime libraries (ONNX Runtime, livekit-ffi) in the
-               per-user cache
+               root), the tests' runtime libraries (ONNX Runtime, livekit-ffi) and a venv with
+               LiveKit's Python SDK (livekit 1.2.1, numpy) in the per-user cache
 
 Release checks of the published crates (voice-agents-*):
   package [ARGS]  `cargo package` each (ARGS: --no-verify, --allow-dirty), check its files
@@ -70,7 +80,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("test") => match setup() {
-            Ok(()) => run_tests(args.collect()),
+            Ok(python) => run_tests(&args.collect::<Vec<_>>(), &python),
             Err(code) => code,
         },
         Some("setup") => setup().err().unwrap_or(ExitCode::SUCCESS),
@@ -94,8 +104,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// The system packages, then the runtime libraries; the error printed on failure.
-fn setup() -> Result<(), ExitCode> {
+/// The system packages, the runtime libraries, then the Python SDK's venv (its interpreter
+/// returned); the error printed on failure.
+fn setup() -> Result<PathBuf, ExitCode> {
     if cfg!(target_os = "linux") {
         let plan = system::Machine::probe().plan().map_err(fail)?;
         if let system::Plan::Install(packages) = plan {
@@ -108,7 +119,7 @@ fn setup() -> Result<(), ExitCode> {
         let installed = installer.ensure(library, &mut progress).map_err(fail)?;
         eprintln!("xtask: {} is {}", library.name, installed.path().display());
     }
-    Ok(())
+    python_sdk::ensure(agents_runtime_libs::cache_dir()).map_err(fail)
 }
 
 /// The cargo that runs this task (`CARGO`), else `cargo` from `PATH`.
@@ -124,21 +135,84 @@ fn report(result: Result<(), String>) -> ExitCode {
     }
 }
 
-/// `cargo test --workspace --no-fail-fast ARGS`, with the exit status of cargo: every test
-/// binary runs even after one fails, so a run reports all its failures at once.
-fn run_tests(args: Vec<String>) -> ExitCode {
+/// `cargo test --workspace --no-fail-fast ARGS` (every test binary runs even after one fails,
+/// so a run reports all its failures at once), then the Python SDK's tests; the first
+/// failure's exit status.
+fn run_tests(args: &[String], python: &std::path::Path) -> ExitCode {
     let cargo = cargo();
-    eprintln!("xtask: cargo test --workspace --no-fail-fast {}", args.join(" "));
-    let mut command = Command::new(cargo);
-    command.args(["test", "--workspace", "--no-fail-fast"]).args(&args);
+    let mut workspace = Command::new(&cargo);
+    workspace.args(["test", "--workspace", "--no-fail-fast"]).args(args);
+    let workspace = run_cargo(workspace);
+    let mut sdk = Command::new(&cargo);
+    sdk.args(python_sdk_test_args(args)).env(python_sdk::LK_PYTHON, python);
+    let sdk = run_cargo(sdk);
+    match (workspace, sdk) {
+        (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        (Err(code), _) | (Ok(()), Err(code)) => code,
+    }
+}
+
+/// The test server's tests against LiveKit's Python SDK, `#[ignore]`d in plain `cargo test`
+/// (they need its Python): the user's cargo arguments before `--`, theirs after `--ignored`.
+fn python_sdk_test_args(args: &[String]) -> Vec<String> {
+    let (cargo_args, test_args) = match args.iter().position(|arg| arg == "--") {
+        Some(split) => (&args[..split], &args[split + 1..]),
+        None => (args, &[][..]),
+    };
+    // `--workspace`, not `-p agents-test-support`: the features stay unified as in the first
+    // run, so nothing is built again.
+    let mut all: Vec<String> =
+        ["test", "--workspace", "--test", "rtc_python_sdk", "--test", "rtc_python_faults"]
+            .map(String::from)
+            .into();
+    all.extend(cargo_args.iter().cloned());
+    all.extend(["--".into(), "--ignored".into()]);
+    all.extend(test_args.iter().cloned());
+    all
+}
+
+/// Runs a cargo command, shown first; its failure as the exit status to return.
+fn run_cargo(mut command: Command) -> Result<(), ExitCode> {
+    let shown: Vec<String> =
+        command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect();
+    let env: Vec<String> = command
+        .get_envs()
+        .filter_map(|(name, value)| {
+            Some(format!("{}={} ", name.to_string_lossy(), value?.to_string_lossy()))
+        })
+        .collect();
+    eprintln!("xtask: {}cargo {}", env.concat(), shown.join(" "));
     match command.status() {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(status) => ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)),
-        Err(error) => fail(format!("cannot run cargo: {error}")),
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => {
+            Err(ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)))
+        }
+        Err(error) => Err(fail(format!("cannot run cargo: {error}"))),
     }
 }
 
 fn fail(error: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {error}");
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_python_sdk_tests_run_ignored_with_the_users_arguments() {
+        let base = "test --workspace --test rtc_python_sdk --test rtc_python_faults";
+        let joined = |args: &[&str]| python_sdk_test_args(&strings(args)).join(" ");
+        assert_eq!(joined(&[]), format!("{base} -- --ignored"));
+        assert_eq!(joined(&["--locked"]), format!("{base} --locked -- --ignored"));
+        assert_eq!(
+            joined(&["--locked", "--", "--nocapture"]),
+            format!("{base} --locked -- --ignored --nocapture")
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! The test server's faults against the real LiveKit client library (Python SDK `livekit`
 //! 1.2.1, liblivekit_ffi.so), in a network namespace of the test's own.
 //!
-//! Ignored by default, like `rtc_python_sdk.rs` (same set-up): root and
-//! `LK_PYTHON=/tmp/lkvenv/bin/python cargo test -p agents-test-support --test rtc_python_faults -- --ignored`.
+//! Ignored in plain `cargo test`, like `rtc_python_sdk.rs` (same set-up): they need root and
+//! a Python with the SDK. `cargo xtask test` runs them, with `LK_PYTHON` set to the venv it
+//! keeps in the per-user cache (`cargo xtask setup` makes it); by hand:
+//! `LK_PYTHON=~/.cache/livekit-agents/python-livekit-1.2.1/bin/python cargo test -p agents-test-support --test rtc_python_faults -- --ignored`.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -22,7 +24,10 @@ const SECRET: &str = "secret-secret-secret-secret-secret";
 /// Runs `rtc_connect.py` against a server with `fault` injected; returns the client's output
 /// and the server's record of the signal connections.
 fn run(fault: RtcFault, wait_s: u32) -> (Output, Vec<SignalConnection>) {
-    let python = std::env::var("LK_PYTHON").expect("set LK_PYTHON to a Python with livekit==1.2.1");
+    let python = std::env::var("LK_PYTHON").expect(
+        "set LK_PYTHON to a Python with livekit==1.2.1 (`cargo xtask test` sets it to the venv \
+         it makes)",
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/rtc_connect.py");
     let ns = NetNs::create().expect("a network namespace (run as root)");
     let token = AccessToken::with_api_key(KEY, SECRET)
@@ -70,7 +75,7 @@ fn joined(connections: &[SignalConnection]) -> usize {
 }
 
 #[test]
-#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); see the file's docs"]
+#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); `cargo xtask test` runs it"]
 fn refusing_every_token_fails_the_clients_connect_with_401() {
     let (output, connections) = run(RtcFault::RefuseAllTokens, 1);
     let result = last_result(&output).expect("the client reports");
@@ -85,7 +90,7 @@ fn refusing_every_token_fails_the_clients_connect_with_401() {
 }
 
 #[test]
-#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); see the file's docs"]
+#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); `cargo xtask test` runs it"]
 fn one_refused_token_is_retried_by_the_client() {
     let (output, connections) = run(RtcFault::RefuseToken, 1);
     let result = last_result(&output).expect("the client reports");
@@ -94,7 +99,7 @@ fn one_refused_token_is_retried_by_the_client() {
 }
 
 #[test]
-#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); see the file's docs"]
+#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); `cargo xtask test` runs it"]
 fn the_aborting_join_response_kills_the_client_process() {
     let (output, _) = run(RtcFault::AbortingJoinResponse, 1);
     assert_eq!(output.status.signal(), Some(6), "SIGABRT expected, got {:?}", output.status);
@@ -103,7 +108,7 @@ fn the_aborting_join_response_kills_the_client_process() {
 }
 
 #[test]
-#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); see the file's docs"]
+#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); `cargo xtask test` runs it"]
 fn a_dropped_signal_socket_makes_the_client_reconnect_by_rejoining() {
     let (output, connections) = run(RtcFault::DropSignalAfter(Duration::from_secs(2)), 8);
     let result = last_result(&output).expect("the client reports");
@@ -122,7 +127,7 @@ fn a_dropped_signal_socket_makes_the_client_reconnect_by_rejoining() {
 }
 
 #[test]
-#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); see the file's docs"]
+#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1); `cargo xtask test` runs it"]
 fn a_leave_request_disconnects_the_client_for_good() {
     let (output, connections) = run(RtcFault::DisconnectAfter(Duration::from_secs(2)), 4);
     let result = last_result(&output).expect("the client reports");

@@ -3,10 +3,11 @@
 //! own exchanges audio, text streams, data and attributes with a server-side participant, over
 //! two peer connections (`/rtc`) and over one (`/rtc/v1`).
 //!
-//! Ignored by default: it needs root (for the namespace) and a Python with the SDK, which the
-//! workspace does not install. Run it with
-//! `python3 -m venv /tmp/lkvenv && /tmp/lkvenv/bin/pip install livekit==1.2.1 numpy` and
-//! `LK_PYTHON=/tmp/lkvenv/bin/python cargo test -p agents-test-support --test rtc_python_sdk -- --ignored`.
+//! Ignored in plain `cargo test`: it needs root (for the namespace) and a Python with the SDK.
+//! `cargo xtask test` runs it after the workspace's tests, with `LK_PYTHON` set to the venv it
+//! keeps in the per-user cache (`livekit==1.2.1`, numpy, pinned; `cargo xtask setup` makes
+//! it). By hand:
+//! `LK_PYTHON=~/.cache/livekit-agents/python-livekit-1.2.1/bin/python cargo test -p agents-test-support --test rtc_python_sdk -- --ignored`.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -41,20 +42,20 @@ fn rms(pcm: &[i16]) -> f64 {
 }
 
 #[test]
-#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1 and numpy); see the file's docs"]
+#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1 and numpy); `cargo xtask test` runs it"]
 fn a_python_sdk_participant_exchanges_audio_text_and_attributes() {
     run(false);
 }
 
 #[test]
-#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1 and numpy); see the file's docs"]
+#[ignore = "needs root and LK_PYTHON (a Python with livekit==1.2.1 and numpy); `cargo xtask test` runs it"]
 fn the_same_over_a_single_peer_connection() {
     run(true);
 }
 
 fn run(single_pc: bool) {
     let python = std::env::var("LK_PYTHON")
-        .expect("set LK_PYTHON to a Python with livekit==1.2.1 and numpy");
+        .expect("set LK_PYTHON to a Python with livekit==1.2.1 and numpy (`cargo xtask test` sets it to the venv it makes)");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/rtc_client.py");
     let ns = NetNs::create().expect("a network namespace (run as root)");
     let token = AccessToken::with_api_key(KEY, SECRET)
