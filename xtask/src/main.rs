@@ -141,7 +141,11 @@ fn report(result: Result<(), String>) -> ExitCode {
 fn run_tests(args: &[String], python: &std::path::Path) -> ExitCode {
     let cargo = cargo();
     let mut workspace = Command::new(&cargo);
-    workspace.args(["test", "--workspace", "--no-fail-fast"]).args(args);
+    workspace.args(["test", "--workspace"]);
+    if !cargo_args(args).iter().any(|arg| arg == "--no-fail-fast") {
+        workspace.arg("--no-fail-fast");
+    }
+    workspace.args(args);
     let workspace = run_cargo(workspace);
     let mut sdk = Command::new(&cargo);
     sdk.args(python_sdk_test_args(args)).env(python_sdk::LK_PYTHON, python);
@@ -155,10 +159,26 @@ fn run_tests(args: &[String], python: &std::path::Path) -> ExitCode {
 /// The test server's tests against LiveKit's Python SDK, `#[ignore]`d in plain `cargo test`
 /// (they need its Python): the user's cargo arguments before `--`, theirs after `--ignored`.
 fn python_sdk_test_args(args: &[String]) -> Vec<String> {
-    let (cargo_args, test_args) = match args.iter().position(|arg| arg == "--") {
-        Some(split) => (&args[..split], &args[split + 1..]),
-        None => (args, &[][..]),
-    };
+    let test_args =
+        args.iter().position(|arg| arg == "--").map_or(&[][..], |split| &args[split + 1..]);
+    // The user's choice of targets (`--lib`, `--test X`, ...) is for the first run: here it
+    // would add every ignored test of those targets to the SDK's.
+    let mut cargo_args = cargo_args(args).iter();
+    let mut kept = Vec::new();
+    while let Some(arg) = cargo_args.next() {
+        let name = arg.split('=').next().unwrap_or(arg);
+        match name {
+            "--lib" | "--bins" | "--tests" | "--examples" | "--benches" | "--doc"
+            | "--all-targets" => {}
+            "--bin" | "--test" | "--example" | "--bench" => {
+                if !arg.contains('=') {
+                    cargo_args.next();
+                }
+            }
+            _ => kept.push(arg.clone()),
+        }
+    }
+    let cargo_args = kept;
     // `--workspace`, not `-p agents-test-support`: the features stay unified as in the first
     // run, so nothing is built again.
     let mut all: Vec<String> =
@@ -169,6 +189,11 @@ fn python_sdk_test_args(args: &[String]) -> Vec<String> {
     all.extend(["--".into(), "--ignored".into()]);
     all.extend(test_args.iter().cloned());
     all
+}
+
+/// The arguments for cargo itself: those before a `--`.
+fn cargo_args(args: &[String]) -> &[String] {
+    args.iter().position(|arg| arg == "--").map_or(args, |split| &args[..split])
 }
 
 /// Runs a cargo command, shown first; its failure as the exit status to return.
@@ -213,6 +238,11 @@ mod tests {
         assert_eq!(
             joined(&["--locked", "--", "--nocapture"]),
             format!("{base} --locked -- --ignored --nocapture")
+        );
+        // The user's targets are the first run's, not added to the SDK's.
+        assert_eq!(
+            joined(&["--lib", "--test", "session", "--locked", "--bin=x", "--no-fail-fast"]),
+            format!("{base} --locked --no-fail-fast -- --ignored")
         );
     }
 }

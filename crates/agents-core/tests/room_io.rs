@@ -648,11 +648,13 @@ fn interrupted_after_its_audio_played_a_sentence_of_a_tts_without_word_timings_i
                 .unwrap();
         let room = room_io(rtc_room.clone(), events, RoomOptions::default()).await.unwrap();
         // A fast voice (the estimate times its words past the end of their audio) that takes
-        // 1.5 s to start each sentence: the user interrupts between the two.
+        // 3 s to start each sentence: the user interrupts between the two (0.7 s after the
+        // first one's 135 ms of audio started, 2.3 s before the second one's would: room for
+        // a late wake-up on a loaded machine).
         let tts = TestTts {
             voice: FakeTts::new()
                 .with_char_duration(Duration::from_millis(5))
-                .with_ttfb(Duration::from_millis(1_500)),
+                .with_ttfb(Duration::from_millis(3_000)),
             timed: false,
             fail_on: None,
         };

@@ -274,10 +274,13 @@ impl RoomAudioOutput {
 #[async_trait]
 impl AudioOutput for RoomAudioOutput {
     async fn capture_frame(&self, frame: AudioFrame) {
-        let samples = self.convert(&frame);
-        if samples.is_empty() {
+        if frame.duration().is_zero() {
             return;
         }
+        // A frame shorter than the resampler's look-ahead comes out with the next one (or the
+        // segment's tail): its time is counted now all the same, or the playout would end
+        // before its audio.
+        let samples = self.convert(&frame);
         {
             let mut segment = self.segment();
             if segment.started.is_none() {
@@ -287,15 +290,18 @@ impl AudioOutput for RoomAudioOutput {
             }
             segment.queued += frame.duration();
         }
-        self.publish(samples).await;
+        if !samples.is_empty() {
+            self.publish(samples).await;
+        }
     }
 
     fn flush(&self) {
         // The resampler's look-ahead is pushed out by `wait_for_playout`, which may await
         // the source; its duration is already in `queued` (the input's).
-        let tail = self.segment().converter.finish();
+        let mut segment = self.segment();
+        let tail = segment.converter.finish();
         if !tail.is_empty() {
-            self.segment().tail = tail;
+            segment.tail = tail;
         }
     }
 

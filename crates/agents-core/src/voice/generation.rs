@@ -347,7 +347,7 @@ async fn stream_step(
         let cancelled = outcome.interrupted || outcome.failed;
         let playback =
             if cancelled { speaker.stop().await } else { speaker.finish(core, handle).await };
-        speaker.report(core, cancelled || playback.interrupted);
+        speaker.report(core, cancelled || playback.interrupted || handle.interrupted());
         if playback.interrupted || handle.interrupted() {
             // What the user did not hear was not said.
             outcome.interrupted = true;

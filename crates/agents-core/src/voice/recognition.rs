@@ -128,13 +128,18 @@ impl VadFed {
     /// When the user last spoke, by an end of speech read at `now` after `silence` of silence
     /// ending at the VAD's `timestamp` (seconds of audio processed).
     ///
-    /// A VAD whose `timestamp` does not count the audio pushed (0, or more than was pushed)
-    /// is taken as having processed all of it, as when its event is read.
+    /// A VAD whose `timestamp` does not count the audio pushed (0, more than was pushed, or
+    /// more than [`MAX_UNPROCESSED`] behind it: one that restarted its clock or dropped
+    /// frames) is taken as having processed all of it, as when its event is read.
     fn last_spoke(&self, timestamp: f64, silence: Duration, now: Instant) -> Instant {
         let processed = Duration::try_from_secs_f64(timestamp).unwrap_or_default();
         let (anchor, unprocessed) = match self.at {
             // Half a microsecond of rounding (the timestamp is a float sum of windows).
-            Some(at) if !processed.is_zero() && processed <= self.pushed + ROUNDING => {
+            Some(at)
+                if !processed.is_zero()
+                    && processed <= self.pushed + ROUNDING
+                    && self.pushed.saturating_sub(processed) <= MAX_UNPROCESSED =>
+            {
                 (at, self.pushed.saturating_sub(processed))
             }
             _ => (now, Duration::ZERO),
@@ -145,6 +150,11 @@ impl VadFed {
 
 /// Tolerance between a VAD's float `timestamp` and the audio pushed.
 const ROUNDING: Duration = Duration::from_micros(1);
+
+/// The most audio a VAD may be behind what was pushed for its timestamp to be trusted (a
+/// window, a frame and a few inferences' backlog are tens of milliseconds); beyond it the
+/// speech's end would be placed so far back that the endpointing delay would be skipped.
+const MAX_UNPROCESSED: Duration = Duration::from_millis(500);
 
 /// VAD inference counts between two reports (about one second of audio at 32 ms a window).
 const VAD_REPORT_EVERY: u32 = 31;
@@ -446,5 +456,30 @@ fn on_speech_event(
             core.set_user_state(UserState::Listening);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod vad_fed_tests {
+    use super::*;
+
+    #[test]
+    fn the_end_of_speech_is_counted_back_from_the_audio_the_vad_processed() {
+        let mut fed = VadFed::default();
+        for _ in 0..100 {
+            fed.pushed(Duration::from_millis(10));
+        }
+        let at = fed.at.unwrap();
+        let now = at + Duration::from_millis(5);
+        let silence = Duration::from_millis(200);
+        // 1 s pushed, 0.96875 s processed: the user spoke 200 + 31.25 ms before the last push.
+        let spoke = fed.last_spoke(0.968_75, silence, now);
+        assert_eq!(at - spoke, Duration::from_micros(231_250));
+        // A VAD whose clock is far behind (it restarted, or dropped frames) is not trusted
+        // to skip the endpointing delay: counted from when its event is read.
+        assert_eq!(fed.last_spoke(0.2, silence, now), now - silence);
+        // Nor one ahead of the audio pushed, or without a timestamp.
+        assert_eq!(fed.last_spoke(1.5, silence, now), now - silence);
+        assert_eq!(fed.last_spoke(0.0, silence, now), now - silence);
     }
 }

@@ -123,7 +123,9 @@ async fn run_job(
                 let mut speaker = Speaker::new(tts, output, &message.id);
                 speaker.push_text(&text);
                 let playback = speaker.finish(core, &handle).await;
-                speaker.report(core, playback.interrupted);
+                // Cut short, or interrupted before all of it was synthesized (the output may
+                // call a clear after the last frame played no interruption).
+                speaker.report(core, playback.interrupted || handle.interrupted());
                 if playback.interrupted || handle.interrupted() {
                     message.content = vec![speaker.heard(&text, playback).to_owned()];
                     message.interrupted = true;

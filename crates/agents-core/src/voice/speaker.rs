@@ -17,6 +17,10 @@ use crate::tts::{StreamAdapter, SynthesizeStream, SynthesizedAudio, Tts, TtsErro
 use crate::types::TimedString;
 use tokio::time::Instant;
 
+/// How far short of the audio captured a playout position may be and still count as all of
+/// it played (a device clock's resampling rounds it down by up to a few samples).
+const PLAYED_ROUNDING: Duration = Duration::from_millis(1);
+
 /// One reply step's voice: text in, audio out.
 pub(crate) struct Speaker {
     synth: Box<dyn SynthesizeStream>,
@@ -239,8 +243,12 @@ impl Speaker {
         }
         if !self.words.is_empty() {
             // All the captured audio played: every word given with it was heard (an estimate
-            // may time a word past the end of its audio), as the room shows them.
-            let all_played = playback.position >= self.captured;
+            // may time a word past the end of its audio), as the room shows them. The output's
+            // own verdict decides, as it does for the room's transcript; an output that calls
+            // every clear an interruption (the console's) is taken at its position, within
+            // the rounding of a device clock.
+            let all_played = !playback.interrupted
+                || self.captured.saturating_sub(playback.position) <= PLAYED_ROUNDING;
             let played = self
                 .words
                 .iter()
