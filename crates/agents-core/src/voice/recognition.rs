@@ -460,6 +460,7 @@ fn on_speech_event(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod vad_fed_tests {
     use super::*;
 
