@@ -26,6 +26,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod room_common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,10 +39,8 @@ use agents_rtc::{
 };
 use agents_test_support::livekit::rtc::{RtcConfig, ServerParticipant};
 use agents_test_support::{NetNs, TestServer};
-use livekit_api::access_token::{AccessToken, VideoGrants};
+use room_common::{KEY, RATE, SECRET, row, signed_ms, silence, token, tone};
 
-const KEY: &str = "devkey";
-const SECRET: &str = "secret-secret-secret-secret-secret";
 const WAIT: Duration = Duration::from_secs(30);
 const WARM_UP: usize = 3;
 const TURNS: usize = 40;
@@ -50,29 +50,9 @@ const SPEECH: Duration = Duration::from_millis(400);
 const AFTER: Duration = Duration::from_millis(600);
 /// A sample louder than this (of an 8000-peak tone, after Opus) is the voice.
 const AUDIBLE: i32 = 1_000;
-/// The user's PCM rate (the server's).
-const RATE: u32 = 48_000;
 /// Room IO's rates (`RoomOptions::default()`): the microphone read at 24 kHz, the voice
 /// published at 24 kHz.
 const AGENT_RATE: u32 = 24_000;
-
-fn token(identity: &str) -> String {
-    AccessToken::with_api_key(KEY, SECRET)
-        .with_identity(identity)
-        .with_grants(VideoGrants { room_join: true, room: "bench".into(), ..Default::default() })
-        .to_jwt()
-        .unwrap()
-}
-
-fn tone(duration: Duration) -> Vec<i16> {
-    let samples = (duration.as_secs_f64() * f64::from(RATE)) as usize;
-    let step = 300.0 * std::f64::consts::TAU / f64::from(RATE);
-    (0..samples).map(|i| ((i as f64 * step).sin() * 8_000.0) as i16).collect()
-}
-
-fn silence(duration: Duration) -> Vec<i16> {
-    vec![0; (duration.as_secs_f64() * f64::from(RATE)) as usize]
-}
 
 /// A frame out of the agent's `AudioStream`: when, the time of its last loud sample had the
 /// frame come out sample by sample (`at` − the samples after it), and when it was captured
@@ -268,31 +248,6 @@ async fn one_turn(user: &ServerParticipant, frames: &Mutex<Vec<Heard>>) -> Turn 
         input_frame: ms(input.at),
         input_sample: ms(input.last_loud.unwrap()),
     }
-}
-
-/// `later - earlier` in ms, signed.
-fn signed_ms(later: Instant, earlier: Instant) -> f64 {
-    if later >= earlier {
-        (later - earlier).as_secs_f64() * 1e3
-    } else {
-        -((earlier - later).as_secs_f64() * 1e3)
-    }
-}
-
-fn row(name: &str, mut values: Vec<f64>) {
-    values.sort_by(f64::total_cmp);
-    let at = |p: f64| {
-        let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
-        values[rank.clamp(1, values.len()) - 1]
-    };
-    println!(
-        "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |",
-        values[0],
-        at(50.0),
-        at(90.0),
-        at(99.0),
-        values[values.len() - 1]
-    );
 }
 
 fn report(turns: &[Turn]) {

@@ -31,6 +31,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod room_common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,10 +44,8 @@ use agents_core::testing::{FakeLlm, FakeLlmResponse, FakeStt, FakeTts, FakeVad};
 use agents_core::voice::{AgentState, SessionEvent, UserState};
 use agents_test_support::livekit::rtc::{RtcConfig, ServerParticipant};
 use agents_test_support::{NetNs, TestServer};
-use livekit_api::access_token::{AccessToken, VideoGrants};
+use room_common::{KEY, RATE, SECRET, row, signed_ms, silence, token, tone};
 
-const KEY: &str = "devkey";
-const SECRET: &str = "secret-secret-secret-secret-secret";
 const WAIT: Duration = Duration::from_secs(30);
 const WARM_UP: usize = 3;
 const TURNS: usize = 40;
@@ -59,26 +59,6 @@ const SPEECH: Duration = Duration::from_millis(400);
 const ANSWER: &str = "Sure.";
 /// A sample louder than this (of the agent's 8000-peak tone, after Opus) is its voice.
 const AUDIBLE: i32 = 1_000;
-/// The user's PCM rate (the server's: no resampling).
-const RATE: u32 = 48_000;
-
-fn token(identity: &str) -> String {
-    AccessToken::with_api_key(KEY, SECRET)
-        .with_identity(identity)
-        .with_grants(VideoGrants { room_join: true, room: "bench".into(), ..Default::default() })
-        .to_jwt()
-        .unwrap()
-}
-
-fn tone(duration: Duration) -> Vec<i16> {
-    let samples = (duration.as_secs_f64() * f64::from(RATE)) as usize;
-    let step = 300.0 * std::f64::consts::TAU / f64::from(RATE);
-    (0..samples).map(|i| ((i as f64 * step).sin() * 8_000.0) as i16).collect()
-}
-
-fn silence(duration: Duration) -> Vec<i16> {
-    vec![0; (duration.as_secs_f64() * f64::from(RATE)) as usize]
-}
 
 /// When the session's events of one turn were seen (the first of each kind).
 #[derive(Debug, Default, Clone, Copy)]
@@ -346,31 +326,6 @@ fn opus_trailing_delay() -> f64 {
 
 fn ms(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1e3)
-}
-
-/// `later - earlier` in ms, signed.
-fn signed_ms(later: Instant, earlier: Instant) -> f64 {
-    if later >= earlier {
-        (later - earlier).as_secs_f64() * 1e3
-    } else {
-        -((earlier - later).as_secs_f64() * 1e3)
-    }
-}
-
-fn row(name: &str, mut values: Vec<f64>) {
-    values.sort_by(f64::total_cmp);
-    let at = |p: f64| {
-        let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
-        values[rank.clamp(1, values.len()) - 1]
-    };
-    println!(
-        "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |",
-        values[0],
-        at(50.0),
-        at(90.0),
-        at(99.0),
-        values[values.len() - 1]
-    );
 }
 
 fn report(turns: &[Turn]) {
